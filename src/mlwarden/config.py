@@ -1,0 +1,94 @@
+"""Frozen configuration: [tool.mlwarden] in pyproject.toml or .mlwarden.toml, overridden by CLI options."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlwarden import _toml
+from mlwarden.errors import ConfigError
+from mlwarden.findings import Severity
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Limits that keep hostile files from hanging the scan or exhausting memory."""
+
+    max_decompressed_bytes: int = 4 * 1024**3
+    max_depth: int = 8
+    max_members: int = 10_000
+    max_memo_entries: int = 1_000_000
+    max_stack_entries: int = 10_000_000
+    max_seconds_per_file: float = 300.0
+
+
+@dataclass(frozen=True)
+class Config:
+    exclude: tuple[str, ...] = ()
+    fail_on: Severity = Severity.HIGH
+    policy: str | None = None
+    budgets: Budgets = field(default_factory=Budgets)
+    source: str | None = None
+
+    def with_overrides(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_BUDGET_KEYS = {f.name: f.type for f in dataclasses.fields(Budgets)}
+_TOP_KEYS = {"exclude", "fail-on", "policy", "budgets"}
+
+
+def _parse(table: dict[str, Any], source: str) -> Config:
+    unknown = sorted(set(table) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) in mlwarden configuration: {', '.join(unknown)}")
+    exclude = table.get("exclude", [])
+    if not isinstance(exclude, list) or not all(isinstance(x, str) for x in exclude):
+        raise ConfigError(f"{source}: 'exclude' must be a list of glob strings")
+    fail_on = Severity.HIGH
+    if "fail-on" in table:
+        try:
+            fail_on = Severity.parse(str(table["fail-on"]))
+        except ValueError as exc:
+            raise ConfigError(f"{source}: fail-on: {exc}") from None
+    policy = table.get("policy")
+    if policy is not None and not isinstance(policy, str):
+        raise ConfigError(f"{source}: 'policy' must be a path string")
+    raw_budgets = table.get("budgets", {})
+    if not isinstance(raw_budgets, dict):
+        raise ConfigError(f"{source}: 'budgets' must be a table")
+    values: dict[str, Any] = {}
+    for key, value in raw_budgets.items():
+        name = key.replace("-", "_")
+        if name not in _BUDGET_KEYS:
+            raise ConfigError(f"{source}: unknown budget {key!r} (known: {', '.join(sorted(_BUDGET_KEYS))})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(f"{source}: budget {key!r} must be a positive number")
+        values[name] = float(value) if name == "max_seconds_per_file" else int(value)
+    return Config(exclude=tuple(exclude), fail_on=fail_on, policy=policy, budgets=Budgets(**values), source=source)
+
+
+def load_config(root: Path) -> Config:
+    """Read .mlwarden.toml (whole file) or pyproject.toml's [tool.mlwarden] from ``root``; defaults otherwise."""
+    dedicated = root / ".mlwarden.toml"
+    pyproject = root / "pyproject.toml"
+    for path, nested in ((dedicated, False), (pyproject, True)):
+        if not path.is_file():
+            continue
+        try:
+            data = _toml.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, _toml.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
+        if nested:
+            tool = data.get("tool", {})
+            if not isinstance(tool, dict) or "mlwarden" not in tool:
+                continue
+            table = tool["mlwarden"]
+        else:
+            table = data
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: mlwarden configuration must be a table")
+        return _parse(table, str(path))
+    return Config()

@@ -1,0 +1,102 @@
+"""The Finding model every checker returns and every output format renders."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+
+
+class Severity(enum.IntEnum):
+    """Ordered severities; comparisons use the integer order."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of: {names})") from None
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a finding is: a file, optionally a line and a path inside a container."""
+
+    path: str
+    line: int | None = None
+    member: str | None = None
+
+    def __str__(self) -> str:
+        text = self.path
+        if self.member:
+            text += f"!{self.member}"
+        if self.line is not None:
+            text += f":{self.line}"
+        return text
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem. ``key`` is the stable identity of the problem inside its file (no line numbers)."""
+
+    rule: str
+    severity: Severity
+    location: Location
+    message: str
+    key: str = ""
+    evidence: str = ""
+    remediation: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across runs and line moves: rule, path, member and key."""
+        raw = "\x1f".join((self.rule, self.location.path, self.location.member or "", self.key or self.message))
+        return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+    def sort_key(self) -> tuple[str, str, int, str, int, str]:
+        loc = self.location
+        return (loc.path, loc.member or "", loc.line or 0, self.rule, -int(self.severity), self.message)
+
+
+@dataclass(frozen=True)
+class ScanError:
+    """A file that could not be examined at all (exit code 2 unless findings already fail the run)."""
+
+    path: str
+    message: str
+
+
+@dataclass
+class Report:
+    """What one command found: findings, errors, how many files were examined, what was waived."""
+
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    files_scanned: int = 0
+    waived: list[Finding] = field(default_factory=list)
+
+    def extend(self, other: Report) -> None:
+        self.findings.extend(other.findings)
+        self.errors.extend(other.errors)
+        self.files_scanned += other.files_scanned
+        self.waived.extend(other.waived)
+
+    def sorted_findings(self) -> list[Finding]:
+        unique: dict[tuple[str, str], Finding] = {}
+        for finding in self.findings:
+            unique.setdefault((finding.fingerprint, finding.message), finding)
+        return sorted(unique.values(), key=Finding.sort_key)
+
+    def worst(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)

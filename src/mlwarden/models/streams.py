@@ -1,0 +1,123 @@
+"""Byte streams for the scanner: views into a file, and decompressors with a size budget."""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import zlib
+from typing import BinaryIO, Protocol
+
+
+class BudgetExceeded(Exception):
+    """A decompression produced more bytes than the scan allows."""
+
+
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+class RangeReader:
+    """Reads ``length`` bytes of ``f`` from ``start``; seeks before each read so views can share a file."""
+
+    def __init__(self, f: BinaryIO, start: int, length: int) -> None:
+        self._f = f
+        self._pos = start
+        self._end = start + max(length, 0)
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._end - self._pos
+        if n < 0 or n > left:
+            n = left
+        if n <= 0:
+            return b""
+        self._f.seek(self._pos)
+        data = self._f.read(n)
+        self._pos += len(data)
+        if not data:
+            self._end = self._pos
+        return data
+
+
+class Budget:
+    """A shared count of decompressed bytes for one top-level file."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def spend(self, n: int) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise BudgetExceeded(f"decompressed more than {self.limit} bytes")
+
+
+_ZlibDecompress = type(zlib.decompressobj())
+_ZLIB_WBITS = {"deflate-raw": -15, "zlib": 15, "gzip": 31}
+
+
+class Decompressor:
+    """Streams decompressed bytes of ``raw`` (deflate, zlib, gzip, bz2, xz, lzma) in bounded pieces."""
+
+    def __init__(self, raw: Readable, kind: str, budget: Budget) -> None:
+        self._raw = raw
+        self._kind = kind
+        self._budget = budget
+        self._pending = bytearray()
+        self._input = b""
+        self._done = False
+        self._obj = self._new()
+
+    def _new(self) -> _ZlibDecompress | bz2.BZ2Decompressor | lzma.LZMADecompressor:
+        if self._kind in _ZLIB_WBITS:
+            return zlib.decompressobj(_ZLIB_WBITS[self._kind])
+        if self._kind == "bz2":
+            return bz2.BZ2Decompressor()
+        if self._kind in ("xz", "lzma"):
+            return lzma.LZMADecompressor(lzma.FORMAT_AUTO)
+        raise ValueError(f"unknown compression {self._kind}")
+
+    def _step(self) -> None:
+        obj = self._obj
+        if not self._input:
+            self._input = self._raw.read(1 << 16)
+            if not self._input:
+                self._done = True
+                return
+        if self._kind in _ZLIB_WBITS:
+            assert isinstance(obj, _ZlibDecompress)
+            out = obj.decompress(self._input, 1 << 20)
+            self._input = obj.unconsumed_tail
+            if obj.eof:
+                rest = obj.unused_data + self._input
+                self._input = rest
+                if self._kind == "gzip" and rest[:2] == b"\x1f\x8b":
+                    self._obj = self._new()  # a multi-member gzip file continues
+                else:
+                    self._done = True
+        else:
+            assert not isinstance(obj, _ZlibDecompress)
+            out = obj.decompress(self._input, 1 << 20)
+            self._input = b""
+            if obj.eof:
+                rest = obj.unused_data
+                if self._kind == "bz2" and rest[:3] == b"BZh":
+                    self._obj = self._new()
+                    self._input = rest
+                else:
+                    self._done = True
+            elif not obj.needs_input:
+                self._input = b""  # more output is pending inside the decompressor
+                out += obj.decompress(b"", 1 << 20)
+        self._budget.spend(len(out))
+        self._pending += out
+
+    def read(self, n: int = -1) -> bytes:
+        want = (1 << 62) if n < 0 else n
+        try:
+            while len(self._pending) < want and not self._done:
+                self._step()
+        except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
+            raise OSError(f"{self._kind} data is corrupt: {exc}") from None
+        data = bytes(self._pending[:want])
+        del self._pending[:want]
+        return data
