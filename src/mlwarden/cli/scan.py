@@ -1,0 +1,41 @@
+"""`mlwarden scan [PATH…]`: the main job, every check over a tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlwarden.cli._common import emit, load_run_config, output_options
+
+
+@click.command(short_help="Run every check over a tree (default: .).")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@output_options
+def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None,
+         policy: Path | None) -> int:
+    """Walk PATHS (default: the current directory), honouring .gitignore and the configuration's
+    `exclude`, route each file to every check that applies, and report once.
+
+    Checks: model files by content (pickle and every container); the policy's own entries (expired
+    and expiring allowlist entries and waivers).
+    """
+    from mlwarden.findings import Report, ScanError
+    from mlwarden.policy import load_policy
+    from mlwarden.scanning import apply_waivers, policy_expiry_findings, scan_models
+    from mlwarden.walk import display_path, iter_files
+
+    root = Path.cwd()
+    config = load_run_config(fail_on, policy, root)
+    merged = load_policy(root, config.policy)
+    targets = list(paths) or [Path(".")]
+    report = Report()
+    for target in targets:
+        if not target.exists():
+            report.errors.append(ScanError(display_path(target, root), "no such file or directory"))
+    files = list(iter_files([t for t in targets if t.exists()], root, config.exclude))
+    report.extend(scan_models(files, root, config, merged, sniff_first=True))
+    report.findings.extend(policy_expiry_findings(merged))
+    report.files_scanned = max(report.files_scanned, len(files))
+    apply_waivers(report, merged)
+    return emit(report, fmt=fmt, output=output, fail_on=config.fail_on, category="scan")

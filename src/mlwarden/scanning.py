@@ -1,0 +1,68 @@
+"""What `scan` and `models` share: run the model scanner over files, apply the policy's waivers and
+report the policy's own expiring entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+
+from mlwarden.config import Config
+from mlwarden.findings import Finding, Location, Report
+from mlwarden.policy import Policy
+from mlwarden.rules import RULES
+from mlwarden.walk import display_path
+
+
+def scan_models(files: Iterable[Path], root: Path, config: Config, policy: Policy, *,
+                sniff_first: bool) -> Report:
+    """Scan model files. With ``sniff_first`` a file is scanned only if its bytes look like a model."""
+    from mlwarden.models.scanner import is_model_candidate, scan_model_file
+
+    report = Report()
+    extra = policy.extra_safe_globals()
+    for path in files:
+        if sniff_first and not is_model_candidate(path):
+            continue
+        result, _ = scan_model_file(path, display_path(path, root), budgets=config.budgets, extra_safe=extra)
+        report.files_scanned += 1
+        report.findings.extend(result.findings)
+        if result.error:
+            report.errors.append(result.error)
+    return report
+
+
+def apply_waivers(report: Report, policy: Policy, today: dt.date | None = None) -> Report:
+    """Move findings waived by an [[exception]] entry to ``report.waived``."""
+    kept: list[Finding] = []
+    for finding in report.findings:
+        entry = policy.waiver_for(finding.rule, finding.location.path, member=finding.location.member,
+                                  today=today)
+        (report.waived if entry else kept).append(finding)
+    report.findings = kept
+    return report
+
+
+def policy_expiry_findings(policy: Policy, today: dt.date | None = None) -> list[Finding]:
+    """MW601 for entries past their grace period, MW602 for entries in grace or expiring soon."""
+    today = today or dt.date.today()
+    findings: list[Finding] = []
+    for entry in policy.entries:
+        status = policy.status(entry, today)
+        if status == "active":
+            continue
+        rule_id = "MW601" if status == "expired" else "MW602"
+        if status == "expired":
+            message = f"[[{entry.kind}]] {entry.key} expired on {entry.expires} (owner {entry.owner}); it no " \
+                      "longer applies"
+        elif status == "grace":
+            end = entry.expires + dt.timedelta(days=policy.settings.grace_days)
+            message = f"[[{entry.kind}]] {entry.key} expired on {entry.expires}; it applies until the grace " \
+                      f"period ends on {end} (owner {entry.owner})"
+        else:
+            message = f"[[{entry.kind}]] {entry.key} expires on {entry.expires} (owner {entry.owner})"
+        rule = RULES[rule_id]
+        findings.append(Finding(rule=rule_id, severity=rule.severity,
+                                location=Location(entry.origin.file, line=entry.origin.line), message=message,
+                                key=f"{entry.kind}:{entry.key}", remediation=rule.remediation))
+    return [f for f in findings if f.location.path != "<default>"]

@@ -1,0 +1,101 @@
+"""Find the files a command should look at: honours .gitignore files and the configuration's excludes."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pathspec
+
+_ALWAYS_SKIP = {".git", ".hg", ".svn"}
+
+
+def display_path(path: Path, root: Path) -> str:
+    """A repository-relative POSIX path when possible (stable for SARIF fingerprints)."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(rel, pattern.rstrip("/*") + "/*"):
+            return True
+        if pattern.endswith("/**") and (rel == pattern[:-3] or rel.startswith(pattern[:-2])):
+            return True
+    return False
+
+
+def _gitignore(directory: Path) -> pathspec.PathSpec | None:
+    path = directory / ".gitignore"
+    if not path.is_file():
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def iter_files(paths: Iterable[Path], root: Path, exclude: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Every regular file under ``paths`` (files given explicitly are always yielded)."""
+    seen: set[Path] = set()
+    for start in paths:
+        if start.is_file() or (start.exists() and not start.is_dir()):
+            if start not in seen:
+                seen.add(start)
+                yield start
+            continue
+        if not start.is_dir():
+            continue
+        yield from _walk(start, root, exclude, seen)
+
+
+def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path]) -> Iterator[Path]:
+    specs: list[tuple[Path, pathspec.PathSpec]] = []
+    # .gitignore files of the folders above `top`, up to the root, apply too.
+    resolved_root = root.resolve()
+    parent = top.resolve().parent
+    while parent.is_relative_to(resolved_root):
+        spec = _gitignore(parent)
+        if spec:
+            specs.append((parent, spec))
+        if parent == resolved_root:
+            break
+        parent = parent.parent
+    stack: list[tuple[Path, list[tuple[Path, pathspec.PathSpec]]]] = [(top, specs)]
+    while stack:
+        directory, inherited = stack.pop()
+        own = _gitignore(directory)
+        active = [*inherited, (directory.resolve(), own)] if own else inherited
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name in _ALWAYS_SKIP:
+                continue
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if _ignored(path, is_dir, active) or _excluded(display_path(path, root), exclude):
+                continue
+            if is_dir:
+                stack.append((path, active))
+            elif entry.is_file(follow_symlinks=False) and path not in seen:
+                seen.add(path)
+                yield path
+
+
+def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, pathspec.PathSpec]]) -> bool:
+    resolved = path.resolve() if not path.is_symlink() else path.absolute()
+    for base, spec in specs:
+        try:
+            rel = resolved.relative_to(base).as_posix()
+        except ValueError:
+            continue
+        if spec.match_file(rel + ("/" if is_dir else "")):
+            return True
+    return False
