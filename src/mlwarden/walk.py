@@ -6,9 +6,11 @@ import fnmatch
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pathspec
 
+_Spec = pathspec.PathSpec[Any]
 _ALWAYS_SKIP = {".git", ".hg", ".svn"}
 
 
@@ -29,7 +31,7 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
-def _gitignore(directory: Path) -> pathspec.PathSpec | None:
+def _gitignore(directory: Path) -> _Spec | None:
     path = directory / ".gitignore"
     if not path.is_file():
         return None
@@ -55,7 +57,7 @@ def iter_files(paths: Iterable[Path], root: Path, exclude: tuple[str, ...] = ())
 
 
 def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path]) -> Iterator[Path]:
-    specs: list[tuple[Path, pathspec.PathSpec]] = []
+    specs: list[tuple[Path, _Spec]] = []
     # .gitignore files of the folders above `top`, up to the root, apply too.
     resolved_root = root.resolve()
     parent = top.resolve().parent
@@ -66,7 +68,7 @@ def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path]) -> I
         if parent == resolved_root:
             break
         parent = parent.parent
-    stack: list[tuple[Path, list[tuple[Path, pathspec.PathSpec]]]] = [(top, specs)]
+    stack: list[tuple[Path, list[tuple[Path, _Spec]]]] = [(top, specs)]
     while stack:
         directory, inherited = stack.pop()
         own = _gitignore(directory)
@@ -89,7 +91,7 @@ def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path]) -> I
                 yield path
 
 
-def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, pathspec.PathSpec]]) -> bool:
+def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, _Spec]]) -> bool:
     resolved = path.resolve() if not path.is_symlink() else path.absolute()
     for base, spec in specs:
         try:

@@ -514,7 +514,7 @@ class _Machine:
                 if len(stack) > at:
                     target = stack[at - 1]
                     if target.__class__ is _DictVal and op == 0x75:
-                        self._fill_dict(target, stack[at:])  # type: ignore[arg-type]
+                        self._fill_dict(target, stack[at:])
                     elif not sym_types.isdisjoint(map(type, stack[at:])):
                         self._merge_into(stack, at - 1, stack[at:])
                     del stack[at:]
@@ -655,13 +655,13 @@ class _Machine:
         elif op in (0x82, 0x83, 0x84):  # EXT1, EXT2, EXT4
             size = {0x82: 1, 0x83: 2, 0x84: 4}[op]
             code = int.from_bytes(self._take(size), "little", signed=op == 0x84)
-            key = self.extensions.get(code)
-            if key is None:
+            ext = self.extensions.get(code)
+            if ext is None:
                 self._problem("unresolved", f"EXT code {code} is not registered in copyreg; the loader's "
                               "registry decides what it imports", at)
                 push(Instance(None))
             else:
-                self._global(key[0], key[1], at, stack)
+                self._global(ext[0], ext[1], at, stack)
         elif op == 0x4C or op == 0x49:  # LONG, INT
             line = self._line()
             try:

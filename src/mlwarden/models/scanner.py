@@ -276,7 +276,7 @@ def _scan_zip(f: BinaryIO, size: int, member: str | None, depth: int, ctx: _Cont
         ctx.add("MW114", member, f"zip headers disagree: {note}", f"zip-note:{note}")
     names = [m.name for m in members]
     torch_zip = any(n == "data.pkl" or n.endswith("/data.pkl") for n in names)
-    code = [n for n in names if "/code/" in n and n.endswith(".py") or n.endswith("/constants.pkl")]
+    code = [n for n in names if ("/code/" in n and n.endswith(".py")) or n.endswith("/constants.pkl")]
     if code:
         shown = ", ".join(sorted(code)[:5]) + (" …" if len(code) > 5 else "")
         ctx.add("MW108", member, f"TorchScript archive with {len(code)} code file(s) that torch.jit.load "
@@ -365,7 +365,8 @@ def _scan_7z(f: BinaryIO, member: str | None, depth: int, ctx: _Context) -> None
                 raise _Stop
             ctx.budget.spend(total)
             with tempfile.TemporaryDirectory(prefix="mlwarden-7z-") as tmp:
-                archive.extractall(path=tmp)  # names are checked below; py7zr refuses path traversal
+                # Into our own temporary folder; every path read back is checked to stay inside it.
+                archive.extractall(path=tmp)  # noqa: S202
                 root = Path(tmp).resolve()
                 for info in infos:
                     label = _label(member, info.filename)
@@ -385,9 +386,9 @@ def _scan_7z(f: BinaryIO, member: str | None, depth: int, ctx: _Context) -> None
 
 # --- numpy, hdf5, gguf ----------------------------------------------------------------------------------------
 def _scan_npy(stream: Readable, member: str | None, depth: int, ctx: _Context) -> None:
-    buffered = io.BufferedReader(_RawAdapter(stream), buffer_size=1 << 16)  # type: ignore[arg-type]
+    buffered = io.BufferedReader(_RawAdapter(stream), buffer_size=1 << 16)
     try:
-        descr, _offset = formats.npy_header(buffered)  # type: ignore[arg-type]
+        descr, _offset = formats.npy_header(buffered)
     except (ValueError, OSError) as exc:
         ctx.add("MW112", member, f"NumPy header cannot be read: {exc}", "npy-header")
         return

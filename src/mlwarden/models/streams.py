@@ -5,7 +5,7 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 
 class BudgetExceeded(Exception):
@@ -51,7 +51,6 @@ class Budget:
             raise BudgetExceeded(f"decompressed more than {self.limit} bytes")
 
 
-_ZlibDecompress = type(zlib.decompressobj())
 _ZLIB_WBITS = {"deflate-raw": -15, "zlib": 15, "gzip": 31}
 
 
@@ -65,49 +64,51 @@ class Decompressor:
         self._pending = bytearray()
         self._input = b""
         self._done = False
-        self._obj = self._new()
+        self._zlib: Any = None
+        self._other: bz2.BZ2Decompressor | lzma.LZMADecompressor | None = None
+        self._restart()
 
-    def _new(self) -> _ZlibDecompress | bz2.BZ2Decompressor | lzma.LZMADecompressor:
+    def _restart(self) -> None:
         if self._kind in _ZLIB_WBITS:
-            return zlib.decompressobj(_ZLIB_WBITS[self._kind])
-        if self._kind == "bz2":
-            return bz2.BZ2Decompressor()
-        if self._kind in ("xz", "lzma"):
-            return lzma.LZMADecompressor(lzma.FORMAT_AUTO)
-        raise ValueError(f"unknown compression {self._kind}")
+            self._zlib = zlib.decompressobj(_ZLIB_WBITS[self._kind])
+        elif self._kind == "bz2":
+            self._other = bz2.BZ2Decompressor()
+        elif self._kind in ("xz", "lzma"):
+            self._other = lzma.LZMADecompressor(lzma.FORMAT_AUTO)
+        else:
+            raise ValueError(f"unknown compression {self._kind}")
 
     def _step(self) -> None:
-        obj = self._obj
         if not self._input:
             self._input = self._raw.read(1 << 16)
             if not self._input:
                 self._done = True
                 return
-        if self._kind in _ZLIB_WBITS:
-            assert isinstance(obj, _ZlibDecompress)
-            out = obj.decompress(self._input, 1 << 20)
+        if self._zlib is not None:
+            obj = self._zlib
+            out: bytes = obj.decompress(self._input, 1 << 20)
             self._input = obj.unconsumed_tail
             if obj.eof:
                 rest = obj.unused_data + self._input
                 self._input = rest
                 if self._kind == "gzip" and rest[:2] == b"\x1f\x8b":
-                    self._obj = self._new()  # a multi-member gzip file continues
+                    self._restart()  # a multi-member gzip file continues
                 else:
                     self._done = True
         else:
-            assert not isinstance(obj, _ZlibDecompress)
-            out = obj.decompress(self._input, 1 << 20)
+            other = self._other
+            assert other is not None
+            out = other.decompress(self._input, 1 << 20)
             self._input = b""
-            if obj.eof:
-                rest = obj.unused_data
+            if other.eof:
+                rest = other.unused_data
                 if self._kind == "bz2" and rest[:3] == b"BZh":
-                    self._obj = self._new()
+                    self._restart()
                     self._input = rest
                 else:
                     self._done = True
-            elif not obj.needs_input:
-                self._input = b""  # more output is pending inside the decompressor
-                out += obj.decompress(b"", 1 << 20)
+            elif not other.needs_input:
+                out += other.decompress(b"", 1 << 20)  # more output is pending inside the decompressor
         self._budget.spend(len(out))
         self._pending += out
 

@@ -323,7 +323,8 @@ def _parse_entry(kind: str, raw: Any, line: int | None, source: str,
     problems += _cross_checks(kind, raw, where)
     if problems:
         return None, problems
-    assert added is not None and expires is not None
+    assert added is not None
+    assert expires is not None
     fields = {k: v for k, v in raw.items() if k not in _META}
     return Entry(kind=kind, fields=fields, reason=raw["reason"], owner=raw["owner"], added=added,
                  expires=expires, origin=Origin(source, line)), []
@@ -361,7 +362,8 @@ def load_policy(root: Path, org_file: str | os.PathLike[str] | None = None,
     if org_file:
         paths.append(Path(org_file))
     paths += policy_files(root)
-    paths += [p for p in extra_files if p not in paths]
+    known = {p.resolve() for p in paths}
+    paths += [p for p in extra_files if p.resolve() not in known]
     for path in paths:
         try:
             layers.append((_display(path, root), path.read_text(encoding="utf-8")))

@@ -1,0 +1,156 @@
+"""Edit a policy file for the advisor: keeps comments and order (tomlkit), validates the result before
+writing, and writes atomically. An edit that would make the file invalid leaves it byte-for-byte as it was."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from mlwarden.errors import PolicyError
+from mlwarden.fileio import write_atomic
+from mlwarden.policy.load import SCHEMA_VERSION, load_policy, parse_policy_text
+
+NEW_FILE_HEADER = """\
+# mlwarden policy: the security advisor's allowlists, deny lists and waivers.
+# Edit with `mlwarden allowlist add|remove`, or by hand; `mlwarden allowlist check` validates.
+# Every entry needs reason, owner, added and expires. See allowlists/README.md for the review rules.
+"""
+
+
+def identity(kind: str, fields: dict[str, Any]) -> str:
+    """The value that names an entry on the command line (`allowlist remove KIND IDENT`)."""
+    if kind == "package":
+        return str(canonicalize_name(str(fields.get("name", ""))))
+    if kind == "index":
+        return str(fields.get("id", ""))
+    if kind == "vcs":
+        return str(fields.get("host", ""))
+    if kind == "url":
+        return str(fields.get("pattern", ""))
+    if kind == "hf":
+        return str(fields.get("repo") or fields.get("org") or "")
+    if kind == "pickle":
+        return ",".join(fields.get("globals", []))
+    if kind == "exception":
+        if fields.get("vulnerability"):
+            return str(fields["vulnerability"])
+        return f"{fields.get('rule')}:{fields.get('path', '*')}"
+    raise ValueError(kind)
+
+
+def _matches(kind: str, fields: dict[str, Any], ident: str) -> bool:
+    if kind == "package":
+        return identity(kind, fields) == canonicalize_name(ident)
+    if kind == "pickle":
+        return ident in fields.get("globals", []) or ident == identity(kind, fields)
+    if kind == "exception" and not fields.get("vulnerability"):
+        return ident in (identity(kind, fields), str(fields.get("rule")))
+    return identity(kind, fields) == ident
+
+
+def _load_document(path: Path) -> tuple[Any, str]:
+    import tomlkit
+
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"{path}: cannot read: {exc}") from None
+        _, _, _, problems = parse_policy_text(text, str(path))
+        if problems:
+            raise PolicyError(f"{path} is invalid; fix it before editing", problems)
+        return tomlkit.parse(text), text
+    doc = tomlkit.parse(NEW_FILE_HEADER)
+    doc.add("schema_version", SCHEMA_VERSION)
+    return doc, ""
+
+
+def add_entry(path: Path, kind: str, fields: dict[str, Any], root: Path, org_file: str | None = None) -> str:
+    """Append a [[kind]] entry; returns the entry's identity. Raises PolicyError and writes nothing on error."""
+    import tomlkit
+
+    doc, _ = _load_document(path)
+    existing = doc.get(kind)
+    if existing is not None:
+        for table in existing:
+            if _matches(kind, dict(table), identity(kind, fields)) and (
+                    kind != "package" or table.get("action", "allow") == fields.get("action", "allow")):
+                raise PolicyError(f"{path}: a [[{kind}]] entry for {identity(kind, fields)!r} already exists; "
+                                  "remove it first or edit it by hand")
+    table = tomlkit.table()
+    for key, value in fields.items():
+        if value is None:
+            continue
+        table.add(key, _toml_value(value))
+    if existing is None:
+        aot = tomlkit.aot()
+        aot.append(table)
+        doc.add(kind, aot)
+    else:
+        existing.append(table)
+    new_text = tomlkit.dumps(doc)
+    _validate_and_write(path, new_text, root, org_file)
+    return identity(kind, fields)
+
+
+def remove_entries(path: Path, kind: str, ident: str, root: Path, org_file: str | None = None) -> int:
+    """Remove the [[kind]] entries named ``ident``; returns how many. Nothing is written when none match."""
+    import tomlkit
+
+    if not path.exists():
+        raise PolicyError(f"{path}: no such policy file")
+    doc, _ = _load_document(path)
+    existing = doc.get(kind)
+    if existing is None:
+        return 0
+    doomed = [i for i, table in enumerate(existing) if _matches(kind, dict(table), ident)]
+    if not doomed:
+        return 0
+    if len(doomed) == len(existing):
+        del doc[kind]
+    else:
+        for i in reversed(doomed):
+            del existing[i]
+    _validate_and_write(path, tomlkit.dumps(doc), root, org_file)
+    return len(doomed)
+
+
+def _toml_value(value: Any) -> Any:
+    import tomlkit
+
+    if isinstance(value, dt.date):
+        return tomlkit.date(value.isoformat())
+    if isinstance(value, list):
+        array = tomlkit.array()
+        array.extend(value)
+        return array
+    if isinstance(value, dict):
+        inline = tomlkit.inline_table()
+        inline.update(value)
+        return inline
+    return value
+
+
+def _validate_and_write(path: Path, text: str, root: Path, org_file: str | None) -> None:
+    _, _, _, problems = parse_policy_text(text, str(path))
+    if problems:
+        raise PolicyError(f"refusing to write {path}: the result would be invalid", problems)
+    # The whole layered policy must stay valid too (for example an [[index]] a package refers to).
+    others = _siblings(path, root)
+    with tempfile.TemporaryDirectory(prefix="mlwarden-check-") as tmp:
+        candidate = Path(tmp) / path.name
+        candidate.write_text(text, encoding="utf-8")
+        load_policy(Path(tmp), org_file, extra_files=[*others, candidate])
+    write_atomic(path, text)
+
+
+def _siblings(path: Path, root: Path) -> list[Path]:
+    folder = root / "allowlists"
+    if not folder.is_dir():
+        return []
+    resolved = path.resolve()
+    return [p for p in sorted(folder.glob("*.toml")) if p.resolve() != resolved]
