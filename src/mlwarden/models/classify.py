@@ -55,8 +55,16 @@ _TRAVERSAL_ROOTS = frozenset({
 
 # Deserialisers that torch itself emits in ordinary pickles: the call is expected, its payload is scanned.
 SAFE_LOADERS = frozenset({"torch.storage._load_from_bytes"})
-# Harmless functions inside otherwise dangerous modules.
-_SAFE_EXCEPTIONS = frozenset({"torch.serialization._get_layout"})
+# Harmless functions inside otherwise dangerous modules: TorchScript's own pickles (constants.pkl, debug_pkl)
+# rebuild lists and tensors through torch.jit._pickle helpers.
+_SAFE_EXCEPTIONS = frozenset({
+    "torch.serialization._get_layout", "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist",
+    "torch.jit._pickle.build_doublelist", "torch.jit._pickle.build_boollist", "torch.jit._pickle.build_complexlist",
+    "torch.jit._pickle.build_tensor_from_id", "torch.jit._pickle.restore_type_tag",
+})
+# TorchScript classes: torch.jit.load compiles them from the archive's code/ folder (reported as MW108);
+# they cannot name Python callables.
+_TORCHSCRIPT_CLASS_PREFIX = "__torch__."
 
 
 @lru_cache(maxsize=1)
@@ -107,7 +115,7 @@ def classify(analysis: Analysis, location: Location, safe: Iterable[str] | froze
 def _classify_global(dotted: str, usage: Usage, location: Location, safe: frozenset[str]) -> Finding | None:
     how = _how(usage)
     reason = dangerous_reason(dotted)
-    if dotted in SAFE_LOADERS:
+    if dotted in SAFE_LOADERS or dotted in _SAFE_EXCEPTIONS or dotted.startswith(_TORCHSCRIPT_CLASS_PREFIX):
         return None
     if reason is not None and dotted in LOADERS:
         return _finding("MW106", location, f"{how} deserialiser {dotted}: the embedded payload is scanned "

@@ -59,14 +59,14 @@ class _Stop(Exception):
 
 
 def is_model_candidate(path: Path) -> bool:
-    """Whether a file's first bytes make it something the model scanner should examine."""
+    """Whether a file's bytes make it something the model scanner should examine."""
     try:
         with path.open("rb") as f:
             head = f.read(HEAD_SIZE)
             size = path.stat().st_size
+            return sniff(head, size) != "unknown" or _ends_like_zip(f, size)
     except OSError:
         return False
-    return sniff(head, size) != "unknown"
 
 
 def scan_model_file(path: Path, display: str | None = None, *, budgets: Budgets | None = None,
@@ -104,6 +104,8 @@ def _scan_seekable(f: BinaryIO, size: int, member: str | None, depth: int, ctx: 
     f.seek(0)
     head = f.read(HEAD_SIZE)
     kind = sniff(head, size)
+    if kind == "unknown" and _ends_like_zip(f, size):
+        kind = "zip"  # data prepended to a zip (self-extracting archives): zipfile opens these
     if kind != "unknown":
         ctx.result.formats.append(kind)
     f.seek(0)
@@ -120,6 +122,13 @@ def _scan_seekable(f: BinaryIO, size: int, member: str | None, depth: int, ctx: 
         _scan_gguf(f, member, ctx)
     else:
         _scan_stream_kind(kind, f, head, member, depth, ctx)
+
+
+def _ends_like_zip(f: BinaryIO, size: int) -> bool:
+    if size < 22:
+        return False
+    f.seek(size - 22)
+    return f.read(4) == b"PK\x05\x06"
 
 
 def _scan_stream(stream: Readable, member: str | None, depth: int, ctx: _Context) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 
 from mlwarden.models.pickle_vm import analyse
 
 HEAD_SIZE = 4096
+_IDENTIFIER = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_<][\w<>]*)+$")
 
 _COMPRESSED = (
     (b"\x1f\x8b", "gzip"),
@@ -70,6 +72,8 @@ def _looks_like_pickle(head: bytes, total_size: int | None) -> bool:
             return False
     # Protocol 0/1 pickles have no magic (CVE-2025-10155: they hide as .bin files). Probe the head.
     probe = analyse(io.BytesIO(head), max_pickles=1)
+    if probe.globals and not all(_IDENTIFIER.match(name) for name in probe.globals):
+        return False  # text such as "class Net(Module):" reads as GLOBAL; real globals are identifiers
     if probe.pickles or probe.globals:
         return True
     whole = total_size is not None and total_size <= len(head)
