@@ -147,7 +147,7 @@ def _corpus() -> list[Any]:
         pd.Timestamp("2024-01-01"), pd.Timedelta("1D"), pd.Interval(0, 1),
         np.arange(5), np.zeros((2, 2), dtype="complex64"), np.array(["a", "b"]), np.float32(1.5),
         np.array([1, "x"], dtype=object), np.random.RandomState(0), np.random.default_rng(0),
-        np.datetime64("2024-01-01"), np.ma.masked_array([1, 2], mask=[0, 1]),
+        np.datetime64("2024-01-01"), np.ma.masked_array([1, 2], mask=[False, True]),
         net.state_dict(), optimiser.state_dict(), torch.arange(4), torch.nn.Parameter(torch.ones(2)),
         torch.float16, torch.Size([2, 3]), torch.device("cpu"),
         collections.OrderedDict(a=1), collections.Counter("ab"), collections.deque([1]),

@@ -6,11 +6,10 @@ import fnmatch
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pathspec
 
-_Spec = pathspec.PathSpec[Any]
+_Spec = pathspec.GitIgnoreSpec
 _ALWAYS_SKIP = {".git", ".hg", ".svn"}
 
 
@@ -39,7 +38,7 @@ def _gitignore(directory: Path) -> _Spec | None:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def iter_files(paths: Iterable[Path], root: Path, exclude: tuple[str, ...] = ()) -> Iterator[Path]:
@@ -68,6 +67,7 @@ def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path]) -> I
         if parent == resolved_root:
             break
         parent = parent.parent
+    specs.reverse()  # outermost first, as git applies them
     stack: list[tuple[Path, list[tuple[Path, _Spec]]]] = [(top, specs)]
     while stack:
         directory, inherited = stack.pop()
@@ -92,12 +92,15 @@ def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path]) -> I
 
 
 def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, _Spec]]) -> bool:
+    """git's rule: .gitignore files from the top down, the last pattern that matches decides."""
     resolved = path.resolve() if not path.is_symlink() else path.absolute()
+    ignored = False
     for base, spec in specs:
         try:
             rel = resolved.relative_to(base).as_posix()
         except ValueError:
             continue
-        if spec.match_file(rel + ("/" if is_dir else "")):
-            return True
-    return False
+        decision = spec.check_file(rel + ("/" if is_dir else "")).include
+        if decision is not None:
+            ignored = decision
+    return ignored

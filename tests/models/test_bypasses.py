@@ -24,8 +24,9 @@ from tests.conftest import rules, scan_bytes, worst
 def test_pickle_payload_is_high_or_critical(tmp_path: Path, marker: Path, name: str) -> None:
     data = payloads.PICKLE_PAYLOADS[name](marker)
     findings = scan_bytes(tmp_path, data, f"{name}.bin")
-    assert worst(findings) is not None
-    assert worst(findings) >= Severity.HIGH, findings
+    severity = worst(findings)
+    assert severity is not None
+    assert severity >= Severity.HIGH, findings
 
 
 @pytest.mark.parametrize("name", ["os_system", "protocol0", "inst_opcode", "obj_opcode", "stack_global_memo",
@@ -128,7 +129,8 @@ def test_local_name_mismatch_is_reported(tmp_path: Path, marker: Path) -> None:
 
 
 def test_odd_member_names_are_scanned_by_content(tmp_path: Path, marker: Path) -> None:
-    data = payloads.torch_like_zip(pickle_dumps_benign(), extra={"archive/extra/weights.bin": payloads.protocol0(marker)})
+    extra = {"archive/extra/weights.bin": payloads.protocol0(marker)}
+    data = payloads.torch_like_zip(pickle_dumps_benign(), extra=extra)
     findings = scan_bytes(tmp_path, data, "model.pt")
     assert any(f.location.member == "archive/extra/weights.bin" and f.rule == "MW101" for f in findings)
 

@@ -38,7 +38,7 @@ class Evil:
         return (os.system, (self.command,))
 
 
-class TinyNet(torch.nn.Module):  # type: ignore[misc]
+class TinyNet(torch.nn.Module):  # type: ignore[misc,name-defined]
     def __init__(self) -> None:
         super().__init__()
         self.fc = torch.nn.Linear(4, 2)

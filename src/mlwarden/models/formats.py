@@ -221,14 +221,14 @@ def npy_header(f: BinaryIO) -> tuple[str, int]:
     if magic[:6] != b"\x93NUMPY" or len(magic) < 8:
         raise ValueError("not a .npy file")
     major = magic[6]
-    if major == 1:
-        (length,) = struct.unpack("<H", f.read(2))
-        start = 10
-    elif major in (2, 3):
-        (length,) = struct.unpack("<I", f.read(4))
-        start = 12
-    else:
+    size = {1: 2, 2: 4, 3: 4}.get(major)
+    if size is None:
         raise ValueError(f"unknown .npy version {major}")
+    raw = f.read(size)
+    if len(raw) != size:
+        raise ValueError("header is truncated")
+    length = int.from_bytes(raw, "little")
+    start = 8 + size
     if length > 1 << 20:
         raise ValueError("header longer than 1 MiB")
     header = f.read(length).decode("latin-1")

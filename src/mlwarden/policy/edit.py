@@ -4,6 +4,7 @@ writing, and writes atomically. An edit that would make the file invalid leaves 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,33 +14,15 @@ from packaging.utils import canonicalize_name
 from mlwarden.errors import PolicyError
 from mlwarden.fileio import write_atomic
 from mlwarden.policy.load import SCHEMA_VERSION, load_policy, parse_policy_text
+from mlwarden.policy.model import identity
 
+_ARRAY_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z_][\w-]*)\s*\]\]")
+_ANY_HEADER = re.compile(r"^\s*\[\[?\s*[A-Za-z_]")
 NEW_FILE_HEADER = """\
 # mlwarden policy: the security advisor's allowlists, deny lists and waivers.
 # Edit with `mlwarden allowlist add|remove`, or by hand; `mlwarden allowlist check` validates.
 # Every entry needs reason, owner, added and expires. See allowlists/README.md for the review rules.
 """
-
-
-def identity(kind: str, fields: dict[str, Any]) -> str:
-    """The value that names an entry on the command line (`allowlist remove KIND IDENT`)."""
-    if kind == "package":
-        return str(canonicalize_name(str(fields.get("name", ""))))
-    if kind == "index":
-        return str(fields.get("id", ""))
-    if kind == "vcs":
-        return str(fields.get("host", ""))
-    if kind == "url":
-        return str(fields.get("pattern", ""))
-    if kind == "hf":
-        return str(fields.get("repo") or fields.get("org") or "")
-    if kind == "pickle":
-        return ",".join(fields.get("globals", []))
-    if kind == "exception":
-        if fields.get("vulnerability"):
-            return str(fields["vulnerability"])
-        return f"{fields.get('rule')}:{fields.get('path', '*')}"
-    raise ValueError(kind)
 
 
 def _matches(kind: str, fields: dict[str, Any], ident: str) -> bool:
@@ -98,24 +81,34 @@ def add_entry(path: Path, kind: str, fields: dict[str, Any], root: Path, org_fil
 
 
 def remove_entries(path: Path, kind: str, ident: str, root: Path, org_file: str | None = None) -> int:
-    """Remove the [[kind]] entries named ``ident``; returns how many. Nothing is written when none match."""
-    import tomlkit
+    """Remove the [[kind]] entries named ``ident``; returns how many. Nothing is written when none match.
+
+    Works on the text rather than through tomlkit: tomlkit attaches the comments written above a table to
+    the table before it, so removing an entry would also delete the next entry's comments.
+    """
+    from mlwarden import _toml
 
     if not path.exists():
         raise PolicyError(f"{path}: no such policy file")
-    doc, _ = _load_document(path)
-    existing = doc.get(kind)
-    if existing is None:
-        return 0
-    doomed = [i for i, table in enumerate(existing) if _matches(kind, dict(table), ident)]
+    _, text = _load_document(path)
+    tables = _toml.loads(text).get(kind, [])
+    doomed = [i for i, table in enumerate(tables) if _matches(kind, table, ident)]
     if not doomed:
         return 0
-    if len(doomed) == len(existing):
-        del doc[kind]
-    else:
-        for i in reversed(doomed):
-            del existing[i]
-    _validate_and_write(path, tomlkit.dumps(doc), root, org_file)
+    lines = text.splitlines(keepends=True)
+    headers = [n for n, line in enumerate(lines) if _ANY_HEADER.match(line)]
+    own = [n for n, line in enumerate(lines) if (m := _ARRAY_HEADER.match(line)) and m.group(1) == kind]
+    cut: set[int] = set()
+    for i in doomed:
+        start = own[i]
+        following = [h for h in headers if h > start]
+        stop = following[0] if following else len(lines)
+        if following:  # comments and blank lines right above the next header belong to it
+            while stop - 1 > start and (not lines[stop - 1].strip() or lines[stop - 1].lstrip().startswith("#")):
+                stop -= 1
+        cut.update(range(start, stop))
+    new_text = "".join(line for n, line in enumerate(lines) if n not in cut)
+    _validate_and_write(path, new_text, root, org_file)
     return len(doomed)
 
 

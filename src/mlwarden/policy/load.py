@@ -17,7 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from mlwarden import _toml
 from mlwarden.errors import PolicyError
-from mlwarden.policy.model import KINDS, Entry, Origin, Policy, Settings
+from mlwarden.policy.model import KINDS, Entry, Origin, Policy, Settings, identity
 from mlwarden.rules import RULES
 
 SCHEMA_VERSION = 1
@@ -283,7 +283,7 @@ def parse_policy_text(text: str, source: str) -> tuple[Settings | None, dict[str
             problems.extend(errs)
             if entry is None:
                 continue
-            ident = (kind, entry.key)
+            ident = (kind, identity(kind, entry.fields) + "|" + str(entry.get("action", "")))
             if ident in seen:
                 problems.append(f"{where(line)}: [[{kind}]] duplicates the entry at line {seen[ident]} "
                                 f"({entry.key})")

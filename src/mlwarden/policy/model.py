@@ -14,6 +14,27 @@ from packaging.utils import canonicalize_name
 KINDS = ("index", "vcs", "url", "package", "hf", "pickle", "exception")
 
 
+def identity(kind: str, fields: dict[str, Any]) -> str:
+    """The value that names an entry on the command line (`allowlist remove KIND IDENT`)."""
+    if kind == "package":
+        return str(canonicalize_name(str(fields.get("name", ""))))
+    if kind == "index":
+        return str(fields.get("id", ""))
+    if kind == "vcs":
+        return str(fields.get("host", ""))
+    if kind == "url":
+        return str(fields.get("pattern", ""))
+    if kind == "hf":
+        return str(fields.get("repo") or fields.get("org") or "")
+    if kind == "pickle":
+        return ",".join(fields.get("globals", []))
+    if kind == "exception":
+        if fields.get("vulnerability"):
+            return str(fields["vulnerability"])
+        return f"{fields.get('rule')}:{fields.get('path', '*')}"
+    raise ValueError(kind)
+
+
 @dataclass(frozen=True)
 class Origin:
     """The file and line an entry was read from ("<default>" for the shipped policy)."""
