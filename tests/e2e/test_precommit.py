@@ -1,0 +1,96 @@
+"""Real pre-commit in a temporary git repository: the hooks install from this checkout and gate commits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import payloads
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def _git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=check, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    head = _git("rev-parse", "HEAD", cwd=ROOT, check=False)
+    if head.returncode != 0:
+        pytest.skip("the checkout has no commit for pre-commit to install")
+    repo = tmp_path_factory.mktemp("consumer")
+    _git("init", "-q", "-b", "main", cwd=repo)
+    config = (ROOT / "hooks" / "examples" / "pre-commit-config.yaml").read_text()
+    config = config.replace("https://github.com/<your-org>/mlwarden", str(ROOT)).replace(
+        "rev: v0.1.0", f"rev: {head.stdout.strip()}")
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    env = _env(tmp_path_factory.getbasetemp())
+    install = subprocess.run([sys.executable, "-m", "pre_commit", "install", "--install-hooks"], cwd=repo,
+                             capture_output=True, text=True, env=env, check=False, timeout=900)
+    assert install.returncode == 0, install.stdout + install.stderr
+    _git("add", ".pre-commit-config.yaml", cwd=repo)
+    _git("commit", "-q", "-m", "config", cwd=repo)
+    return repo
+
+
+def _env(base: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PRE_COMMIT_HOME"] = str(base / "pre-commit-home")
+    env.pop("NO_COLOR", None)
+    # git runs the installed hook script, which finds pre-commit through this interpreter's folder.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def _commit(repo: Path, tmp: Path, message: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "commit", "-m", message], cwd=repo, capture_output=True, text=True,
+                          env=_env(tmp), check=False, timeout=600)
+
+
+def test_malicious_pickle_is_refused(consumer: Path, tmp_path_factory: pytest.TempPathFactory,
+                                     marker: Path) -> None:
+    (consumer / "model.bin").write_bytes(payloads.protocol0(marker))
+    _git("add", "model.bin", cwd=consumer)
+    result = _commit(consumer, tmp_path_factory.getbasetemp(), "add model")
+    assert result.returncode != 0
+    assert "MW101" in result.stdout + result.stderr
+    assert "mlwarden models" in result.stdout
+    _git("reset", "-q", "HEAD", "model.bin", cwd=consumer)
+    (consumer / "model.bin").unlink()
+
+
+def test_clean_checkpoint_passes(consumer: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    torch = pytest.importorskip("torch")
+    torch.save(torch.nn.Linear(3, 2).state_dict(), consumer / "clean.pt")
+    _git("add", "clean.pt", cwd=consumer)
+    result = _commit(consumer, tmp_path_factory.getbasetemp(), "add checkpoint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mlwarden models" in result.stdout
+    assert "Passed" in result.stdout
+
+
+def test_expired_allowlist_entry_is_refused(consumer: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = consumer / "allowlists"
+    folder.mkdir(exist_ok=True)
+    (folder / "policy.toml").write_text(
+        "schema_version = 1\n[[pickle]]\nglobals = ['acme.Net']\nreason = 'r'\nowner = 'o'\n"
+        "added = 2020-01-01\nexpires = 2020-06-01\n")
+    _git("add", "allowlists/policy.toml", cwd=consumer)
+    result = _commit(consumer, tmp_path_factory.getbasetemp(), "expired policy")
+    assert result.returncode != 0
+    assert "expired on 2020-06-01" in result.stdout
+    (folder / "policy.toml").write_text(
+        "schema_version = 1\n[[pickle]]\nglobals = ['acme.Net']\nreason = 'r'\nowner = 'o'\n"
+        "added = 2026-01-01\nexpires = 2099-06-01\n")
+    _git("add", "allowlists/policy.toml", cwd=consumer)
+    result = _commit(consumer, tmp_path_factory.getbasetemp(), "valid policy")
+    assert result.returncode == 0, result.stdout + result.stderr
