@@ -63,7 +63,7 @@ def test_malicious_pickle_is_refused(consumer: Path, tmp_path_factory: pytest.Te
     result = _commit(consumer, tmp_path_factory.getbasetemp(), "add model")
     assert result.returncode != 0
     assert "MW101" in result.stdout + result.stderr
-    assert "mlwarden models" in result.stdout
+    assert "mlwarden models" in result.stdout + result.stderr
     _git("reset", "-q", "HEAD", "model.bin", cwd=consumer)
     (consumer / "model.bin").unlink()
 
@@ -74,8 +74,8 @@ def test_clean_checkpoint_passes(consumer: Path, tmp_path_factory: pytest.TempPa
     _git("add", "clean.pt", cwd=consumer)
     result = _commit(consumer, tmp_path_factory.getbasetemp(), "add checkpoint")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "mlwarden models" in result.stdout
-    assert "Passed" in result.stdout
+    assert "mlwarden models" in result.stdout + result.stderr
+    assert "Passed" in result.stdout + result.stderr
 
 
 def test_expired_allowlist_entry_is_refused(consumer: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -87,7 +87,7 @@ def test_expired_allowlist_entry_is_refused(consumer: Path, tmp_path_factory: py
     _git("add", "allowlists/policy.toml", cwd=consumer)
     result = _commit(consumer, tmp_path_factory.getbasetemp(), "expired policy")
     assert result.returncode != 0
-    assert "expired on 2020-06-01" in result.stdout
+    assert "expired on 2020-06-01" in result.stdout + result.stderr
     (folder / "policy.toml").write_text(
         "schema_version = 1\n[[pickle]]\nglobals = ['acme.Net']\nreason = 'r'\nowner = 'o'\n"
         "added = 2026-01-01\nexpires = 2099-06-01\n")

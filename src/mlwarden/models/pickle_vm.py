@@ -129,6 +129,10 @@ class _Parse(Exception):
     pass
 
 
+class _Impure(Exception):
+    """A detached tail (see check_detached_tail) contains an opcode that imports or calls."""
+
+
 _INT4 = struct.Struct("<i")
 _UINT4 = struct.Struct("<I")
 _UINT8 = struct.Struct("<Q")
@@ -226,6 +230,24 @@ def analyse(
     return result
 
 
+def check_detached_tail(stream: BinaryIO, *, deadline: float | None = None) -> bool:
+    """Whether ``stream``, which starts at an opcode boundary *inside* a pickle, holds only data opcodes up
+    to a STOP that ends the stream.
+
+    Such a tail cannot import or call anything (no GLOBAL, STACK_GLOBAL, REDUCE, BUILD, NEWOBJ, INST, OBJ,
+    EXT or PERSID), whatever the part before it left on the stack, so it can be checked on another core
+    while the head is analysed in full. Any doubt (an impure opcode, an underflow, a parse error, data
+    after the STOP) answers False, and the caller analyses the whole stream sequentially.
+    """
+    machine = _Machine(stream, Analysis(), 0, 1_000_000, 10_000_000, deadline, {})
+    machine.detached = True
+    try:
+        machine._one_pickle()
+        return not machine._fill(1)
+    except (_Parse, _Budget, _Impure):
+        return False
+
+
 def _default_extensions() -> dict[int, tuple[str, str]]:
     # copyreg's registry is plain data in the running interpreter; reading it imports nothing new.
     import copyreg
@@ -249,6 +271,7 @@ class _Machine:
         self.deadline = deadline
         self.extensions = extensions
         self.kept_large = 0
+        self.detached = False
 
     # -- buffer ------------------------------------------------------------------------------
     def offset(self) -> int:
@@ -422,6 +445,11 @@ class _Machine:
         stack: list[object] = []
         marks: list[int] = []
         memo = _Memo(self.max_memo)
+        if self.detached:
+            # Unknown values and marks left by the part of the stream before us.
+            stack.extend([UNKNOWN] * _DETACHED_FLOOR)
+            marks.extend([_DETACHED_FLOOR] * _DETACHED_FLOOR)
+            memo.detached = True
 
         def pop_mark() -> list[object]:
             if not marks:
@@ -594,6 +622,8 @@ class _Machine:
     def _slow(self, op: int, stack: list[object], marks: list[int],
               memo: _Memo, pop_mark: Callable[[], list[object]]) -> None:
         """Every opcode that is not on the fast path."""
+        if self.detached and op in _IMPURE_OPCODES:
+            raise _Impure
         push = stack.append
         at = self.offset() - 1
 
@@ -869,9 +899,10 @@ class _Memo:
     them) until a pickle uses others.
     """
 
-    __slots__ = ("cheap", "evicted", "max_entries", "n", "sparse", "symbolic")
+    __slots__ = ("cheap", "detached", "evicted", "max_entries", "n", "sparse", "symbolic")
 
     def __init__(self, max_entries: int) -> None:
+        self.detached = False
         self.max_entries = max_entries
         self.n = 0
         self.sparse: set[int] | None = None
@@ -912,6 +943,8 @@ class _Memo:
 
     def missing(self, key: int) -> object:
         """Value of a key in neither table: plain data, forgotten data, or never stored (an error)."""
+        if self.detached:
+            return UNKNOWN  # the entry may come from the part of the stream we did not see
         present = key in self.sparse if self.sparse is not None else 0 <= key < self.n
         if not present:
             raise _Parse(f"memo key {key} was never stored")
@@ -957,3 +990,6 @@ def _fix_py2_names(module: str, name: str) -> tuple[str, str]:
 
 
 _SYMBOLIC_TYPES = frozenset({Global, Instance, _Tainted, _DictVal, tuple})
+# Opcodes that import, call or hand data to persistent_load; PROTO cannot appear inside a pickle.
+_IMPURE_OPCODES = frozenset(b"c\x93io\x81\x92Rb\x82\x83\x84PQ\x80")
+_DETACHED_FLOOR = 4096

@@ -19,7 +19,7 @@ from mlwarden.config import Budgets
 from mlwarden.findings import Finding, Location, ScanError
 from mlwarden.models import formats, zipread
 from mlwarden.models.classify import classify, default_safe_globals
-from mlwarden.models.pickle_vm import analyse
+from mlwarden.models.pickle_vm import Analysis, analyse
 from mlwarden.models.sniff import HEAD_SIZE, sniff
 from mlwarden.models.streams import Budget, BudgetExceeded, Decompressor, Readable
 from mlwarden.rules import RULES
@@ -120,6 +120,13 @@ def _scan_seekable(f: BinaryIO, size: int, member: str | None, depth: int, ctx: 
             ctx.add(rule, member, message, key)
     elif kind == "gguf":
         _scan_gguf(f, member, ctx)
+    elif kind == "pickle" and ctx.pickles is None and hasattr(f, "fileno") and member is None:
+        from mlwarden.models import parallel
+
+        budgets = ctx.budgets
+        analysis = parallel.analyse_file(f, size, max_memo=budgets.max_memo_entries,
+                                         max_stack=budgets.max_stack_entries, deadline=ctx.deadline)
+        _report_pickle(analysis, member, depth, ctx)
     else:
         _scan_stream_kind(kind, f, head, member, depth, ctx)
 
@@ -262,6 +269,10 @@ def _scan_pickle(stream: Readable, member: str | None, depth: int, ctx: _Context
         return
     if recorder is not None and ctx.pickles is not None:
         ctx.pickles.append((member or "", bytes(recorder.data)))
+    _report_pickle(analysis, member, depth, ctx)
+
+
+def _report_pickle(analysis: Analysis, member: str | None, depth: int, ctx: _Context) -> None:
     ctx.result.findings.extend(classify(analysis, Location(ctx.display, member=member), ctx.safe))
     for nested in analysis.nested:
         label = _label(member, f"@{nested.offset}({nested.loader})")
