@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlwarden import _toml
 from mlwarden.errors import ConfigError
 from mlwarden.findings import Severity
 
@@ -72,6 +71,8 @@ def _parse(table: dict[str, Any], source: str) -> Config:
 
 def load_config(root: Path) -> Config:
     """Read .mlwarden.toml (whole file) or pyproject.toml's [tool.mlwarden] from ``root``; defaults otherwise."""
+    from mlwarden import _toml
+
     dedicated = root / ".mlwarden.toml"
     pyproject = root / "pyproject.toml"
     for path, nested in ((dedicated, False), (pyproject, True)):

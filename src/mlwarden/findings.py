@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass, field
 
 
@@ -61,6 +60,8 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable across runs and line moves: rule, path, member and key."""
+        import hashlib
+
         raw = "\x1f".join((self.rule, self.location.path, self.location.member or "", self.key or self.message))
         return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -93,9 +94,11 @@ class Report:
         self.waived.extend(other.waived)
 
     def sorted_findings(self) -> list[Finding]:
-        unique: dict[tuple[str, str], Finding] = {}
+        unique: dict[tuple[str, ...], Finding] = {}
         for finding in self.findings:
-            unique.setdefault((finding.fingerprint, finding.message), finding)
+            loc = finding.location
+            ident = (finding.rule, loc.path, loc.member or "", str(loc.line), finding.key, finding.message)
+            unique.setdefault(ident, finding)
         return sorted(unique.values(), key=Finding.sort_key)
 
     def worst(self) -> Severity | None:

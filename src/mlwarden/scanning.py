@@ -9,9 +9,9 @@ from pathlib import Path
 
 from mlwarden.config import Config
 from mlwarden.findings import Finding, Location, Report
+from mlwarden.paths import display_path
 from mlwarden.policy import Policy
 from mlwarden.rules import RULES
-from mlwarden.walk import display_path
 
 
 def scan_models(files: Iterable[Path], root: Path, config: Config, policy: Policy, *,

@@ -9,16 +9,10 @@ from pathlib import Path
 
 import pathspec
 
+from mlwarden.paths import display_path
+
 _Spec = pathspec.GitIgnoreSpec
 _ALWAYS_SKIP = {".git", ".hg", ".svn"}
-
-
-def display_path(path: Path, root: Path) -> str:
-    """A repository-relative POSIX path when possible (stable for SARIF fingerprints)."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:

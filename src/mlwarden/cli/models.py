@@ -23,9 +23,9 @@ def models(paths: tuple[Path, ...], all_files: bool, fmt: str, output: Path | No
     their bytes look like a supported format.
     """
     from mlwarden.findings import Report, ScanError
+    from mlwarden.paths import display_path
     from mlwarden.policy import load_policy
     from mlwarden.scanning import apply_waivers, scan_models
-    from mlwarden.walk import display_path, iter_files
 
     root = Path.cwd()
     config = load_run_config(fail_on, policy, root)
@@ -39,6 +39,8 @@ def models(paths: tuple[Path, ...], all_files: bool, fmt: str, output: Path | No
     report.extend(scan_models(existing, root, config, merged, sniff_first=False))
     folders = [p for p in paths if p.is_dir()]
     if folders:
+        from mlwarden.walk import iter_files
+
         found = iter_files(folders, root, config.exclude)
         report.extend(scan_models(found, root, config, merged, sniff_first=not all_files))
     apply_waivers(report, merged)

@@ -21,9 +21,9 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     and expiring allowlist entries and waivers).
     """
     from mlwarden.findings import Report, ScanError
+    from mlwarden.paths import display_path
     from mlwarden.policy import load_policy
     from mlwarden.scanning import apply_waivers, policy_expiry_findings, scan_models
-    from mlwarden.walk import display_path, iter_files
 
     root = Path.cwd()
     config = load_run_config(fail_on, policy, root)
@@ -33,6 +33,8 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     for target in targets:
         if not target.exists():
             report.errors.append(ScanError(display_path(target, root), "no such file or directory"))
+    from mlwarden.walk import iter_files
+
     files = list(iter_files([t for t in targets if t.exists()], root, config.exclude))
     report.extend(scan_models(files, root, config, merged, sniff_first=True))
     report.findings.extend(policy_expiry_findings(merged))

@@ -4,7 +4,6 @@ and NumPy headers. Each takes bytes or a seekable file and returns (rule id, mes
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import struct
 from collections.abc import Iterator
@@ -24,6 +23,8 @@ MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024  # the limit the safetensors library 
 
 
 def check_safetensors(f: BinaryIO, size: int) -> list[Problem]:
+    import json
+
     f.seek(0)
     raw = f.read(8)
     if len(raw) < 8:
@@ -184,6 +185,8 @@ _KERAS_MODULES = ("keras", "tf_keras", "tensorflow.keras", "tensorflow.python.ke
 
 
 def check_keras_config(config: Any) -> list[Problem]:
+    import json
+
     problems: list[Problem] = []
     for node in _walk(config):
         if node.get("class_name") == "Lambda":

@@ -4,10 +4,7 @@ containers (zip, torch, npz, tar, 7z, compressed wrappers, nested pickles) withi
 from __future__ import annotations
 
 import io
-import json
 import re
-import tarfile
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -233,6 +230,8 @@ class _Recorder:
 @contextmanager
 def _spooled(head: bytes, stream: Readable, ctx: _Context,
              member: str | None) -> Iterator[tuple[BinaryIO | None, int]]:
+    import tempfile
+
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as tmp:
         tmp.write(head)
         size = len(head)
@@ -332,6 +331,8 @@ def _check_member_name(name: str, label: str, ctx: _Context, *, is_link: bool = 
 
 
 def _scan_keras_zip(f: BinaryIO, members: list[zipread.ZipMember], member: str | None, ctx: _Context) -> None:
+    import json
+
     entry = next(m for m in members if m.name == "config.json")
     try:
         raw = zipread.open_member(f, entry, ctx.budget).read(64 << 20)
@@ -346,6 +347,8 @@ def _scan_keras_zip(f: BinaryIO, members: list[zipread.ZipMember], member: str |
 
 # --- tar, 7z ----------------------------------------------------------------------------------------------
 def _scan_tar(stream: Readable, member: str | None, depth: int, ctx: _Context) -> None:
+    import tarfile
+
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
             for info in tar:
@@ -366,6 +369,8 @@ def _scan_tar(stream: Readable, member: str | None, depth: int, ctx: _Context) -
 
 
 def _scan_7z(f: BinaryIO, member: str | None, depth: int, ctx: _Context) -> None:
+    import tempfile
+
     try:
         import py7zr
     except ImportError:
@@ -446,6 +451,8 @@ def _scan_hdf5(f: BinaryIO, member: str | None, ctx: _Context) -> None:
     if raw is None:
         return
     ctx.result.formats.append("keras")
+    import json
+
     try:
         config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
     except ValueError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import re
 import struct
 
@@ -64,6 +63,8 @@ def _looks_like_pickle(head: bytes, total_size: int | None) -> bool:
     if head[0] == 0x80:
         return len(head) > 1 and head[1] <= 5
     if len(head) >= 2 and head[:1] == b"{":
+        import json
+
         try:
             json.loads(head)
         except ValueError:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import bz2
-import lzma
 import zlib
 from typing import Any, BinaryIO, Protocol
 
@@ -65,16 +63,22 @@ class Decompressor:
         self._input = b""
         self._done = False
         self._zlib: Any = None
-        self._other: bz2.BZ2Decompressor | lzma.LZMADecompressor | None = None
+        self._other: Any = None  # bz2.BZ2Decompressor or lzma.LZMADecompressor, imported on use
+        self._errors: tuple[type[Exception], ...] = (zlib.error, OSError, EOFError, ValueError)
         self._restart()
 
     def _restart(self) -> None:
         if self._kind in _ZLIB_WBITS:
             self._zlib = zlib.decompressobj(_ZLIB_WBITS[self._kind])
         elif self._kind == "bz2":
+            import bz2
+
             self._other = bz2.BZ2Decompressor()
         elif self._kind in ("xz", "lzma"):
+            import lzma
+
             self._other = lzma.LZMADecompressor(lzma.FORMAT_AUTO)
+            self._errors = (*self._errors, lzma.LZMAError)
         else:
             raise ValueError(f"unknown compression {self._kind}")
 
@@ -117,7 +121,7 @@ class Decompressor:
         try:
             while len(self._pending) < want and not self._done:
                 self._step()
-        except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
+        except self._errors as exc:
             raise OSError(f"{self._kind} data is corrupt: {exc}") from None
         data = bytes(self._pending[:want])
         del self._pending[:want]

@@ -9,12 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from mlwarden.errors import PolicyError
 from mlwarden.fileio import write_atomic
-from mlwarden.policy.load import SCHEMA_VERSION, load_policy, parse_policy_text
-from mlwarden.policy.model import identity
+from mlwarden.policy.load import load_policy
+from mlwarden.policy.model import canonicalize_name, identity
+from mlwarden.policy.schema import SCHEMA_VERSION, parse_policy_text
 
 _ARRAY_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z_][\w-]*)\s*\]\]")
 _ANY_HEADER = re.compile(r"^\s*\[\[?\s*[A-Za-z_]")

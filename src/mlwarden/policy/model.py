@@ -8,10 +8,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
-
 KINDS = ("index", "vcs", "url", "package", "hf", "pickle", "exception")
+
+
+def canonicalize_name(name: str) -> str:
+    """PEP 503 normalisation (what packaging.utils.canonicalize_name does, without importing packaging)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def identity(kind: str, fields: dict[str, Any]) -> str:
@@ -170,6 +172,8 @@ def _version_in(version: str | None, versions: str | None) -> bool:
         return True
     if version is None:
         return True  # an unpinned requirement may resolve into the range
+    from packaging.specifiers import SpecifierSet
+
     return SpecifierSet(versions).contains(version, prereleases=True)
 
 
