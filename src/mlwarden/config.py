@@ -71,13 +71,13 @@ def _parse(table: dict[str, Any], source: str) -> Config:
 
 def load_config(root: Path) -> Config:
     """Read .mlwarden.toml (whole file) or pyproject.toml's [tool.mlwarden] from ``root``; defaults otherwise."""
-    from mlwarden import _toml
-
     dedicated = root / ".mlwarden.toml"
     pyproject = root / "pyproject.toml"
     for path, nested in ((dedicated, False), (pyproject, True)):
         if not path.is_file():
             continue
+        from mlwarden import _toml
+
         try:
             data = _toml.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, _toml.TOMLDecodeError) as exc:

@@ -77,7 +77,8 @@ _RULES = (
          Severity.HIGH,
          "The file is a container whose reader is not installed (py7zr for 7z, h5py for HDF5) or that "
          "cannot be opened; its content was not scanned.",
-         "Install the optional reader (pip install 'mlwarden[all]') and scan again."),
+         "If the message names a reader, install it (pip install 'mlwarden[all]') and scan again; "
+         "otherwise obtain an intact copy."),
     Rule("MW113", "numpy-object-array", "NumPy file holds an object array (needs allow_pickle)",
          Severity.LOW,
          "Object arrays are stored as a pickle and need allow_pickle=True to load; the pickle is scanned.",

@@ -180,3 +180,34 @@ def test_help_imports_nothing_heavy() -> None:
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--version"]) == 0
     assert "mlwarden, version" in capsys.readouterr().out
+
+
+def test_hook_start_up_stays_light(tmp_path: Path, marker: Path) -> None:
+    """A hook run on one file without policy files loads no TOML parser, packaging, pathspec or fickling."""
+    sample = tmp_path / "m.bin"
+    sample.write_bytes(payloads.protocol0(marker))
+    code = ("import sys; from mlwarden.cli import main; assert main(['models', sys.argv[1]]) == 1; "
+            "heavy = {'tomllib', 'tomli', 'packaging', 'pathspec', 'fickling', 'tomlkit', 'json', 'tarfile', "
+            "'tempfile', 'hashlib', 'lzma', 'bz2'} & set(sys.modules); print(sorted(heavy), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, str(sample)], capture_output=True, text=True,
+                          cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stderr  # main() returned 1; the script itself exits 0
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_scan_of_this_repository_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    assert main(["scan", "."]) == 0
+
+
+def test_pickle_policy_entry_silences_a_class(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "models" / "evil.bin").unlink()
+    call = payloads.p4(payloads.glob("acme.nets", "Net") + payloads.EMPTY_TUPLE + b"R")
+    (repo / "models" / "net.pkl").write_bytes(call)
+    assert main(["models", "models"]) == 1
+    assert "MW102" in capsys.readouterr().out
+    assert main(["allowlist", "add", "pickle", "--global", "acme.nets.Net", "--reason", "ours", "--owner", "o",
+                 "--expires", "2099-01-01"]) == 0
+    assert main(["models", "models"]) == 0

@@ -226,3 +226,60 @@ def test_decompression_bomb_budget(tmp_path: Path) -> None:
 
 def pickle_dumps_benign() -> bytes:
     return pickle.dumps({"weights": [0.5, 1.5], "step": 3}, protocol=2)
+
+
+def test_member_count_budget(tmp_path: Path) -> None:
+    from mlwarden.config import Budgets
+    from mlwarden.models.scanner import scan_model_file
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(30):
+            zf.writestr(f"m{i}.txt", "x")
+    path = tmp_path / "many.zip"
+    path.write_bytes(buf.getvalue())
+    result, _ = scan_model_file(path, budgets=Budgets(max_members=10))
+    assert "MW107" in rules(result.findings)
+
+
+def test_stack_and_memo_budgets(tmp_path: Path) -> None:
+    from mlwarden.config import Budgets
+    from mlwarden.models.scanner import scan_model_file
+
+    path = tmp_path / "deep.pkl"
+    path.write_bytes(b"\x80\x04" + b"N" * 3_000_000 + b".")
+    result, _ = scan_model_file(path, budgets=Budgets(max_stack_entries=1_000_000))
+    assert any(f.rule == "MW107" and "stack" in f.message for f in result.findings)
+    memo = b"\x80\x02" + b"".join(b"c" + f"m{i}\nC\n".encode() + b"r" + i.to_bytes(4, "little") + b"0"
+                                  for i in range(2000)) + b"N."
+    path.write_bytes(memo)
+    result, _ = scan_model_file(path, budgets=Budgets(max_memo_entries=500))
+    assert any(f.rule == "MW107" and "memo" in f.message for f in result.findings)
+
+
+def test_time_budget(tmp_path: Path) -> None:
+    from mlwarden.config import Budgets
+    from mlwarden.models.scanner import scan_model_file
+
+    path = tmp_path / "slow.pkl"
+    path.write_bytes(pickle.dumps(list(range(3_000_000)), protocol=2))
+    result, _ = scan_model_file(path, budgets=Budgets(max_seconds_per_file=0.01))
+    assert any(f.rule == "MW107" and "time" in f.message for f in result.findings)
+
+
+def test_missing_optional_reader_says_how_to_enable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "py7zr", None)
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    findings = scan_bytes(tmp_path, b"7z\xbc\xaf\x27\x1c" + b"\x00" * 40, "a.7z")
+    assert any(f.rule == "MW112" and "pip install 'mlwarden[7z]'" in f.message for f in findings)
+    findings = scan_bytes(tmp_path, b"\x89HDF\r\n\x1a\n" + b"\x00" * 40, "a.h5")
+    assert any(f.rule == "MW112" and "pip install 'mlwarden[h5]'" in f.message for f in findings)
+
+
+def test_corrupt_containers_are_findings_not_errors(tmp_path: Path) -> None:
+    for name, data in (("a.zip", b"PK\x03\x04" + b"\x00" * 10), ("a.gz", b"\x1f\x8b\x08\x00garbage" * 3),
+                       ("a.tar", b"\x00" * 257 + b"ustar" + b"\x00" * 300), ("a.npy", b"\x93NUMPY\x09\x00")):
+        findings = scan_bytes(tmp_path, data, name)
+        assert "MW112" in rules(findings), (name, findings)

@@ -270,3 +270,43 @@ def test_random_policies_round_trip(tmp_path_factory: pytest.TempPathFactory,
         again = load_policy(root)
         assert sorted(str(e.fields["globals"]) for e in again.entries) == sorted(str(w[0]) for w in written)
     assert text  # the file existed and was readable between edits
+
+
+def test_shipped_default_matches_the_fast_path() -> None:
+    """load_policy skips parsing default.toml when it is the only layer; the two must agree."""
+    from mlwarden.policy.load import default_policy_text
+    from mlwarden.policy.model import Settings
+
+    settings, _, entries, problems = parse_policy_text(default_policy_text(), "<default>")
+    assert problems == []
+    assert entries == []
+    assert settings == Settings()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=400))
+def test_random_text_never_crashes_the_parser(text: str) -> None:
+    _, _, _, problems = parse_policy_text(text, "fuzz.toml")
+    assert all(p.startswith("fuzz.toml") for p in problems)
+
+
+def test_saved_file_is_stable_under_tomlkit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomlkit
+
+    monkeypatch.chdir(tmp_path)
+    for args in (["index", "--id", "corp", "--url", "https://pypi.corp.example/simple", "--scope", "acme-*",
+                  "--exclusive"],
+                 ["package", "--name", "acme-core", "--index", "corp"],
+                 ["hf", "--repo", "acme/m", "--revision", "a" * 40, "--allow-format", "safetensors",
+                  "--expected-file", "model.safetensors=sha256:" + "b" * 64],
+                 ["vcs", "--host", "github.com", "--org", "acme-ml"],
+                 ["url", "--pattern", "https://dl.example/wheels/*"],
+                 ["exception", "--vulnerability", "GHSA-1234-5678-9abc"]):
+        assert main(["allowlist", "add", *args, "--reason", "r", "--owner", "o", "--expires", "2099-01-01"]) == 0
+    path = tmp_path / "allowlists" / "policy.toml"
+    text = path.read_text()
+    assert tomlkit.dumps(tomlkit.parse(text)) == text  # load -> save -> load is the identity
+    first = load_policy(tmp_path)
+    path.write_text(tomlkit.dumps(tomlkit.parse(text)))
+    assert load_policy(tmp_path).entries == first.entries
+    assert {e.kind for e in first.entries} == {"index", "package", "hf", "vcs", "url", "exception"}

@@ -288,6 +288,9 @@ def _scan_zip(f: BinaryIO, size: int, member: str | None, depth: int, ctx: _Cont
         return
     try:
         members, notes = zipread.read_members(f, size, ctx.budgets.max_members)
+    except zipread.ZipBudgetError as exc:
+        ctx.add("MW107", member, str(exc), "budget:members")
+        raise _Stop from None
     except (zipread.ZipError, OSError, ValueError) as exc:
         ctx.add("MW112", member, f"zip archive cannot be read: {exc}", "corrupt-zip")
         return

@@ -28,6 +28,10 @@ class ZipError(Exception):
     pass
 
 
+class ZipBudgetError(ZipError):
+    """The archive declares more members than the budget allows."""
+
+
 @dataclass(frozen=True)
 class ZipMember:
     name: str
@@ -94,7 +98,7 @@ def read_members(f: BinaryIO, file_size: int, max_members: int) -> tuple[list[Zi
     # Archives with a prefix (self-extracting, or data prepended) shift every offset.
     shift = max(cd_end - cd_size - cd_offset, 0)
     if count > max_members:
-        raise ZipError(f"archive declares {count} members (budget {max_members})")
+        raise ZipBudgetError(f"archive declares {count} members (budget {max_members})")
     directory = _read_at(f, cd_offset + shift, cd_size)
     members: list[ZipMember] = []
     pos = 0
