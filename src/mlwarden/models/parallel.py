@@ -16,29 +16,9 @@ import time
 from typing import BinaryIO
 
 from mlwarden.models.pickle_vm import Analysis, analyse, check_detached_tail
+from mlwarden.models.streams import RangeReader
 
 PARALLEL_MIN_SIZE = 32 * 1024 * 1024
-
-
-class PreadReader:
-    """Reads [start, end) of a file descriptor with pread: no shared offset between processes."""
-
-    def __init__(self, fd: int, start: int, end: int) -> None:
-        self._fd = fd
-        self._pos = start
-        self._end = end
-
-    def read(self, n: int = -1) -> bytes:
-        left = self._end - self._pos
-        if n < 0 or n > left:
-            n = left
-        if n <= 0:
-            return b""
-        data = os.pread(self._fd, n, self._pos)
-        self._pos += len(data)
-        if not data:
-            self._end = self._pos
-        return data
 
 
 def frame_split(fd: int, size: int) -> int | None:
@@ -66,7 +46,7 @@ def analyse_file(f: BinaryIO, size: int, *, max_memo: int, max_stack: int, deadl
     fd = f.fileno()
     split = frame_split(fd, size) if size >= PARALLEL_MIN_SIZE and _can_fork() else None
     if split is None:
-        return analyse(PreadReader(fd, 0, size), max_memo=max_memo, max_stack=max_stack,  # type: ignore[arg-type]
+        return analyse(RangeReader(fd, 0, size), max_memo=max_memo, max_stack=max_stack,  # type: ignore[arg-type]
                        deadline=deadline)
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -74,14 +54,14 @@ def analyse_file(f: BinaryIO, size: int, *, max_memo: int, max_stack: int, deadl
         code = 1
         try:
             os.close(read_end)
-            ok = check_detached_tail(PreadReader(fd, split, size), deadline=deadline)  # type: ignore[arg-type]
+            ok = check_detached_tail(RangeReader(fd, split, size - split), deadline=deadline)  # type: ignore[arg-type]
             os.write(write_end, b"1" if ok else b"0")
             code = 0
         finally:
             os._exit(code)
     os.close(write_end)
     try:
-        head = analyse(PreadReader(fd, 0, split), max_memo=max_memo, max_stack=max_stack,  # type: ignore[arg-type]
+        head = analyse(RangeReader(fd, 0, split), max_memo=max_memo, max_stack=max_stack,  # type: ignore[arg-type]
                        deadline=deadline)
         verdict = os.read(read_end, 1)
     finally:
@@ -96,7 +76,7 @@ def analyse_file(f: BinaryIO, size: int, *, max_memo: int, max_stack: int, deadl
         head.end_offset = size
         return head
     remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-    return analyse(PreadReader(fd, 0, size), max_memo=max_memo, max_stack=max_stack,  # type: ignore[arg-type]
+    return analyse(RangeReader(fd, 0, size), max_memo=max_memo, max_stack=max_stack,  # type: ignore[arg-type]
                    deadline=None if remaining is None else time.monotonic() + remaining)
 
 

@@ -193,6 +193,15 @@ def _collapse(items: list[object]) -> object:
     return _Tainted(names) if names else OTHER
 
 
+def _decoded(data: bytes, text: bool) -> object:
+    if not text:
+        return data
+    try:
+        return data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        raise _Parse("invalid UTF-8 in a string") from None
+
+
 def _decode_line_str(raw: bytes) -> object:
     """STRING's argument: a quoted Python literal. Decoded like the unpickler does (escape codecs)."""
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[:1] in (b"'", b'"'):
@@ -343,25 +352,13 @@ class _Machine:
         if n < 0:
             raise _Parse("negative length")
         if n <= (_KEEP_STR if text else _KEEP_BYTES):
-            data = self._take(n)
-            if text:
-                try:
-                    return data.decode("utf-8", "surrogatepass")
-                except UnicodeDecodeError:
-                    raise _Parse("invalid UTF-8 in a string") from None
-            return data
+            return _decoded(self._take(n), text)
         if not self._fill(1):
             raise _Parse("pickle is truncated")
         first = self.buf[self.pos]
         if (first in _VALID_OPCODES or first == 0x50) and self.kept_large + n <= _KEEP_LARGE_TOTAL:
             self.kept_large += n
-            data = self._take(n)
-            if text:
-                try:
-                    return data.decode("utf-8", "surrogatepass")
-                except UnicodeDecodeError:
-                    raise _Parse("invalid UTF-8 in a string") from None
-            return data
+            return _decoded(self._take(n), text)
         self._skip(n)
         return OTHER
 

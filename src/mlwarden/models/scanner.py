@@ -6,9 +6,10 @@ from __future__ import annotations
 import io
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -159,16 +160,15 @@ def _scan_stream_kind(kind: str, stream: Readable, head: bytes, member: str | No
         _scan_pickle(stream, member, depth, ctx)
     elif kind in _COMPRESSION_KINDS:
         inner = Decompressor(stream, kind, ctx.budget)
-        _guard(lambda: _scan_stream(inner, _label(member, f"({kind})"), depth + 1, ctx), member, ctx)
+        _guard(partial(_scan_stream, inner, _label(member, f"({kind})"), depth + 1, ctx), member, ctx)
     elif kind == "tar":
         _scan_tar(stream, member, depth, ctx)
     elif kind == "npy":
         _scan_npy(stream, member, depth, ctx)
 
 
-def _guard(action: object, member: str | None, ctx: _Context) -> None:
+def _guard(action: Callable[[], None], member: str | None, ctx: _Context) -> None:
     """Run a nested scan; corrupt compressed data and budgets become findings."""
-    assert callable(action)
     try:
         action()
     except BudgetExceeded as exc:
@@ -322,7 +322,7 @@ def _scan_zip(f: BinaryIO, size: int, member: str | None, depth: int, ctx: _Cont
         except zipread.ZipError as exc:
             ctx.add("MW112", label, str(exc), "zip-member")
             continue
-        _guard(lambda s=stream, lb=label: _scan_stream(s, lb, depth + 1, ctx), label, ctx)
+        _guard(partial(_scan_stream, stream, label, depth + 1, ctx), label, ctx)
 
 
 def _check_member_name(name: str, label: str, ctx: _Context, *, is_link: bool = False) -> None:
@@ -366,7 +366,7 @@ def _scan_tar(stream: Readable, member: str | None, depth: int, ctx: _Context) -
                     continue
                 extracted = tar.extractfile(info)
                 if extracted is not None:
-                    _guard(lambda s=extracted, lb=label: _scan_stream(s, lb, depth + 1, ctx), label, ctx)
+                    _guard(partial(_scan_stream, extracted, label, depth + 1, ctx), label, ctx)
     except tarfile.TarError as exc:
         ctx.add("MW112", member, f"tar archive cannot be read: {exc}", "corrupt-tar")
 

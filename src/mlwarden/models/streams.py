@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zlib
 from typing import Any, BinaryIO, Protocol
 
@@ -15,12 +16,19 @@ class Readable(Protocol):
 
 
 class RangeReader:
-    """Reads ``length`` bytes of ``f`` from ``start``; seeks before each read so views can share a file."""
+    """Reads ``length`` bytes of a file from ``start``. Each read says where it starts (seek then read, or
+    pread on a descriptor), so several views, or several processes, can share one file."""
 
-    def __init__(self, f: BinaryIO, start: int, length: int) -> None:
+    def __init__(self, f: BinaryIO | int, start: int, length: int) -> None:
         self._f = f
         self._pos = start
         self._end = start + max(length, 0)
+
+    def _read_at(self, pos: int, n: int) -> bytes:
+        if isinstance(self._f, int):
+            return os.pread(self._f, n, pos)
+        self._f.seek(pos)
+        return self._f.read(n)
 
     def read(self, n: int = -1) -> bytes:
         left = self._end - self._pos
@@ -28,8 +36,7 @@ class RangeReader:
             n = left
         if n <= 0:
             return b""
-        self._f.seek(self._pos)
-        data = self._f.read(n)
+        data = self._read_at(self._pos, n)
         self._pos += len(data)
         if not data:
             self._end = self._pos
