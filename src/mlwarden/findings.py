@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Severity(enum.IntEnum):
@@ -86,12 +87,14 @@ class Report:
     errors: list[ScanError] = field(default_factory=list)
     files_scanned: int = 0
     waived: list[Finding] = field(default_factory=list)
+    inventory: dict[str, Any] = field(default_factory=dict)  # what a command found besides findings
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
         self.errors.extend(other.errors)
         self.files_scanned += other.files_scanned
         self.waived.extend(other.waived)
+        self.inventory.update(other.inventory)
 
     def sorted_findings(self) -> list[Finding]:
         unique: dict[tuple[str, ...], Finding] = {}

@@ -93,6 +93,58 @@ _RULES = (
          "NEWOBJ creates an instance of a class that is not on the safe list (for example the user's own "
          "nn.Module subclass in a whole-model torch.save). Only the class's __new__/__setstate__ run.",
          "Expected for whole saved modules; add the class to a [[pickle]] entry to silence it."),
+    # --- MW2xx: Hugging Face artefacts --------------------------------------------------------------
+    Rule("MW201", "hf-blob-tampered", "Cached file does not match its content hash", Severity.CRITICAL,
+         "A blob's content does not hash to its name (sha256 for LFS files, git blob sha1 for the others): "
+         "the file was changed after download or the download is corrupt.",
+         "Delete the repository from the cache and download it again; find out who changed it."),
+    Rule("MW202", "hf-link-escapes", "Snapshot entry escapes the repository's blobs", Severity.CRITICAL,
+         "A snapshot entry is a link whose target is outside the repository's blobs/ folder (or a link to a "
+         "folder): loading the model reads whatever it points to.",
+         "Delete the snapshot and download it again."),
+    Rule("MW203", "hf-dangling", "Snapshot link or listed file is missing", Severity.HIGH,
+         "A snapshot link points to a blob that does not exist, or a file recorded in local_dir metadata is "
+         "missing.",
+         "Download the revision again."),
+    Rule("MW204", "hf-manifest-mismatch", "File differs from the revision's tree manifest", Severity.HIGH,
+         "trees/<commit>.json lists another blob or size for this path: the link was swapped to another "
+         "(valid) blob, or the manifest is unreadable.",
+         "Download the revision again; report a manifest that does not parse."),
+    Rule("MW205", "hf-bad-ref", "Ref or snapshot name is not a usable commit", Severity.MEDIUM,
+         "A ref does not hold a 40-hex commit, points to a snapshot that does not exist, or a snapshot folder "
+         "is not named by a commit.",
+         "Refresh the ref by downloading the revision again, or delete the repository from the cache."),
+    Rule("MW206", "hf-incomplete", "Incomplete download", Severity.LOW,
+         "An interrupted download left an .incomplete file.",
+         "Resume or delete the download."),
+    Rule("MW207", "hf-local-dir-mismatch", "local_dir file does not match its download metadata", Severity.HIGH,
+         "A file of a local_dir download does not hash to the etag its .metadata file recorded.",
+         "Download the file again; find out who changed it."),
+    Rule("MW208", "hf-unverifiable", "Cached entry cannot be verified", Severity.MEDIUM,
+         "A blob whose name is not a content hash, a blob that is a folder, an unreadable file, or a snapshot "
+         "file that is not a link and has no manifest entry.",
+         "Delete the entry and download it again."),
+    Rule("MW209", "hf-remote-code", "Repository carries code that transformers imports", Severity.HIGH,
+         "auto_map or custom_pipelines in a config, or Python files in the snapshot: with "
+         "trust_remote_code=True transformers imports and runs them.",
+         "Do not pass trust_remote_code=True; if the advisor approves the code, record it in a [[hf]] entry "
+         "with trust_remote_code = true and pinned revisions."),
+    Rule("MW210", "hf-repo-not-allowed", "Hugging Face repository is not on the allowlist", Severity.HIGH,
+         "No [[hf]] entry of the policy allows this repository (by repo or organisation and type).",
+         "Ask the security advisor for a [[hf]] entry, or use an approved model."),
+    Rule("MW211", "hf-revision-not-allowed", "Revision is not an approved commit", Severity.HIGH,
+         "The [[hf]] entry pins revisions and this commit is not one of them.",
+         "Use an approved commit, or ask the advisor to add this one."),
+    Rule("MW212", "hf-format-not-allowed", "File format is not allowed for this repository", Severity.HIGH,
+         "The [[hf]] entry lists allowed formats (for example safetensors, json, txt) and this file's is not "
+         "among them, such as a pickle .bin beside the safetensors.",
+         "Delete the file from the download (allow_patterns) or ask the advisor to allow the format."),
+    Rule("MW213", "hf-expected-hash", "File does not match the hash the policy expects", Severity.CRITICAL,
+         "The [[hf]] entry records the sha256 of this file and the file differs (or is missing).",
+         "Do not use the download; obtain the approved file."),
+    Rule("MW214", "hf-not-found", "Path is not a Hugging Face cache or local_dir download", Severity.LOW,
+         "The path given holds no cached repository and no .cache/huggingface folder.",
+         "Point the command at the hub cache (HF_HUB_CACHE) or at a local_dir download."),
     # --- MW6xx: policy -----------------------------------------------------------------------
     Rule("MW601", "policy-entry-expired", "Policy entry has expired",
          Severity.HIGH,
@@ -107,6 +159,40 @@ _RULES = (
          Severity.HIGH,
          "A policy file does not parse or does not follow the schema.",
          "Fix the file; `mlwarden allowlist check` lists every problem with file and line."),
+    # --- MW7xx: code that loads models ---------------------------------------------------------------
+    Rule("MW701", "hub-load-unpinned", "Hub download without a pinned commit", Severity.HIGH,
+         "from_pretrained, hf_hub_download, snapshot_download, load_dataset or pipeline without a 40-hex "
+         "revision: the repository's owner (or whoever takes over the account) decides what you load.",
+         "Pass revision=\"<40-hex commit>\"."),
+    Rule("MW702", "hub-repo-not-allowed", "Hub repository in code is not on the allowlist", Severity.HIGH,
+         "A literal repository id (or its pinned revision) that no [[hf]] entry of the policy allows.",
+         "Use an approved repository and commit, or ask the advisor for a [[hf]] entry."),
+    Rule("MW703", "trust-remote-code", "trust_remote_code=True", Severity.HIGH,
+         "transformers imports and runs Python files from the repository.",
+         "Remove trust_remote_code=True, or vendor the reviewed code and pin the revision."),
+    Rule("MW704", "torch-load-unsafe", "torch.load without weights_only=True", Severity.HIGH,
+         "torch.load unpickles; without weights_only=True (or with False) a checkpoint can run code.",
+         "torch.load(path, weights_only=True), or safetensors.torch.load_file."),
+    Rule("MW705", "pickle-load", "Deserialising with pickle (or a pickle-based loader)", Severity.HIGH,
+         "pickle, dill, cloudpickle, shelve, jsonpickle, joblib.load, pandas.read_pickle and "
+         "numpy.load(allow_pickle=True) run code embedded in the data.",
+         "Use safetensors, skops, JSON/Parquet, or numpy.load without allow_pickle; scan files with "
+         "`mlwarden models` before loading."),
+    Rule("MW706", "keras-unsafe-load", "Keras model loaded without safe mode", Severity.HIGH,
+         "load_model with safe_mode=False, or on an .h5 file where safe_mode is ignored (CVE-2025-9905).",
+         "Save and load the .keras format with safe_mode=True (the default)."),
+    Rule("MW707", "yaml-unsafe-load", "yaml.load without a safe loader", Severity.HIGH,
+         "yaml.load with the default or an unsafe Loader can construct arbitrary Python objects.",
+         "yaml.safe_load(...) or Loader=yaml.SafeLoader."),
+    Rule("MW708", "tar-extractall", "tarfile extractall without a filter", Severity.MEDIUM,
+         "Extracting a downloaded archive without filter= follows '..' paths and links out of the target.",
+         "extractall(path, filter=\"data\")."),
+    Rule("MW709", "custom-op-library", "Loads a native custom-op library", Severity.HIGH,
+         "torch.ops.load_library, tf.load_op_library, onnxruntime register_custom_ops_library run native code.",
+         "Load only libraries built from reviewed sources."),
+    Rule("MW710", "code-unparsable", "Source or notebook cannot be parsed", Severity.MEDIUM,
+         "A Python file with a syntax error or a notebook that is not valid JSON cannot be checked.",
+         "Fix the syntax error or the notebook file."),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

@@ -32,6 +32,24 @@ def scan_models(files: Iterable[Path], root: Path, config: Config, policy: Polic
     return report
 
 
+def check_code(files: Iterable[Path], root: Path, policy: Policy, *, explicit: set[Path] | None = None) -> Report:
+    """Unsafe model loading in the .py files and notebooks among ``files`` (files named explicitly always)."""
+    from mlwarden.code.scanner import check_code_file, is_code_file
+
+    report = Report()
+    for path in files:
+        if not is_code_file(path) and path not in (explicit or set()):
+            continue
+        findings, refs = check_code_file(path, display_path(path, root), policy)
+        report.files_scanned += 1
+        report.findings.extend(findings)
+        if refs:
+            report.inventory.setdefault("hub_references", []).extend(
+                {"path": display_path(path, root), "repo_id": r.repo_id, "revision": r.revision, "line": r.line}
+                for r in refs)
+    return report
+
+
 def apply_waivers(report: Report, policy: Policy, today: dt.date | None = None) -> Report:
     """Move findings waived by an [[exception]] entry to ``report.waived``."""
     kept: list[Finding] = []

@@ -94,3 +94,15 @@ def test_expired_allowlist_entry_is_refused(consumer: Path, tmp_path_factory: py
     _git("add", "allowlists/policy.toml", cwd=consumer)
     result = _commit(consumer, tmp_path_factory.getbasetemp(), "valid policy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_unsafe_loading_code_is_refused(consumer: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    (consumer / "train.py").write_text("import torch\nstate = torch.load('ckpt.pt')\n")
+    _git("add", "train.py", cwd=consumer)
+    result = _commit(consumer, tmp_path_factory.getbasetemp(), "add training code")
+    assert result.returncode != 0
+    assert "train.py:2: MW704 high" in result.stdout + result.stderr
+    (consumer / "train.py").write_text("import torch\nstate = torch.load('ckpt.pt', weights_only=True)\n")
+    _git("add", "train.py", cwd=consumer)
+    result = _commit(consumer, tmp_path_factory.getbasetemp(), "safe training code")
+    assert result.returncode == 0, result.stdout + result.stderr

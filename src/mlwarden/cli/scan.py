@@ -17,13 +17,13 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     """Walk PATHS (default: the current directory), honouring .gitignore and the configuration's
     `exclude`, route each file to every check that applies, and report once.
 
-    Checks: model files by content (pickle and every container); the policy's own entries (expired
-    and expiring allowlist entries and waivers).
+    Checks: model files by content (pickle and every container); unsafe model loading in .py files and
+    notebooks; the policy's own entries (expired and expiring allowlist entries and waivers).
     """
     from mlwarden.findings import Report, ScanError
     from mlwarden.paths import display_path
     from mlwarden.policy import load_policy
-    from mlwarden.scanning import apply_waivers, policy_expiry_findings, scan_models
+    from mlwarden.scanning import apply_waivers, check_code, policy_expiry_findings, scan_models
 
     root = Path.cwd()
     config = load_run_config(fail_on, policy, root)
@@ -37,6 +37,9 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
 
     files = list(iter_files([t for t in targets if t.exists()], root, config.exclude))
     report.extend(scan_models(files, root, config, merged, sniff_first=True))
+    code_report = check_code(files, root, merged)
+    report.findings.extend(code_report.findings)
+    report.inventory.update(code_report.inventory)
     report.findings.extend(policy_expiry_findings(merged))
     report.files_scanned = max(report.files_scanned, len(files))
     apply_waivers(report, merged)

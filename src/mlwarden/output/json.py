@@ -38,4 +38,6 @@ class JsonFormatter:
             ],
             "errors": [{"path": e.path, "message": e.message} for e in report.errors],
         }
+        if report.inventory:
+            doc["inventory"] = report.inventory
         return json.dumps(doc, indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,42 @@
+"""`mlwarden code FILE…`: unsafe model loading in Python files and notebooks (the mlwarden-code hook)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlwarden.cli._common import emit, load_run_config, output_options
+
+
+@click.command(short_help="Unsafe model loading in .py files and notebooks.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@output_options
+def code(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None, policy: Path | None) -> int:
+    """Check Python files and notebooks (directories: every .py and .ipynb under them) for unpinned Hub
+    downloads and repositories the policy does not allow, trust_remote_code=True, torch.load without
+    weights_only=True, pickle/dill/joblib/pandas/numpy loads of pickles, Keras load_model without safe
+    mode, yaml.load without a safe loader, tar extraction without a filter and custom-op libraries.
+    Notebooks are read cell by cell: findings name the cell and the line inside it."""
+    from mlwarden.findings import Report, ScanError
+    from mlwarden.paths import display_path
+    from mlwarden.policy import load_policy
+    from mlwarden.scanning import apply_waivers, check_code
+
+    root = Path.cwd()
+    config = load_run_config(fail_on, policy, root)
+    merged = load_policy(root, config.policy)
+    report = Report()
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            from mlwarden.walk import iter_files
+
+            files += list(iter_files([path], root, config.exclude))
+        elif path.exists():
+            files.append(path)
+        else:
+            report.errors.append(ScanError(display_path(path, root), "no such file"))
+    report.extend(check_code(files, root, merged, explicit={p for p in paths if p.is_file()}))
+    apply_waivers(report, merged)
+    return emit(report, fmt=fmt, output=output, fail_on=config.fail_on, category="code")

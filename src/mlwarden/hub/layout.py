@@ -1,0 +1,143 @@
+"""Where Hugging Face downloads live, and what is in them: cache roots, repositories, revisions, refs,
+and ``local_dir`` downloads.
+
+We walk the layout ourselves rather than through ``huggingface_hub.scan_cache_dir``: that API stats but never
+hashes, resolves a snapshot link to any target (one pointing to /etc/hostname is accepted without a word),
+and turns a corrupt repository into a warning and skips it, while here a corrupt repository is exactly what
+must be examined. Its constants module also freezes HF_HOME/HF_HUB_CACHE at import; the environment is read
+here on each call, with the same precedence.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space", "kernels": "kernel"}
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def default_cache_dir(env: dict[str, str] | None = None) -> Path:
+    """HF_HUB_CACHE, then the legacy HUGGINGFACE_HUB_CACHE, then $HF_HOME/hub, then ~/.cache/huggingface/hub."""
+    env = dict(os.environ) if env is None else env
+    for key in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if env.get(key):
+            return Path(env[key]).expanduser()
+    if env.get("HF_HOME"):
+        return Path(env["HF_HOME"]).expanduser() / "hub"
+    xdg = env.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "huggingface" / "hub"
+
+
+@dataclass
+class Revision:
+    commit: str
+    snapshot: Path
+    refs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CachedRepo:
+    """One ``<type>s--<org>--<name>`` folder of the cache."""
+
+    path: Path
+    repo_type: str
+    repo_id: str
+    revisions: dict[str, Revision] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)  # ref name -> raw content
+
+    @property
+    def blobs(self) -> Path:
+        return self.path / "blobs"
+
+
+@dataclass
+class LocalDir:
+    """A ``local_dir`` download: files in place plus .cache/huggingface/download/*.metadata."""
+
+    path: Path
+
+    @property
+    def metadata_dir(self) -> Path:
+        return self.path / ".cache" / "huggingface" / "download"
+
+
+def parse_repo_folder(name: str) -> tuple[str, str] | None:
+    """("model", "org/name") for "models--org--name"; None for anything else."""
+    parts = name.split("--")
+    if len(parts) < 2 or parts[0] not in REPO_TYPES:
+        return None
+    return REPO_TYPES[parts[0]], "/".join(parts[1:])
+
+
+def is_local_dir(path: Path) -> bool:
+    return (path / ".cache" / "huggingface").is_dir()
+
+
+def is_cache_root(path: Path) -> bool:
+    try:
+        return any(parse_repo_folder(child.name) and child.is_dir() for child in path.iterdir())
+    except OSError:
+        return False
+
+
+def classify_target(path: Path) -> str:
+    """"repo", "local_dir", "cache" or "unknown" for a path given on the command line."""
+    if not path.is_dir():
+        return "unknown"
+    if parse_repo_folder(path.name) and ((path / "snapshots").exists() or (path / "blobs").exists()):
+        return "repo"
+    if is_local_dir(path):
+        return "local_dir"
+    if is_cache_root(path) or (path / "CACHEDIR.TAG").exists():
+        return "cache"
+    return "unknown"
+
+
+def load_repo(path: Path) -> CachedRepo:
+    parsed = parse_repo_folder(path.name)
+    repo_type, repo_id = parsed if parsed else ("model", path.name)
+    repo = CachedRepo(path=path, repo_type=repo_type, repo_id=repo_id)
+    snapshots = path / "snapshots"
+    if snapshots.is_dir():
+        for entry in sorted(snapshots.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                repo.revisions[entry.name] = Revision(entry.name, entry)
+    refs = path / "refs"
+    if refs.is_dir():
+        for ref in sorted(p for p in refs.rglob("*") if p.is_file()):
+            name = ref.relative_to(refs).as_posix()
+            try:
+                content = ref.read_text(encoding="utf-8", errors="replace")[:200].strip()
+            except OSError:
+                content = ""
+            repo.refs[name] = content
+            if content in repo.revisions:
+                repo.revisions[content].refs.append(name)
+    return repo
+
+
+def repos_in_cache(root: Path) -> list[CachedRepo]:
+    out = []
+    for child in sorted(root.iterdir()):
+        if child.is_dir() and parse_repo_folder(child.name):
+            out.append(load_repo(child))
+    return out
+
+
+def snapshot_files(snapshot: Path) -> list[Path]:
+    """Every entry of a snapshot that is a file or a link (links are not followed while walking)."""
+    files: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(snapshot, followlinks=False):
+        base = Path(dirpath)
+        for name in filenames:
+            files.append(base / name)
+        for name in list(dirnames):
+            if (base / name).is_symlink():
+                files.append(base / name)  # a link to a directory: reported, never followed
+                dirnames.remove(name)
+    return sorted(files)

@@ -1,0 +1,198 @@
+"""`hf scan`: every file of every cached revision through the model scanner, remote code, and the policy."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlwarden.config import Budgets
+from mlwarden.findings import Finding, Location, Report, Severity
+from mlwarden.hub.hashing import HashJob, hash_files
+from mlwarden.hub.layout import CachedRepo, LocalDir, snapshot_files
+from mlwarden.hub.policy import hf_entry, revision_allowed
+from mlwarden.hub.verify import Targets
+from mlwarden.paths import display_path
+from mlwarden.policy.model import Entry, Policy
+from mlwarden.rules import RULES
+
+_REMOTE_CODE_CONFIGS = ("config.json", "tokenizer_config.json", "preprocessor_config.json",
+                        "processor_config.json", "feature_extractor_config.json", "image_processor_config.json")
+
+
+@dataclass
+class _Revision:
+    repo_id: str
+    repo_type: str
+    commit: str | None
+    refs: list[str]
+    root: Path  # snapshot folder or local_dir
+    files: list[Path] = field(default_factory=list)
+
+
+def scan_hf(targets: Targets, root: Path, policy: Policy, budgets: Budgets) -> Report:
+    from mlwarden.models.scanner import is_model_candidate, scan_model_file
+
+    report = Report()
+    revisions = _revisions(targets)
+    inventory: list[dict[str, Any]] = []
+    scanned: dict[str, list[Finding]] = {}
+    extra_safe = policy.extra_safe_globals()
+    for rev in revisions:
+        findings: list[Finding] = []
+        entry = hf_entry(policy, rev.repo_id, rev.repo_type)
+        for path in rev.files:
+            display = display_path(path, root)
+            real = os.path.realpath(path)
+            if not os.path.isfile(real):
+                continue  # broken or escaping links are `hf verify`'s findings
+            report.files_scanned += 1
+            if real not in scanned:
+                scanned[real] = []
+                if is_model_candidate(Path(real)):
+                    result, _ = scan_model_file(Path(real), display, budgets=budgets, extra_safe=extra_safe)
+                    scanned[real] = result.findings
+                    if result.error:
+                        report.errors.append(result.error)
+            findings += [_relocate(f, display) for f in scanned[real]]
+            findings += _code_findings(path, display, policy, entry, rev)
+        findings += _remote_code_configs(rev, root, entry)
+        findings += _policy_findings(rev, root, policy, entry)
+        report.findings.extend(findings)
+        worst = max((f.severity for f in findings), default=None)
+        inventory.append({
+            "repo_id": rev.repo_id, "repo_type": rev.repo_type, "commit": rev.commit, "refs": rev.refs,
+            "path": display_path(rev.root, root), "files": len(rev.files),
+            "verdict": worst.label if worst is not None else "clean",
+            "allowed_by": str(entry.origin) if entry else None,
+        })
+    report.inventory["hf"] = inventory
+    return report
+
+
+def _revisions(targets: Targets) -> list[_Revision]:
+    out: list[_Revision] = []
+    for repo in targets.repos:
+        out += _repo_revisions(repo)
+    for local in targets.local_dirs:
+        out.append(_local_revision(local))
+    return out
+
+
+def _repo_revisions(repo: CachedRepo) -> list[_Revision]:
+    revisions = []
+    for commit, rev in sorted(repo.revisions.items()):
+        item = _Revision(repo.repo_id, repo.repo_type, commit, list(rev.refs), rev.snapshot)
+        item.files = snapshot_files(rev.snapshot)
+        revisions.append(item)
+    return revisions
+
+
+def _local_revision(local: LocalDir) -> _Revision:
+    commit = None
+    meta_dir = local.metadata_dir
+    if meta_dir.is_dir():
+        for meta in sorted(meta_dir.rglob("*.metadata")):
+            try:
+                first = meta.read_text(encoding="utf-8").splitlines()[0].strip()
+            except (OSError, UnicodeDecodeError, IndexError):
+                continue
+            commit = first or commit
+            break
+    files = []
+    for dirpath, dirnames, filenames in os.walk(local.path):
+        dirnames[:] = [d for d in dirnames if d != ".cache"]
+        files += [Path(dirpath) / name for name in filenames]
+    item = _Revision(local.path.name, "model", commit, [], local.path, sorted(files))
+    return item
+
+
+def _relocate(finding: Finding, display: str) -> Finding:
+    loc = finding.location
+    return Finding(finding.rule, finding.severity, Location(display, loc.line, loc.member), finding.message,
+                   finding.key, finding.evidence, finding.remediation)
+
+
+def _finding(rule_id: str, path: str, message: str, key: str, severity: Severity | None = None) -> Finding:
+    rule = RULES[rule_id]
+    return Finding(rule_id, severity or rule.severity, Location(path), message, key, "", rule.remediation)
+
+
+def _trusts_remote_code(entry: Entry | None) -> bool:
+    return entry is not None and entry.get("trust_remote_code") is True
+
+
+def _code_findings(path: Path, display: str, policy: Policy, entry: Entry | None, rev: _Revision) -> list[Finding]:
+    if path.suffix != ".py":
+        return []
+    from mlwarden.code.scanner import check_code_file
+
+    findings, _ = check_code_file(path, display, policy)
+    if not _trusts_remote_code(entry):
+        findings.append(_finding("MW209", display, f"Python file in {rev.repo_id}: transformers imports it under "
+                                 "trust_remote_code=True", "py"))
+    return findings
+
+
+def _remote_code_configs(rev: _Revision, root: Path, entry: Entry | None) -> list[Finding]:
+    if _trusts_remote_code(entry):
+        return []
+    findings = []
+    for name in _REMOTE_CODE_CONFIGS:
+        path = rev.root / name
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        for key in ("auto_map", "custom_pipelines"):
+            value = data.get(key)
+            if value:
+                refs = sorted({str(v) for v in (value.values() if isinstance(value, dict) else [value])})[:4]
+                foreign = [r for r in refs if "--" in r]
+                text = f"{name} has {key} ({', '.join(refs)})"
+                if foreign:
+                    text += "; code from another repository: " + ", ".join(foreign)
+                findings.append(_finding("MW209", display_path(path, root), text, key))
+    return findings
+
+
+def _policy_findings(rev: _Revision, root: Path, policy: Policy, entry: Entry | None) -> list[Finding]:
+    where = display_path(rev.root, root)
+    if not policy.of_kind("hf"):
+        return []
+    if entry is None:
+        return [_finding("MW210", where, f"{rev.repo_type} {rev.repo_id} is not allowed by any [[hf]] entry",
+                         f"repo:{rev.repo_id}")]
+    findings = []
+    if not revision_allowed(entry, rev.commit):
+        findings.append(_finding("MW211", where, f"{rev.repo_id} revision {rev.commit or '(unknown)'} is not among "
+                                 f"the commits [[hf]] {entry.key} approves ({entry.origin})", f"rev:{rev.commit}"))
+    formats = entry.get("allow_formats")
+    if formats:
+        allowed = {str(f).lower().lstrip(".") for f in formats}
+        for path in rev.files:
+            fmt = path.suffix.lower().lstrip(".") or path.name.lower()
+            if fmt not in allowed and not path.name.startswith("."):
+                findings.append(_finding("MW212", display_path(path, root), f"format {fmt!r} is not in "
+                                         f"allow_formats of [[hf]] {entry.key}", f"fmt:{path.name}"))
+    expected = entry.get("expected_files") or {}
+    if expected:
+        jobs = {rev.root / rel: HashJob(rev.root / rel, "sha256") for rel in expected}
+        results = hash_files([j for j in jobs.values() if j.path.exists()], progress=False)
+        for rel, digest in sorted(expected.items()):
+            path = rev.root / rel
+            result = results.get(path)
+            want = str(digest).split(":", 1)[-1]
+            if result is None:
+                findings.append(_finding("MW213", display_path(path, root), f"{rel} is missing; [[hf]] {entry.key} "
+                                         "expects it", f"exp:{rel}", Severity.MEDIUM))
+            elif result.digest != want:
+                findings.append(_finding("MW213", display_path(path, root), f"sha256 {result.digest} differs from "
+                                         f"the expected {want}", f"exp:{rel}"))
+    return findings

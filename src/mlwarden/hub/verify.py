@@ -1,0 +1,227 @@
+"""Offline integrity of Hugging Face downloads: every blob against its name, every snapshot link inside its
+repository, trees manifests, refs, local_dir metadata, incomplete downloads.
+
+This proves self-consistency: content matches the name it was stored under and the manifest of its commit.
+Provenance (that the commit is the approved one) comes from the policy's [[hf]] entries (`hf scan`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlwarden.findings import Finding, Location, Report
+from mlwarden.hub.hashing import HashJob, hash_files
+from mlwarden.hub.layout import COMMIT, SHA256, CachedRepo, LocalDir, load_repo, repos_in_cache, snapshot_files
+from mlwarden.paths import display_path
+from mlwarden.rules import RULES
+
+
+@dataclass
+class Stats:
+    repos: int = 0
+    revisions: int = 0
+    files: int = 0
+    bytes_hashed: int = 0
+
+
+@dataclass
+class Targets:
+    repos: list[CachedRepo] = field(default_factory=list)
+    local_dirs: list[LocalDir] = field(default_factory=list)
+    cache_roots: dict[Path, Path] = field(default_factory=dict)  # repo path -> cache root (shared blobs)
+
+
+def blob_kind(name: str) -> str | None:
+    if SHA256.match(name):
+        return "sha256"
+    if COMMIT.match(name):
+        return "git-sha1"
+    return None
+
+
+class _Collector:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.findings: list[Finding] = []
+
+    def add(self, rule_id: str, path: Path, message: str, key: str = "") -> None:
+        rule = RULES[rule_id]
+        self.findings.append(Finding(rule=rule_id, severity=rule.severity,
+                                     location=Location(display_path(path, self.root)), message=message,
+                                     key=key or message, remediation=rule.remediation))
+
+
+def verify(targets: Targets, root: Path, *, progress: bool | None = None) -> tuple[Report, Stats]:
+    out = _Collector(root)
+    stats = Stats(repos=len(targets.repos) + len(targets.local_dirs))
+    jobs: dict[Path, HashJob] = {}
+    expectations: list[tuple[Path, str, str, str]] = []  # (file, kind, expected, rule)
+    for repo in targets.repos:
+        stats.revisions += len(repo.revisions)
+        _check_repo(repo, targets.cache_roots.get(repo.path), out, jobs, expectations, stats)
+    for local in targets.local_dirs:
+        stats.revisions += 1
+        _check_local_dir(local, out, jobs, expectations, stats)
+    results = hash_files(jobs.values(), progress=progress)
+    for path, kind, expected, rule in expectations:
+        result = results.get(path)
+        if result is None:
+            continue
+        if result.error:
+            out.add("MW208", path, f"cannot be read: {result.error}", "unreadable")
+            continue
+        if result.digest != expected:
+            what = "its name" if rule == "MW201" else "its download metadata" if rule == "MW207" else "the manifest"
+            out.add(rule, path, f"{kind} {result.digest} does not match {what} ({expected})", "hash")
+    stats.bytes_hashed = sum(r.size for r in results.values())
+    report = Report(findings=out.findings, files_scanned=stats.files)
+    return report, stats
+
+
+def _check_repo(repo: CachedRepo, cache_root: Path | None, out: _Collector, jobs: dict[Path, HashJob],
+                expectations: list[tuple[Path, str, str, str]], stats: Stats) -> None:
+    blobs = repo.blobs
+    blobs_norm = os.path.normpath(blobs.absolute())
+    shared = os.path.normpath((cache_root / "blobs").absolute()) if cache_root else None
+    if blobs.is_dir():
+        for blob in sorted(blobs.iterdir()):
+            _check_blob(blob, shared, out, jobs, expectations)
+    for ref, content in sorted(repo.refs.items()):
+        ref_path = repo.path / "refs" / ref
+        if not COMMIT.match(content):
+            out.add("MW205", ref_path, f"ref {ref!r} does not hold a 40-hex commit", f"ref:{ref}")
+        elif content not in repo.revisions:
+            out.add("MW205", ref_path, f"ref {ref!r} points to {content}, which has no snapshot", f"ref:{ref}")
+    for commit, revision in sorted(repo.revisions.items()):
+        if not COMMIT.match(commit):
+            out.add("MW205", revision.snapshot, f"snapshot folder {commit!r} is not named by a commit", "snapshot")
+        manifest = _manifest(repo.path / "trees" / f"{commit}.json", out)
+        for entry in snapshot_files(revision.snapshot):
+            stats.files += 1
+            rel = entry.relative_to(revision.snapshot).as_posix()
+            listed = manifest.get(rel) if manifest else None
+            if entry.is_symlink():
+                target = os.path.normpath(os.path.join(os.path.abspath(entry.parent), os.readlink(entry)))
+                if os.path.dirname(target) != blobs_norm:
+                    out.add("MW202", entry, f"links to {target}, outside {blobs_norm}", "escape")
+                    continue
+                if os.path.isdir(target):
+                    out.add("MW202", entry, "links to a folder", "escape")
+                    continue
+                if not os.path.lexists(target):
+                    out.add("MW203", entry, f"links to the missing blob {os.path.basename(target)}", "dangling")
+                    continue
+                if listed is not None:
+                    expected = listed.get("lfs_sha256") or listed.get("blob_id")
+                    if expected and os.path.basename(target) != expected:
+                        out.add("MW204", entry, f"links to blob {os.path.basename(target)} but trees/{commit}.json "
+                                f"lists {expected}", "manifest")
+            elif entry.is_file():
+                # Caches written where links are unsupported hold copies: verify them through the manifest.
+                if listed is not None and listed.get("lfs_sha256"):
+                    _expect(entry, "sha256", str(listed["lfs_sha256"]), "MW204", jobs, expectations)
+                elif listed is not None and listed.get("blob_id"):
+                    _expect(entry, "git-sha1", str(listed["blob_id"]), "MW204", jobs, expectations)
+                else:
+                    out.add("MW208", entry, "is a copy, not a link, and no manifest lists it", "copy")
+            else:
+                out.add("MW208", entry, "is neither a file nor a link", "odd")
+
+
+def _check_blob(blob: Path, shared: str | None, out: _Collector, jobs: dict[Path, HashJob],
+                expectations: list[tuple[Path, str, str, str]]) -> None:
+    name = blob.name
+    if name.endswith(".incomplete"):
+        out.add("MW206", blob, "interrupted download", "incomplete")
+        return
+    if blob.is_symlink():
+        # huggingface_hub 2.x may link a repo blob into the cache-wide shared store.
+        target = os.path.normpath(os.path.join(os.path.abspath(blob.parent), os.readlink(blob)))
+        if shared is None or not (target + os.sep).startswith(shared + os.sep):
+            out.add("MW202", blob, f"blob links to {target}, outside the cache's blob stores", "escape")
+            return
+        if not os.path.exists(target):
+            out.add("MW203", blob, "blob links to a missing file in the shared store", "dangling")
+            return
+    if blob.is_dir():
+        out.add("MW208", blob, "blob is a folder", "dir")
+        return
+    kind = blob_kind(name)
+    if kind is None:
+        out.add("MW208", blob, "blob name is not a content hash (sha256 or git sha1)", "name")
+        return
+    _expect(blob, kind, name, "MW201", jobs, expectations)
+
+
+def _expect(path: Path, kind: str, expected: str, rule: str, jobs: dict[Path, HashJob],
+            expectations: list[tuple[Path, str, str, str]]) -> None:
+    jobs[path] = HashJob(path, kind)
+    expectations.append((path, kind, expected, rule))
+
+
+def _manifest(path: Path, out: _Collector) -> dict[str, dict[str, object]] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files = data["files"]
+        if not isinstance(files, dict):
+            raise TypeError("files is not an object")
+        return {str(k): v for k, v in files.items() if isinstance(v, dict)}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        out.add("MW204", path, f"tree manifest cannot be read: {exc}", "manifest-unreadable")
+        return None
+
+
+def _check_local_dir(local: LocalDir, out: _Collector, jobs: dict[Path, HashJob],
+                     expectations: list[tuple[Path, str, str, str]], stats: Stats) -> None:
+    meta_dir = local.metadata_dir
+    if not meta_dir.is_dir():
+        return
+    for meta in sorted(meta_dir.rglob("*")):
+        if meta.name.endswith(".incomplete"):
+            out.add("MW206", meta, "interrupted download", "incomplete")
+            continue
+        if not meta.is_file() or not meta.name.endswith(".metadata"):
+            continue
+        rel = meta.relative_to(meta_dir).as_posix()[: -len(".metadata")]
+        target = local.path / rel
+        stats.files += 1
+        try:
+            lines = meta.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            out.add("MW208", meta, f"metadata cannot be read: {exc}", "metadata")
+            continue
+        etag = lines[1].strip() if len(lines) > 1 else ""
+        kind = blob_kind(etag)
+        if kind is None:
+            out.add("MW208", meta, "metadata holds no content hash", "metadata")
+        elif not target.is_file():
+            out.add("MW203", target, "recorded in the download metadata but missing", "missing")
+        else:
+            _expect(target, kind, etag, "MW207", jobs, expectations)
+
+
+def resolve_targets(paths: list[Path]) -> tuple[Targets, list[Path]]:
+    """Repos and local_dirs under the given paths; the paths that hold neither are returned apart."""
+    from mlwarden.hub.layout import LocalDir, classify_target
+
+    targets = Targets()
+    unknown: list[Path] = []
+    for path in paths:
+        kind = classify_target(path)
+        if kind == "cache":
+            for repo in repos_in_cache(path):
+                targets.repos.append(repo)
+                targets.cache_roots[repo.path] = path
+        elif kind == "repo":
+            targets.repos.append(load_repo(path))
+            targets.cache_roots[path] = path.parent
+        elif kind == "local_dir":
+            targets.local_dirs.append(LocalDir(path))
+        else:
+            unknown.append(path)
+    return targets, unknown
