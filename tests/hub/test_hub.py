@@ -202,3 +202,20 @@ def test_hf_scan_local_dir_and_waiver(tmp_path: Path, monkeypatch: pytest.Monkey
         "schema_version = 1\n[[exception]]\nrule = 'MW101'\npath = 'dl/*.bin'\nreason = 'r'\nowner = 'o'\n"
         "added = 2026-01-01\nexpires = 2099-01-01\n")
     assert main(["hf", "scan", "dl"]) == 0
+
+
+@pytest.mark.parametrize("size", [0, 10, (1 << 20) + 5, (17 << 20) + 3])
+def test_hashing_matches_hashlib_and_git(tmp_path: Path, size: int) -> None:
+    import hashlib
+
+    from mlwarden.hub.hashing import HashJob, hash_files
+    from tests.hub.cache_builder import git_sha1
+
+    data = (b"0123456789abcdef" * ((size // 16) + 1))[:size]
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    results = hash_files([HashJob(path, "sha256")], progress=False)
+    assert results[path].digest == hashlib.sha256(data).hexdigest()
+    results = hash_files([HashJob(path, "git-sha1")], workers=2, progress=True)
+    assert results[path].digest == git_sha1(data)
+    assert results[path].size == size

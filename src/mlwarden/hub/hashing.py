@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import mmap
 import os
 import sys
 import threading
@@ -16,8 +17,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-CHUNK = 4 * 1024 * 1024
+CHUNK = 16 * 1024 * 1024
+MMAP_MIN = 1024 * 1024  # smaller files are simply read
+_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 DEFAULT_WORKERS: int | None = None  # None: one thread per core
 
 
@@ -44,6 +48,8 @@ def hash_file(job: HashJob, buffer: bytearray, progress: Callable[[int], None] |
                 digest.update(b"blob %d\0" % size)  # git's blob header
             else:
                 digest = hashlib.sha256()
+            if size >= MMAP_MIN and _hash_mapped(f.fileno(), size, digest, progress):
+                return HashResult(job, digest.hexdigest(), size)
             view = memoryview(buffer)
             while True:
                 n = f.readinto(view)
@@ -55,6 +61,28 @@ def hash_file(job: HashJob, buffer: bytearray, progress: Callable[[int], None] |
     except OSError as exc:
         return HashResult(job, None, 0, exc.strerror or str(exc))
     return HashResult(job, digest.hexdigest(), size)
+
+
+def _hash_mapped(fd: int, size: int, digest: Any, progress: Callable[[int], None] | None) -> bool:
+    """Hash straight from the page cache (no copy into a buffer), dropping each chunk's mapping after use
+    so resident memory stays at one chunk. False if the file cannot be mapped (then read() is used)."""
+    try:
+        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return False
+    with mapped:
+        view = memoryview(mapped)
+        try:
+            for start in range(0, size, CHUNK):
+                length = min(CHUNK, size - start)
+                digest.update(view[start:start + length])
+                if _DONTNEED is not None:
+                    mapped.madvise(_DONTNEED, start, length)
+                if progress is not None:
+                    progress(length)
+        finally:
+            view.release()
+    return True
 
 
 class _Progress:
