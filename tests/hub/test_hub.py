@@ -219,3 +219,25 @@ def test_hashing_matches_hashlib_and_git(tmp_path: Path, size: int) -> None:
     results = hash_files([HashJob(path, "git-sha1")], workers=2, progress=True)
     assert results[path].digest == git_sha1(data)
     assert results[path].size == size
+
+
+def test_everything_at_once_in_sarif(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str], marker: Path) -> None:
+    """Tampered blob, escaping link, pickle payload, unpinned/unapproved repository, remote code: one run."""
+    monkeypatch.chdir(tmp_path)
+    cache = tmp_path / "hub"
+    snapshot = _evil_repo(cache, marker)
+    blob = cache / "models--acme--evil" / "blobs" / sha256(FILES["model.safetensors"])
+    blob.write_bytes(blob.read_bytes() + b"!")
+    os.symlink("/etc/hostname", snapshot / "notes.txt")
+    (tmp_path / "allowlists").mkdir()
+    (tmp_path / "allowlists" / "hf.toml").write_text(
+        "schema_version = 1\n[[hf]]\nrepo = 'someone/else'\nreason = 'r'\nowner = 'o'\n"
+        "added = 2026-01-01\nexpires = 2099-01-01\n")
+    assert main(["hf", "scan", "hub", "--format", "sarif", "--output", "hf.sarif"]) == 1
+    doc = json.loads((tmp_path / "hf.sarif").read_text())
+    schema = json.loads((Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(doc)
+    rules = {r["ruleId"] for r in doc["runs"][0]["results"]}
+    assert {"MW201", "MW202", "MW101", "MW209", "MW210"} <= rules
+    assert not marker.exists()
