@@ -145,6 +145,52 @@ _RULES = (
     Rule("MW214", "hf-not-found", "Path is not a Hugging Face cache or local_dir download", Severity.LOW,
          "The path given holds no cached repository and no .cache/huggingface folder.",
          "Point the command at the hub cache (HF_HUB_CACHE) or at a local_dir download."),
+    # --- MW3xx: dependencies and sources ------------------------------------------------------------
+    Rule("MW301", "dep-unpinned", "Requirement is not pinned to one version", Severity.MEDIUM,
+         "A requirement without == (or ===) installs whatever the index serves on the day: a new release, "
+         "or a malicious one.",
+         "Pin with == and hashes, or install from a lock file."),
+    Rule("MW302", "dep-missing-hash", "Requirement or locked package has no hash", Severity.HIGH,
+         "The policy requires hashes (require_hashes), or a direct URL must carry one; without a hash the "
+         "downloaded file is not checked.",
+         "Generate hashes (pip-compile --generate-hashes, uv pip compile --generate-hashes, a lock file)."),
+    Rule("MW303", "dep-source-not-allowed", "Dependency source is not on the allowlist", Severity.HIGH,
+         "A package index, find-links location, conda channel, VCS host or organisation, or direct URL that "
+         "no [[index]], [[vcs]] or [[url]] entry of the policy allows (PyPI and the default conda channels "
+         "are allowed while the policy declares none of its own).",
+         "Use an approved source, or ask the security advisor for an entry."),
+    Rule("MW304", "dep-vcs-unpinned", "VCS dependency is not pinned to a commit", Severity.HIGH,
+         "A git (or hg, svn) reference to a branch or tag: whoever can push decides what you install.",
+         "Reference a full 40-hex commit."),
+    Rule("MW305", "dep-confusion", "Dependency confusion risk", Severity.HIGH,
+         "--extra-index-url (or uv's unsafe index strategies, poetry supplemental sources) merges indexes, so "
+         "an internal name can resolve from a public index; or an internal name comes from another index than "
+         "the exclusive one the policy names.",
+         "Use one index (a proxy), or uv's first-index strategy, and pin internal names to their index."),
+    Rule("MW306", "dep-denied", "Package or version denied by the policy", Severity.HIGH,
+         "A [[package]] entry denies this package (or version), or allows only other versions.",
+         "Upgrade or replace the package as the entry's reason says."),
+    Rule("MW307", "dep-typosquat", "Package name looks like a typosquat", Severity.HIGH,
+         "The name is one edit, a swap, a doubled or missing character, a separator or a py/python change "
+         "away from a much more popular package.",
+         "Check the spelling; if the package is genuine, add a [[package]] allow entry for it."),
+    Rule("MW308", "dep-unparsable", "Dependency file or line cannot be parsed", Severity.MEDIUM,
+         "A requirement, lock file, TOML or YAML document that cannot be read; what it declares is not checked.",
+         "Fix the file; the message names the file and line."),
+    Rule("MW309", "dep-unknown-option", "Unknown requirements option", Severity.MEDIUM,
+         "An option pip does not know is ignored or fails the install; it may hide a source.",
+         "Remove or correct the option."),
+    Rule("MW310", "dep-include-cycle", "Requirements files include each other", Severity.MEDIUM,
+         "-r / -c includes form a cycle.",
+         "Break the cycle."),
+    Rule("MW311", "dep-vulnerable", "Dependency has a known vulnerability", Severity.HIGH,
+         "An advisory (OSV record) affects the pinned version. Severity follows the record's CVSS score when "
+         "it has one (high otherwise).",
+         "Upgrade to a fixed version, or waive it with an [[exception]] (vulnerability = id) and a reason."),
+    Rule("MW312", "dep-unaudited", "Dependency could not be audited", Severity.HIGH,
+         "The version is not pinned or the vulnerability service could not be reached: nothing is known "
+         "about it. The audit fails closed (exit 2) unless --allow-unaudited.",
+         "Pin the version; use an offline database (--db) where the network is closed."),
     # --- MW6xx: policy -----------------------------------------------------------------------
     Rule("MW601", "policy-entry-expired", "Policy entry has expired",
          Severity.HIGH,

@@ -50,6 +50,22 @@ def check_code(files: Iterable[Path], root: Path, policy: Policy, *, explicit: s
     return report
 
 
+def scan_dependencies(files: Iterable[Path], root: Path, policy: Policy, osv_db: str | None) -> list[Finding]:
+    """Dependency checks over the dependency files among ``files``; the audit too when a database is set."""
+    from mlwarden.deps.run import check_dependencies, dependency_files, parse_all
+
+    manifests = parse_all(dependency_files(files), root)
+    if not manifests:
+        return []
+    findings = check_dependencies(manifests, policy).findings
+    if osv_db:
+        from mlwarden.deps.audit import audit_offline, auditable_pins, load_database
+
+        pins, _ = auditable_pins(manifests)
+        findings += audit_offline(pins, load_database(osv_db), policy).findings
+    return findings
+
+
 def apply_waivers(report: Report, policy: Policy, today: dt.date | None = None) -> Report:
     """Move findings waived by an [[exception]] entry to ``report.waived``."""
     kept: list[Finding] = []

@@ -21,7 +21,9 @@ EXIT_INTERRUPTED = 130
 
 _COMMANDS = {
     "allowlist": ("mlwarden.cli.allowlist", "allowlist", "Edit and check the advisor's policy files."),
+    "audit": ("mlwarden.cli.deps", "audit", "Known vulnerabilities: offline OSV database or online services."),
     "code": ("mlwarden.cli.code", "code", "Unsafe model loading in .py files and notebooks."),
+    "deps": ("mlwarden.cli.deps", "deps", "Pinning, hashes, sources, typosquats of dependencies (offline)."),
     "explain": ("mlwarden.cli.explain", "explain", "Show what a pickle would do, as pseudo-Python."),
     "hf": ("mlwarden.cli.hf", "hf", "Verify and scan Hugging Face downloads (offline)."),
     "models": ("mlwarden.cli.models", "models", "Scan model files (pickles and every container)."),

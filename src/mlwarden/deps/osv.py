@@ -1,0 +1,255 @@
+"""An offline OSV database: a folder of OSV JSON/YAML records, or OSV's zip export, indexed once per database
+version and cached as JSON (never pickle), then matched against pins with PEP 440 ordering."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from mlwarden.errors import InputError
+from mlwarden.policy.model import canonicalize_name
+
+INDEX_FORMAT = 2
+
+
+@dataclass(frozen=True)
+class Advisory:
+    id: str
+    aliases: tuple[str, ...]
+    summary: str
+    fixed: tuple[str, ...]
+    score: float | None
+
+
+@dataclass
+class LoadStats:
+    records: int = 0
+    skipped: int = 0
+    cached: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mlwarden"
+
+
+class OsvDatabase:
+    """name -> records; each record keeps its ranges and explicit versions for matching."""
+
+    def __init__(self, packages: dict[str, list[dict[str, Any]]], stats: LoadStats) -> None:
+        self.packages = packages
+        self.stats = stats
+
+    @classmethod
+    def load(cls, path: Path, cache_dir: Path | None = None) -> OsvDatabase:
+        if not path.exists():
+            raise InputError(f"OSV database {path} does not exist")
+        fingerprint = _fingerprint(path)
+        cache = (cache_dir or default_cache_dir()) / f"osv-index-{fingerprint}.json"
+        try:
+            data = json.loads(cache.read_text(encoding="utf-8"))
+            if data.get("format") == INDEX_FORMAT:
+                stats = LoadStats(records=data["records"], skipped=data["skipped"], cached=True,
+                                  warnings=tuple(data.get("warnings", [])))
+                return cls(data["packages"], stats)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        packages, stats = _build(path)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"format": INDEX_FORMAT, "records": stats.records, "skipped": stats.skipped,
+                                       "warnings": list(stats.warnings), "packages": packages}), encoding="utf-8")
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a read-only home still audits; it just rebuilds next time
+        return cls(packages, stats)
+
+    def matches(self, name: str, version: str) -> list[Advisory]:
+        try:
+            parsed = Version(version)
+        except InvalidVersion:
+            parsed = None
+        out = []
+        for record in self.packages.get(canonicalize_name(name), []):
+            if _affects(record, version, parsed):
+                out.append(Advisory(record["id"], tuple(record["aliases"]), record["summary"],
+                                    tuple(record["fixed"]), record["score"]))
+        return out
+
+
+def _fingerprint(path: Path) -> str:
+    """Changes whenever the database does: names, sizes and modification times of every record."""
+    digest = hashlib.sha256(str(path.resolve()).encode())
+    if path.is_file():
+        stat = path.stat()
+        digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+    else:
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames.sort()
+            for name in sorted(filenames):
+                stat = os.stat(os.path.join(dirpath, name))
+                digest.update(f"{dirpath}/{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    digest.update(str(INDEX_FORMAT).encode())
+    return digest.hexdigest()[:24]
+
+
+def _records(path: Path) -> tuple[list[tuple[str, bytes]], list[str]]:
+    out: list[tuple[str, bytes]] = []
+    warnings: list[str] = []
+    if path.is_file():
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    if info.filename.endswith((".json", ".yaml", ".yml")):
+                        out.append((info.filename, archive.read(info)))
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise InputError(f"OSV database {path}: not a folder of records or an OSV zip export ({exc})") from None
+        return out, warnings
+    for dirpath, _dirnames, filenames in os.walk(path):
+        for name in sorted(filenames):
+            if name.endswith((".json", ".yaml", ".yml")):
+                full = os.path.join(dirpath, name)
+                try:
+                    with open(full, "rb") as handle:
+                        out.append((full, handle.read()))
+                except OSError as exc:
+                    warnings.append(f"{full}: cannot be read ({exc.strerror})")
+    return out, warnings
+
+
+def _build(path: Path) -> tuple[dict[str, list[dict[str, Any]]], LoadStats]:
+    import yaml
+
+    records, warnings = _records(path)
+    packages: dict[str, list[dict[str, Any]]] = {}
+    stats = LoadStats()
+    for name, raw in records:
+        try:
+            doc = json.loads(raw) if name.endswith(".json") else _safe_yaml(raw)
+        except (ValueError, yaml.YAMLError) as exc:
+            stats.skipped += 1
+            warnings.append(f"{name}: not valid JSON/YAML ({str(exc).splitlines()[0]})")
+            continue
+        if not isinstance(doc, dict) or "id" not in doc:
+            stats.skipped += 1
+            warnings.append(f"{name}: not an OSV record")
+            continue
+        if doc.get("withdrawn"):
+            continue
+        stats.records += 1
+        for affected in doc.get("affected") or []:
+            package = (affected or {}).get("package") or {}
+            if package.get("ecosystem") != "PyPI" or not package.get("name"):
+                continue
+            entry = _entry(doc, affected, name, warnings)
+            packages.setdefault(canonicalize_name(str(package["name"])), []).append(entry)
+    stats.warnings = tuple(warnings)
+    return packages, stats
+
+
+def _safe_yaml(raw: bytes) -> Any:
+    import yaml
+
+    if hasattr(yaml, "CSafeLoader"):  # libyaml: about ten times faster on a 2,600-record database
+        return yaml.load(raw, Loader=yaml.CSafeLoader)
+    return yaml.safe_load(raw)
+
+
+def _entry(doc: dict[str, Any], affected: dict[str, Any], source: str, warnings: list[str]) -> dict[str, Any]:
+    ranges = []
+    fixed: list[str] = []
+    for rng in affected.get("ranges") or []:
+        if rng.get("type") != "ECOSYSTEM":
+            continue  # GIT ranges name commits, not releases
+        events = []
+        for event in rng.get("events") or []:
+            for kind in ("introduced", "fixed", "last_affected", "limit"):
+                if kind in event:
+                    value = str(event[kind])
+                    if value != "0":
+                        try:
+                            Version(value)
+                        except InvalidVersion:
+                            # One bad version must not hide the rest of the record, nor other records.
+                            warnings.append(f"{source}: {kind} version {value!r} is not PEP 440; event ignored")
+                            continue
+                    events.append([kind, value])
+                    if kind == "fixed":
+                        fixed.append(value)
+        ranges.append(events)
+    return {
+        "id": str(doc["id"]),
+        "aliases": [str(a) for a in doc.get("aliases") or []],
+        "summary": str(doc.get("summary") or doc.get("details") or "").strip().split("\n")[0][:200],
+        "ranges": ranges,
+        "versions": [str(v) for v in affected.get("versions") or []],
+        "fixed": fixed,
+        "score": _score(doc.get("severity") or affected.get("severity") or []),
+    }
+
+
+def _affects(record: dict[str, Any], version: str, parsed: Version | None) -> bool:
+    if version in record["versions"]:
+        return True
+    if parsed is None:
+        return False
+    for events in record["ranges"]:
+        affected = False
+        # OSV does not promise sorted events; evaluate them in version order ("0" first).
+        ordered = sorted(events, key=lambda e: (Version("0") if e[1] == "0" else Version(e[1]), e[0] != "introduced"))
+        for kind, value in ordered:
+            point = Version("0") if value == "0" else Version(value)
+            if kind == "introduced":
+                affected = affected or parsed >= point
+            elif kind == "last_affected":
+                affected = affected and parsed <= point
+            else:  # fixed, limit
+                affected = affected and parsed < point
+        if affected:
+            return True
+    return False
+
+
+# --- CVSS v3 base score (the records carry vectors, not numbers) -------------------------------------------------
+_W = {"AV": {"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2}, "AC": {"L": 0.77, "H": 0.44},
+      "UI": {"N": 0.85, "R": 0.62}, "C": {"H": 0.56, "L": 0.22, "N": 0.0}}
+
+
+def _roundup(value: float) -> float:
+    scaled = round(value * 100000)
+    return scaled / 100000.0 if scaled % 10000 == 0 else (math.floor(scaled / 10000) + 1) / 10.0
+
+
+def cvss3_score(vector: str) -> float | None:
+    try:
+        parts = dict(item.split(":", 1) for item in vector.split("/")[1:])
+        scope_changed = parts["S"] == "C"
+        pr = {"N": 0.85, "L": 0.68 if scope_changed else 0.62, "H": 0.5 if scope_changed else 0.27}[parts["PR"]]
+        iss = 1 - (1 - _W["C"][parts["C"]]) * (1 - _W["C"][parts["I"]]) * (1 - _W["C"][parts["A"]])
+        impact = 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15 if scope_changed else 6.42 * iss
+        exploitability = 8.22 * _W["AV"][parts["AV"]] * _W["AC"][parts["AC"]] * pr * _W["UI"][parts["UI"]]
+    except (KeyError, ValueError):
+        return None
+    if impact <= 0:
+        return 0.0
+    total = 1.08 * (impact + exploitability) if scope_changed else impact + exploitability
+    return _roundup(min(total, 10.0))
+
+
+def _score(severities: list[Any]) -> float | None:
+    for item in severities:
+        if isinstance(item, dict) and str(item.get("type", "")).startswith("CVSS_V3"):
+            score = cvss3_score(str(item.get("score", "")))
+            if score is not None:
+                return score
+    return None
