@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -185,35 +183,10 @@ def test_cli_audit_online_fails_closed(project: Path, capsys: pytest.CaptureFixt
 
 @pytest.fixture
 def osv_server() -> Iterator[str]:
-    """A loopback OSV query server over the test records (what a local mirror would serve)."""
-    database = OsvDatabase.load(DB, None)
+    from tests.deps.osv_server import serve
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            hits = database.matches(body["package"]["name"], body["version"])
-            vulns = [{"id": a.id, "aliases": list(a.aliases), "details": a.summary, "modified": "2024-01-01T00:00:00Z",
-                      "affected": [{"package": {"name": body["package"]["name"], "ecosystem": "PyPI"},
-                                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}] + [
-                                        {"fixed": f} for f in a.fixed]}]}]} for a in hits]
-            payload = json.dumps({"vulns": vulns} if vulns else {}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1/query"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(OsvDatabase.load(DB, None)) as url:
+        yield url
 
 
 def test_cli_audit_online_through_pip_audit(project: Path, osv_server: str,

@@ -310,3 +310,33 @@ def test_cli_deps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
     assert main(["deps", "requirements.txt"]) == 0
     assert main(["deps", "missing.txt"]) == 2
     assert main(["scan"]) == 0
+
+
+def test_uv_index_strategy_both_ways(tmp_path: Path) -> None:
+    base = '[project]\nname = "d"\ndependencies = []\n[tool.uv]\nindex-strategy = "{}"\n'
+    assert "MW305" not in rules_of(one(tmp_path, "pyproject.toml", base.format("first-index")))
+    (tmp_path / "sub").mkdir()
+    assert "MW305" in rules_of(one(tmp_path / "sub", "pyproject.toml", base.format("unsafe-best-match")))
+
+
+def test_malformed_lock_files_name_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "uv.lock").write_text('version = 1\n[[package]]\nname = "x"\nversion = \n')
+    findings = check_manifest(parse_file(tmp_path / "uv.lock", tmp_path)[0], Policy())
+    assert [(f.rule, f.location.path, f.location.line) for f in findings] == [("MW308", "uv.lock", 4)]
+    (tmp_path / "Pipfile.lock").write_text("{ not json")
+    findings = check_manifest(parse_file(tmp_path / "Pipfile.lock", tmp_path)[0], Policy())
+    assert [f.rule for f in findings] == ["MW308"]
+    (tmp_path / "poetry.lock").write_text('[[package]]\nversion = "1"\n')  # no name
+    findings = check_manifest(parse_file(tmp_path / "poetry.lock", tmp_path)[0], Policy())
+    assert [f.rule for f in findings] == ["MW308"]
+
+
+def test_scan_runs_the_audit_when_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "requirements.txt").write_text("jinja2==2.11.2\n")
+    assert main(["scan"]) == 0
+    (tmp_path / ".mlwarden.toml").write_text(f"osv-db = '{ROOT / 'tests' / 'data' / 'advisories'}'\n")
+    assert main(["scan"]) == 1

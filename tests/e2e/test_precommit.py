@@ -106,3 +106,15 @@ def test_unsafe_loading_code_is_refused(consumer: Path, tmp_path_factory: pytest
     _git("add", "train.py", cwd=consumer)
     result = _commit(consumer, tmp_path_factory.getbasetemp(), "safe training code")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_typosquat_in_requirements_is_refused(consumer: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    (consumer / "requirements.txt").write_text("numpy==1.26.4\nreqeusts==2.31.0\n")
+    _git("add", "requirements.txt", cwd=consumer)
+    result = _commit(consumer, tmp_path_factory.getbasetemp(), "add requirements")
+    assert result.returncode != 0
+    assert "MW307" in result.stdout + result.stderr
+    (consumer / "requirements.txt").write_text("numpy==1.26.4\nrequests==2.31.0\n")
+    _git("add", "requirements.txt", cwd=consumer)
+    result = _commit(consumer, tmp_path_factory.getbasetemp(), "fix requirements")
+    assert result.returncode == 0, result.stdout + result.stderr
