@@ -1,0 +1,105 @@
+"""Benchmark: offline audit of a 200-pin lock file against the whole advisory snapshot.
+
+Usage: .venv/bin/python benchmarks/audit.py [--db ../shared/advisory-db]
+
+Builds benchmarks/_work/audit/pylock.toml with 200 real packages and versions taken from the snapshot
+(the first PEP 440 version each advisory lists, so the audit has work to do), then measures, each as its own
+process:
+- `mlwarden audit --db SNAPSHOT` cold (index built into an empty cache folder) and warm (index cached);
+- `pip-audit --locked DIR -s osv --osv-url LOOPBACK`, with a loopback OSV server answering from the same
+  records (pip-audit has no offline database), started in this process before timing.
+Results go to stdout and are appended to benchmarks/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from packaging.version import InvalidVersion, Version
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "_work" / "audit"
+sys.path.insert(0, str(ROOT))
+
+
+def build_lock(db: Path, count: int = 200) -> Path:
+    WORK.mkdir(parents=True, exist_ok=True)
+    lock = WORK / "pylock.toml"
+    pins: list[tuple[str, str]] = []
+    for folder in sorted((db / "vulns").iterdir()):
+        for record_path in sorted(folder.glob("*.yaml")):
+            record = yaml.safe_load(record_path.read_text())
+            versions = record.get("affected", [{}])[0].get("versions") or []
+            good = [v for v in map(str, versions) if _pep440(v)]
+            if good:
+                pins.append((folder.name, good[0]))
+                break
+        if len(pins) == count:
+            break
+    body = 'lock-version = "1.0"\ncreated-by = "mlwarden-benchmark"\n'
+    for name, version in pins:
+        body += f'\n[[packages]]\nname = "{name}"\nversion = "{version}"\nindex = "https://pypi.org/simple"\n'
+    lock.write_text(body)
+    return lock
+
+
+def _pep440(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def timed(cmd: list[str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=WORK)
+    return time.perf_counter() - start, proc.returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", type=Path, default=ROOT.parent / "shared" / "advisory-db")
+    args = parser.parse_args()
+    if not (args.db / "vulns").is_dir():
+        print(f"no advisory snapshot at {args.db}; pass --db", file=sys.stderr)
+        return 2
+    lock = build_lock(args.db)
+    bin_dir = Path(sys.executable).parent
+    cache = WORK / "cache"
+    audit = [str(bin_dir / "mlwarden"), "audit", str(lock), "--db", str(args.db), "--cache-dir", str(cache),
+             "--format", "json"]
+    shutil.rmtree(cache, ignore_errors=True)
+    cold, code = timed(audit)
+    warm_runs = [timed(audit) for _ in range(5)]
+    warm = statistics.median(t for t, _ in warm_runs)
+    lines = [f"offline audit, {lock.name} with 200 pins, snapshot {args.db.name}:",
+             f"  mlwarden audit, cold (index built):   {cold:.2f} s (exit {code})",
+             f"  mlwarden audit, warm (index cached):  {warm:.2f} s (median of 5; target <= 0.5 s)"]
+    pip_audit = bin_dir / "pip-audit"
+    if pip_audit.exists():
+        from tests.deps.osv_server import serve
+
+        from mlwarden.deps.osv import OsvDatabase
+
+        with serve(OsvDatabase.load(args.db, cache)) as url:
+            runs = [timed([str(pip_audit), "--locked", str(WORK), "-s", "osv", "--osv-url", url,
+                           "--progress-spinner", "off", "-f", "json"]) for _ in range(3)]
+        seconds = statistics.median(t for t, _ in runs)
+        lines.append(f"  pip-audit --locked, loopback OSV:     {seconds:.2f} s (median of 3, exit {runs[-1][1]})")
+        lines.append(f"  warm mlwarden is {seconds / warm:.1f}x faster")
+    print("\n".join(lines))
+    with (ROOT / "benchmarks" / "results.md").open("a") as out:
+        out.write("\n## audit (benchmarks/audit.py)\n\n```\n" + "\n".join(lines) + "\n```\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
