@@ -8,4 +8,5 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 .venv/bin/ruff check src tests scripts benchmarks
 .venv/bin/mypy
+.venv/bin/mlwarden sbom check --check
 .venv/bin/pytest -p no:cacheprovider

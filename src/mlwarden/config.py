@@ -29,6 +29,7 @@ class Config:
     fail_on: Severity = Severity.HIGH
     policy: str | None = None
     osv_db: str | None = None
+    sbom: str | None = None
     budgets: Budgets = field(default_factory=Budgets)
     source: str | None = None
 
@@ -37,7 +38,7 @@ class Config:
 
 
 _BUDGET_KEYS = {f.name: f.type for f in dataclasses.fields(Budgets)}
-_TOP_KEYS = {"exclude", "fail-on", "policy", "osv-db", "budgets"}
+_TOP_KEYS = {"exclude", "fail-on", "policy", "osv-db", "sbom", "budgets"}
 
 
 def _parse(table: dict[str, Any], source: str) -> Config:
@@ -59,6 +60,9 @@ def _parse(table: dict[str, Any], source: str) -> Config:
     osv_db = table.get("osv-db")
     if osv_db is not None and not isinstance(osv_db, str):
         raise ConfigError(f"{source}: 'osv-db' must be a path string")
+    sbom = table.get("sbom")
+    if sbom is not None and not isinstance(sbom, str):
+        raise ConfigError(f"{source}: 'sbom' must be a path string")
     raw_budgets = table.get("budgets", {})
     if not isinstance(raw_budgets, dict):
         raise ConfigError(f"{source}: 'budgets' must be a table")
@@ -70,8 +74,8 @@ def _parse(table: dict[str, Any], source: str) -> Config:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ConfigError(f"{source}: budget {key!r} must be a positive number")
         values[name] = float(value) if name == "max_seconds_per_file" else int(value)
-    return Config(exclude=tuple(exclude), fail_on=fail_on, policy=policy, osv_db=osv_db, budgets=Budgets(**values),
-                  source=source)
+    return Config(exclude=tuple(exclude), fail_on=fail_on, policy=policy, osv_db=osv_db, sbom=sbom,
+                  budgets=Budgets(**values), source=source)
 
 
 def load_config(root: Path) -> Config:

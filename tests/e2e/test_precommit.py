@@ -118,3 +118,33 @@ def test_typosquat_in_requirements_is_refused(consumer: Path, tmp_path_factory: 
     _git("add", "requirements.txt", cwd=consumer)
     result = _commit(consumer, tmp_path_factory.getbasetemp(), "fix requirements")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_stale_sbom_is_rewritten_and_fails(tmp_path_factory: pytest.TempPathFactory) -> None:
+    head = _git("rev-parse", "HEAD", cwd=ROOT, check=False)
+    if head.returncode != 0:
+        pytest.skip("the checkout has no commit for pre-commit to install")
+    repo = tmp_path_factory.mktemp("sbom-consumer")
+    _git("init", "-q", "-b", "main", cwd=repo)
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {ROOT}\n    rev: {head.stdout.strip()}\n    hooks:\n      - id: mlwarden-sbom\n")
+    (repo / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "1.0"\n')
+    (repo / "requirements.txt").write_text("numpy==1.26.4\n")
+    env = _env(tmp_path_factory.getbasetemp())
+    install = subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=repo, capture_output=True,
+                             text=True, env=env, check=False, timeout=900)
+    assert install.returncode == 0, install.stderr
+    _git("add", ".", cwd=repo)
+    first = _commit(repo, tmp_path_factory.getbasetemp(), "initial")
+    assert first.returncode != 0  # no SBOM yet: the hook writes it and fails
+    assert (repo / "sbom" / "demo.cdx.json").exists()
+    _git("add", ".", cwd=repo)
+    assert _commit(repo, tmp_path_factory.getbasetemp(), "initial").returncode == 0
+    (repo / "requirements.txt").write_text("numpy==2.0.0\n")
+    _git("add", "requirements.txt", cwd=repo)
+    stale = _commit(repo, tmp_path_factory.getbasetemp(), "upgrade numpy")
+    assert stale.returncode != 0
+    assert "is stale: rewrote it" in stale.stdout + stale.stderr
+    assert '"version": "2.0.0"' in (repo / "sbom" / "demo.cdx.json").read_text()
+    _git("add", ".", cwd=repo)
+    assert _commit(repo, tmp_path_factory.getbasetemp(), "upgrade numpy").returncode == 0

@@ -1,0 +1,1 @@
+"""CycloneDX SBOM: Python dependencies plus models and datasets, reproducible, validated, diffed, kept fresh."""
