@@ -52,7 +52,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, marker: Path) -> Pa
 
 def generate(project: Path, *extra: str) -> dict[str, Any]:
     assert main(["sbom", "generate", *extra]) == 0
-    return json.loads((project / "sbom" / "churn.cdx.json").read_text())
+    doc: dict[str, Any] = json.loads((project / "sbom" / "churn.cdx.json").read_text())
+    return doc
 
 
 def components(bom: dict[str, Any]) -> dict[str, dict[str, Any]]:
