@@ -8,6 +8,7 @@ Schema; we validate the structure with the same schema files and no format check
 from __future__ import annotations
 
 import json
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,11 @@ def _schema_dir() -> Path:
 
 @lru_cache(maxsize=4)
 def _validator(spec: str) -> Any:
+    if "jsonschema" not in sys.modules:
+        # jsonschema imports its format checkers eagerly, and the URI one builds a grammar (rfc3987-syntax,
+        # pulled in by cyclonedx-python-lib's extras) for 1.6 s at import. No format is checked here: keep it
+        # out of this process.
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     import jsonschema
     from referencing import Registry, Resource
 

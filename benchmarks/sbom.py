@@ -1,0 +1,71 @@
+"""Benchmark: `mlwarden sbom generate` + `mlwarden sbom validate` against `cyclonedx-py requirements` (which
+validates by default) on the same 200-pin requirements file.
+
+Usage: .venv/bin/python benchmarks/sbom.py [--db ../shared/advisory-db]
+
+The 200 pins are real package names and versions taken from the advisory snapshot (as in benchmarks/audit.py).
+Each command runs as its own process in benchmarks/_work/sbom/; medians of three runs. Results are printed and
+appended to benchmarks/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "_work" / "sbom"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def timed(cmd: list[str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=WORK)
+    return time.perf_counter() - start, proc.returncode
+
+
+def main() -> int:
+    from audit import build_lock  # type: ignore[import-not-found]
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", type=Path, default=ROOT.parent / "shared" / "advisory-db")
+    args = parser.parse_args()
+    if not (args.db / "vulns").is_dir():
+        print(f"no advisory snapshot at {args.db}; pass --db", file=sys.stderr)
+        return 2
+    lock = build_lock(args.db)
+    pins = [line.split('"')[1] for line in lock.read_text().splitlines() if line.startswith(("name", "version"))]
+    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "1.0"\n')
+    (WORK / "requirements.txt").write_text("".join(f"{n}=={v}\n" for n, v in zip(pins[::2], pins[1::2], strict=True)))
+    bin_dir = Path(sys.executable).parent
+    mlwarden = str(bin_dir / "mlwarden")
+
+    def ours() -> tuple[float, int]:
+        generate = timed([mlwarden, "sbom", "generate", "-o", "mlwarden.cdx.json"])
+        check = timed([mlwarden, "sbom", "validate", "mlwarden.cdx.json"])
+        return generate[0] + check[0], max(generate[1], check[1])
+
+    runs = [ours() for _ in range(3)]
+    mine = statistics.median(t for t, _ in runs)
+    lines = ["SBOM of 200 pinned requirements, generated and validated (medians of 3):",
+             f"  mlwarden sbom generate + sbom validate:  {mine:.2f} s (exit {runs[-1][1]})"]
+    cyclonedx = bin_dir / "cyclonedx-py"
+    if cyclonedx.exists():
+        theirs = [timed([str(cyclonedx), "requirements", "requirements.txt", "--of", "JSON", "--sv", "1.6",
+                         "--output-reproducible", "-o", "cyclonedx.cdx.json"]) for _ in range(3)]
+        seconds = statistics.median(t for t, _ in theirs)
+        lines.append(f"  cyclonedx-py requirements (validating):  {seconds:.2f} s (exit {theirs[-1][1]})")
+        lines.append(f"  mlwarden is {seconds / mine:.1f}x faster (target >= 5x)")
+    print("\n".join(lines))
+    with (ROOT / "benchmarks" / "results.md").open("a") as out:
+        out.write("\n## sbom (benchmarks/sbom.py)\n\n```\n" + "\n".join(lines) + "\n```\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
