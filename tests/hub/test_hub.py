@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pickle
@@ -170,6 +171,8 @@ def test_hf_scan_catches_payload_remote_code_and_policy(tmp_path: Path, monkeypa
     verdicts = {(i["repo_id"], i["verdict"]) for i in doc["inventory"]["hf"]}
     assert ("acme/evil", "critical") in verdicts
     assert all(i["commit"] == COMMIT for i in doc["inventory"]["hf"])
+    if importlib.util.find_spec("huggingface_hub"):  # sizes come from huggingface_hub's cache scan
+        assert all(i["size_on_disk"] > 0 for i in doc["inventory"]["hf"])
     assert any("another repository" in r["message"] for r in doc["results"])
 
 

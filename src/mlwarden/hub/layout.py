@@ -5,7 +5,8 @@ We walk the layout ourselves rather than through ``huggingface_hub.scan_cache_di
 hashes, resolves a snapshot link to any target (one pointing to /etc/hostname is accepted without a word),
 and turns a corrupt repository into a warning and skips it, while here a corrupt repository is exactly what
 must be examined. Its constants module also freezes HF_HOME/HF_HUB_CACHE at import; the environment is read
-here on each call, with the same precedence.
+here on each call, with the same precedence. Where it serves, `hf scan` does use it: sizes and modification
+times of sound repositories in its inventory come from ``scan_cache_dir`` (hub/scan.py).
 """
 
 from __future__ import annotations

@@ -68,8 +68,30 @@ def scan_hf(targets: Targets, root: Path, policy: Policy, budgets: Budgets) -> R
             "verdict": worst.label if worst is not None else "clean",
             "allowed_by": str(entry.origin) if entry else None,
         })
+    _add_cache_facts(targets, inventory)
     report.inventory["hf"] = inventory
     return report
+
+
+def _add_cache_facts(targets: Targets, inventory: list[dict[str, Any]]) -> None:
+    """Sizes and access times from huggingface_hub's own cache scan, where it is installed and the cache is
+    sound enough for it; the verdicts above never depend on it (it neither hashes nor checks links)."""
+    try:
+        from huggingface_hub import scan_cache_dir
+    except ImportError:
+        return
+    facts: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for root in sorted(set(targets.cache_roots.values())):
+        try:
+            info = scan_cache_dir(root)
+        except Exception:  # noqa: BLE001, S112 - a cache it cannot read is already reported by our checks
+            continue
+        for repo in info.repos:
+            for revision in repo.revisions:
+                facts[(repo.repo_id, revision.commit_hash)] = {
+                    "size_on_disk": revision.size_on_disk, "last_modified": int(revision.last_modified)}
+    for item in inventory:
+        item.update(facts.get((item["repo_id"], item["commit"]), {}))
 
 
 def _revisions(targets: Targets) -> list[_Revision]:
