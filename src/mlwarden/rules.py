@@ -191,6 +191,32 @@ _RULES = (
          "The version is not pinned or the vulnerability service could not be reached: nothing is known "
          "about it. The audit fails closed (exit 2) unless --allow-unaudited.",
          "Pin the version; use an offline database (--db) where the network is closed."),
+    # --- MW4xx: secrets and data leakage ----------------------------------------------------------------
+    Rule("MW401", "secret", "Secret in the repository", Severity.HIGH,
+         "A credential (API token, key, password, private key) found by detect-secrets' plugins or mlwarden's "
+         "ML-platform detectors (Hugging Face, Weights & Biases, Kaggle, OpenAI, Anthropic, cloud ML tokens). "
+         "Only a masked prefix is shown.",
+         "Revoke the credential, remove it (and from history: git filter-repo), load it from the environment; "
+         "a false positive takes `# pragma: allowlist secret` or an entry in .secrets.baseline."),
+    Rule("MW402", "personal-data", "Personal data in the repository", Severity.MEDIUM,
+         "Validated personal data (emails, phone numbers, IBANs, payment cards, French NIR and SIREN/SIRET, US "
+         "SSNs, public IP addresses, dates of birth) in code, notebook cells or outputs, or data files. One "
+         "occurrence is low, a few medium, a column or many high.",
+         "Remove it (and from history), clear notebook outputs, use synthetic or anonymised data; "
+         "`pragma: allowlist pii` on a line, or an [[exception]] for a path."),
+    Rule("MW403", "data-file", "Data file committed", Severity.MEDIUM,
+         "A dataset file type the policy does not allow in the repository (allowed_data_extensions).",
+         "Keep datasets in a data store (DVC, object storage) or Git LFS."),
+    Rule("MW404", "file-too-large", "File over the size limit", Severity.HIGH,
+         "A file larger than the policy's max_file_mb that Git LFS does not track.",
+         "Move it to Git LFS or a data store."),
+    Rule("MW405", "leak-not-scanned", "File not scanned for leaks", Severity.LOW,
+         "Compressed data, a parquet file without pandas/pyarrow, or an unreadable file: its content was not "
+         "checked for secrets or personal data.",
+         "Unpack it or install the reader, and scan again."),
+    Rule("MW406", "notebook-invalid", "Notebook is not valid JSON", Severity.MEDIUM,
+         "The notebook could not be read cell by cell; it was scanned as plain text instead.",
+         "Repair the notebook file."),
     # --- MW6xx: policy -----------------------------------------------------------------------
     Rule("MW601", "policy-entry-expired", "Policy entry has expired",
          Severity.HIGH,

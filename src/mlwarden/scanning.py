@@ -66,6 +66,21 @@ def scan_dependencies(files: Iterable[Path], root: Path, policy: Policy, osv_db:
     return findings
 
 
+def check_leaks(files: Iterable[Path], root: Path, policy: Policy) -> Report:
+    """Secrets, personal data and data-file rules over ``files``."""
+    from mlwarden.leaks.scanner import Context, scan_file
+    from mlwarden.leaks.secrets import Detector, load_baseline
+
+    report = Report()
+    with Detector() as detector:
+        ctx = Context(root=root, policy=policy, detector=detector, baseline=load_baseline(root))
+        for path in files:
+            report.files_scanned += 1
+            report.findings.extend(scan_file(path, display_path(path, root), ctx))
+    report.waived.extend(ctx.waived)
+    return report
+
+
 def apply_waivers(report: Report, policy: Policy, today: dt.date | None = None) -> Report:
     """Move findings waived by an [[exception]] entry to ``report.waived``."""
     kept: list[Finding] = []

@@ -29,6 +29,7 @@ _COMMANDS = {
     "models": ("mlwarden.cli.models", "models", "Scan model files (pickles and every container)."),
     "sbom": ("mlwarden.cli.sbom", "sbom", "CycloneDX SBOM: generate, check freshness, validate, diff."),
     "scan": ("mlwarden.cli.scan", "scan", "Run every check over a tree (default: .)."),
+    "secrets": ("mlwarden.cli.secrets", "secrets", "Secrets and personal data in code, notebooks and data files."),
 }
 
 

@@ -19,12 +19,20 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
 
     Checks: model files by content (pickle and every container); unsafe model loading in .py files and
     notebooks; dependency files (pinning, hashes, sources, typosquats, and known vulnerabilities when
-    osv-db is configured); the policy's own entries (expired and expiring allowlist entries and waivers).
+    osv-db is configured); secrets and personal data in code, notebooks and data files; the policy's own
+    entries (expired and expiring allowlist entries and waivers).
     """
     from mlwarden.findings import Report, ScanError
     from mlwarden.paths import display_path
     from mlwarden.policy import load_policy
-    from mlwarden.scanning import apply_waivers, check_code, policy_expiry_findings, scan_dependencies, scan_models
+    from mlwarden.scanning import (
+        apply_waivers,
+        check_code,
+        check_leaks,
+        policy_expiry_findings,
+        scan_dependencies,
+        scan_models,
+    )
 
     root = Path.cwd()
     config = load_run_config(fail_on, policy, root)
@@ -42,6 +50,9 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     report.findings.extend(code_report.findings)
     report.inventory.update(code_report.inventory)
     report.findings.extend(scan_dependencies(files, root, merged, config.osv_db))
+    leaks = check_leaks(files, root, merged)
+    report.findings.extend(leaks.findings)
+    report.waived.extend(leaks.waived)
     report.findings.extend(policy_expiry_findings(merged))
     report.files_scanned = max(report.files_scanned, len(files))
     apply_waivers(report, merged)

@@ -93,6 +93,8 @@ class Settings:
     require_hashes: bool = False
     allow_extra_index_url: bool = False
     hf_require_commit_pin: bool = True
+    max_file_mb: int = 50
+    allowed_data_extensions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

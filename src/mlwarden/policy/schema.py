@@ -178,7 +178,9 @@ SCHEMA: dict[str, dict[str, _Field]] = {
 }
 _SETTINGS: dict[str, Check] = {
     "grace_days": _nonneg_int, "warn_days": _nonneg_int, "require_hashes": _bool,
-    "allow_extra_index_url": _bool, "hf_require_commit_pin": _bool,
+    "allow_extra_index_url": _bool, "hf_require_commit_pin": _bool, "max_file_mb": _nonneg_int,
+    "allowed_data_extensions": lambda v: None if isinstance(v, list) and all(isinstance(x, str) for x in v)
+    else "expected a list of extensions such as [\"csv\"]",
 }
 
 
@@ -267,7 +269,7 @@ def parse_policy_text(text: str, source: str) -> tuple[Settings | None, dict[str
             elif (err := check(value)) is not None:
                 problems.append(f"{where(lines.key(start, key))}: [policy] {key}: {err}")
             else:
-                values[key] = value
+                values[key] = tuple(value) if isinstance(value, list) else value
         settings = Settings(**values)
     entries: list[Entry] = []
     seen: dict[tuple[str, str], int | None] = {}
