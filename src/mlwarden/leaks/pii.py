@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-_EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
+_EMAIL = re.compile(r"(?<![\w.+:/-])([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
                     r"\.[A-Za-z]{2,24})\b")
 _PHONE_INTL = re.compile(r"(?<![\w+])(\+(?:[1-9]\d{0,2})[ .-]?(?:\(?\d{1,4}\)?[ .-]?){2,5}\d{2,4})(?![\w])")
 _PHONE_FR = re.compile(r"(?<![\w+])(0[1-9](?:[ .-]?\d{2}){4})(?!\w)")
@@ -29,7 +29,8 @@ _IBAN_LENGTHS = {
 }
 # Reserved names (RFC 2606/6761) and the usual placeholders are not anybody's address.
 _PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net", ".example", ".test", ".invalid", ".localhost",
-                        ".local", "test.com", "domain.com", "email.com", "localhost", "users.noreply.github.com")
+                        ".local", ".internal", ".lan", ".corp", ".home", "test.com", "domain.com", "email.com",
+                        "localhost", "users.noreply.github.com")
 _TEST_CARDS = {"4111111111111111", "4242424242424242", "5555555555554444", "378282246310005", "4000056655665556",
                "5105105105105100", "6011111111111117", "4012888888881881"}
 

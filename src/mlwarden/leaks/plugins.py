@@ -23,7 +23,7 @@ class WeightsAndBiasesDetector(RegexBasedDetector):
 
     secret_type = "Weights & Biases API Key"  # noqa: S105  # pragma: allowlist secret
     denylist: ClassVar[list[re.Pattern[str]]] = [
-        re.compile(r"(?i)wandb[\w.]*(?:api_key|login)[\"'\]]?\s*[=:(,]\s*(?:key\s*=\s*)?[\"']?([0-9a-f]{40})\b"),
+        re.compile(r"(?i)wandb[\w.]*(?:api_key|login)[\"'\]]{0,3}\s*[=:(,]\s*(?:key\s*=\s*)?[\"']?([0-9a-f]{40})\b"),
         re.compile(r"(?i)api\.wandb\.ai.{0,40}?password\s+([0-9a-f]{40})\b"),
         re.compile(r"\b(local-[0-9a-f]{40})\b"),
     ]
