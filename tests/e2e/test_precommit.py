@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -148,3 +149,19 @@ def test_stale_sbom_is_rewritten_and_fails(tmp_path_factory: pytest.TempPathFact
     assert '"version": "2.0.0"' in (repo / "sbom" / "demo.cdx.json").read_text()
     _git("add", ".", cwd=repo)
     assert _commit(repo, tmp_path_factory.getbasetemp(), "upgrade numpy").returncode == 0
+
+
+def test_token_in_a_notebook_output_is_refused(consumer: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    token = "hf_" + "QxTmvRkLpWzYbNcJdHsGfAeUoIiKqPlMnBvC"
+    cell = {"cell_type": "code", "source": ["print(token)\n"], "metadata": {}, "execution_count": 1,
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": [token + "\n"]}]}
+    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (consumer / "eda.ipynb").write_text(json.dumps(notebook))
+    _git("add", "eda.ipynb", cwd=consumer)
+    result = _commit(consumer, tmp_path_factory.getbasetemp(), "add notebook")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "eda.ipynb!cell 0 output 0:1: MW401 high: Hugging Face Token" in output
+    assert token not in output
+    _git("rm", "-q", "--cached", "eda.ipynb", cwd=consumer)
+    (consumer / "eda.ipynb").unlink()
