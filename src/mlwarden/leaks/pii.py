@@ -153,11 +153,14 @@ def _dobs(line: str) -> Iterator[Match]:
 DETECTORS: tuple[Callable[[str], Iterator[Match]], ...] = (
     _emails, _phones, _ibans, _cards, _nirs, _sirens, _ssns, _ips, _dobs)
 # Cheap first pass: only lines with one of these go through the validators.
-PREFILTER = re.compile(r"@|\+\d|\d{2}[ .-]?\d{2}|\d\.\d{1,3}\.\d|[A-Z]{2}\d{2}|(?i:birth|dob|born|naissance|né)")
+# Every detector needs an @, a +, nine digits in a row (single separators allowed), a dotted quad, an IBAN
+# country prefix or a birth keyword.
+PREFILTER = re.compile(r"@|\+\d|\d(?:[ .-]?\d){8}|\d\.\d{1,3}\.\d{1,3}\.\d|[A-Z]{2}\d{2}"
+                       r"|(?i:birth|dob|born|naissance|né)")
 
 
-def find(line: str) -> list[Match]:
-    if not PREFILTER.search(line):
+def find(line: str, *, prefiltered: bool = False) -> list[Match]:
+    if not prefiltered and not PREFILTER.search(line):
         return []
     out: list[Match] = []
     for detector in DETECTORS:

@@ -16,7 +16,7 @@ from typing import Any
 
 from mlwarden.findings import Finding, Location, Severity
 from mlwarden.leaks import pii
-from mlwarden.leaks.secrets import Detector
+from mlwarden.leaks.secrets import Detector, candidate_lines
 from mlwarden.policy.model import Policy
 from mlwarden.rules import RULES
 
@@ -243,13 +243,15 @@ def _personal_data(unit: Unit, display: str) -> list[Finding]:
     examples: dict[tuple[str, str | None], list[str]] = defaultdict(list)
     first: dict[tuple[str, str | None], int] = {}
     per_column: Counter[str] = Counter()
-    for i, line in enumerate(unit.lines):
+    if unit.columns is not None:
+        for value, name in zip(unit.lines, unit.columns, strict=True):
+            per_column[name] += 1 if value.strip() else 0
+    for i in candidate_lines(unit.lines, pii.PREFILTER):
+        line = unit.lines[i]
         column = unit.columns[i] if unit.columns is not None else None
-        if column is not None:
-            per_column[column] += 1 if line.strip() else 0
         if _PII_PRAGMA in line:
             continue
-        for match in pii.find(line):
+        for match in pii.find(line, prefiltered=True):
             key = (match.kind, column)
             counts[key] += 1
             first.setdefault(key, unit.first_line + i)

@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# Keywords are matched on the lower-cased text: a case-insensitive alternation is about sixty times slower.
+KEYWORDS = re.compile(r"pass|pwd|secret|key|token|auth|cred|api|private|bearer|session|cookie|login|netrc")
 CANDIDATE = re.compile(
-    r"(?i)pass|pwd|secret|key|token|auth|cred|api|private|bearer|session|cookie|login|netrc"
-    r"|[\"'][A-Za-z0-9+/=_.\-]{16,}[\"']"
+    r"[\"'][A-Za-z0-9+/=_.\-]{16,}[\"']"
     r"|AKIA|ASIA|://[^/\s:@]+:[^/\s@]+@|-----BEGIN|eyJ|gh[pousr]_|glpat-|xox[abposr]-|sk_live|rk_live|sk_test"
-    r"|SG\.|npm_|pypi-|sk-|hf_|api_org_|AIza|dapi|r8_|gsk_|sq0|\bSK[0-9a-f]{32}|\bAC[0-9a-z]{32}"
-    r"|\d{8,10}:[A-Za-z0-9_-]{35}|-us\d{1,2}\b|\bAKC|\bAP[0-9A-F]|[0-9a-f]{32}"
-    r"|\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b")
+    r"|SG\.|npm_|pypi-|sk-|hf_|api_org_|AIza|dapi|r8_|gsk_|sq0|SK[0-9a-f]{32}|AC[0-9a-z]{32}"
+    r"|:[A-Za-z0-9_-]{35}|-us\d{1,2}\b|AKC|AP[0-9A-F]")
+# Public IP addresses are personal data here (MW402), not secrets.
+_SKIPPED_PLUGINS = {"IPPublicDetector"}
 MAX_LINE = 4096  # longer lines (minified data, base64 images) are cut before the plugins see them
 _COMMIT_OR_DIGEST = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
@@ -54,7 +56,8 @@ class Detector:
 
         from mlwarden.leaks import plugins
 
-        defaults = [{"name": cls.__name__} for cls in get_mapping_from_secret_type_to_class().values()]
+        defaults = [{"name": cls.__name__} for cls in get_mapping_from_secret_type_to_class().values()
+                    if cls.__name__ not in _SKIPPED_PLUGINS]
         self._stack.enter_context(transient_settings({"plugins_used": defaults}))
         # Our detectors are detect-secrets plugins too; its settings loader cannot register plugins from a
         # file while it validates the list (it looks them up before reading their path), so we call them
@@ -71,7 +74,8 @@ class Detector:
         from detect_secrets.filters.allowlist import is_line_allowlisted
         from detect_secrets.util.code_snippet import get_code_snippet
 
-        candidates = [(first_line + i, line[:MAX_LINE]) for i, line in enumerate(lines) if CANDIDATE.search(line)]
+        indexes = sorted(set(candidate_lines(lines, CANDIDATE)) | set(candidate_lines(lines, KEYWORDS, lower=True)))
+        candidates = [(first_line + i, lines[i][:MAX_LINE]) for i in indexes]
         if not candidates:
             return []
         found: dict[tuple[str, int, str], Secret] = {}
@@ -93,6 +97,28 @@ class Detector:
                 key = (secret.type, number, secret.secret_hash)
                 found[key] = Secret(secret.type, number, secret.secret_value or "", secret.secret_hash)
         return sorted(found.values(), key=lambda s: (s.line, s.type))
+
+
+def candidate_lines(lines: list[str], pattern: re.Pattern[str], *, lower: bool = False) -> list[int]:
+    """Indexes of the lines where ``pattern`` matches, found in one pass over the joined text (in C) instead
+    of one search call per line."""
+    import bisect
+
+    if lower:  # per line, so that offsets stay right even where lower() changes a length
+        lines = [line.lower() for line in lines]
+    text = "\n".join(lines)
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    found: list[int] = []
+    position = 0
+    while True:
+        match = pattern.search(text, position)
+        if match is None:
+            return found
+        index = bisect.bisect_right(starts, match.start()) - 1
+        found.append(index)
+        position = starts[index + 1] if index + 1 < len(starts) else len(text) + 1  # next line
 
 
 def hash_secret(value: str) -> str:

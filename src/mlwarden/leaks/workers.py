@@ -1,0 +1,37 @@
+"""The leak scan of one file, in this process or in a pool worker.
+
+detect-secrets keeps its configuration in process-wide settings, so each worker process configures it once
+(`start`) and keeps that context for its life; this module-level slot is the one piece of per-process state,
+set only here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlwarden.findings import Finding
+from mlwarden.leaks.scanner import Context, scan_file
+from mlwarden.leaks.secrets import Detector
+from mlwarden.policy.model import Policy
+
+_CONTEXT: list[Context] = []
+
+
+def start(root: Path, policy: Policy, baseline: dict[str, set[str]]) -> None:
+    detector = Detector().__enter__()
+    _CONTEXT[:] = [Context(root=root, policy=policy, detector=detector, baseline=baseline)]
+
+
+def stop() -> None:
+    if _CONTEXT:
+        _CONTEXT[0].detector.__exit__(None, None, None)
+        _CONTEXT.clear()
+
+
+def scan_one(job: tuple[str, str]) -> tuple[list[Finding], list[Finding]]:
+    ctx = _CONTEXT[0]
+    before = len(ctx.waived)
+    findings = scan_file(Path(job[0]), job[1], ctx)
+    waived = ctx.waived[before:]
+    del ctx.waived[before:]
+    return findings, waived
