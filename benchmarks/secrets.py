@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TREE = ROOT / "benchmarks" / "_work" / "secrets-tree"
-RNG = random.Random(7)
+RNG = random.Random(7)  # noqa: S311 - reproducible test data, not keys
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -83,7 +83,8 @@ def build() -> list[tuple[str, int]]:
         for j in range(20):
             source = code_lines(3)
             table = "\n".join(f"{k}  {RNG.random():.6f}  {RNG.randint(0, 10**6)}" for k in range(60))
-            cells.append({"cell_type": "code", "execution_count": j, "metadata": {}, "source": [s + "\n" for s in source],
+            cells.append({"cell_type": "code", "execution_count": j, "metadata": {},
+                          "source": [s + "\n" for s in source],
                           "outputs": [{"output_type": "execute_result", "execution_count": j, "metadata": {},
                                        "data": {"text/plain": table}}]})
         (TREE / "notebooks" / f"analysis_{i}.ipynb").write_text(json.dumps({"cells": cells, "metadata": {},
