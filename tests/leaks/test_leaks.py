@@ -244,3 +244,29 @@ def test_waivers_and_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         "added = 2026-01-01\nexpires = 2099-01-01\n")
     assert main(["scan"]) == 0
     assert main(["secrets", "missing.txt"]) == 2
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_every_kind_in_code_notebook_output_and_data_file(tmp_path: Path, ctx: Context, kind: str) -> None:
+    value = VALID[kind]
+    (tmp_path / "code.py").write_text(f'CONTACT = "{value}"\n')
+    cell = {"cell_type": "code", "source": ["df.head()\n"],
+            "outputs": [{"output_type": "execute_result", "data": {"text/plain": [f"0  {value}\n"]}}]}
+    (tmp_path / "nb.ipynb").write_text(_notebook([cell]))
+    (tmp_path / "rows.csv").write_text("id,value\n" + "".join(f"{i},{value}\n" for i in range(6)))
+    for name, member in (("code.py", None), ("nb.ipynb", "cell 0 output 0"), ("rows.csv", "column value")):
+        hits = [f for f in scan(ctx, tmp_path / name) if f.rule == "MW402" and f"personal data: {kind}" in f.message]
+        assert hits, (name, kind)
+        assert hits[0].location.member == member
+        digits = "".join(ch for ch in value if ch.isalnum())
+        assert digits not in hits[0].message.replace(" ", "")  # masked
+
+
+def test_parquet_is_sampled(tmp_path: Path, ctx: Context) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    pd.DataFrame({"email": [f"client{i}@acme-corp.fr" for i in range(30)], "x": range(30)}).to_parquet(
+        tmp_path / "clients.parquet")
+    findings = scan(ctx, tmp_path / "clients.parquet")
+    assert any(f.rule == "MW402" and f.location.member == "column email" and f.severity.label == "high"
+               for f in findings)

@@ -38,6 +38,7 @@ class Unit:
     lines: list[str]
     first_line: int = 1
     columns: list[str] | None = None  # for tabular rows: the header
+    personal_data: bool = True  # False for a table's raw lines: its columns are checked instead
 
 
 @dataclass
@@ -81,7 +82,8 @@ def scan_file(path: Path, display: str, ctx: Context) -> list[Finding]:
         return [*findings, _finding("MW405", display, f"cannot be read: {exc.strerror or exc}", "unreadable")]
     for unit in units:
         findings += _secrets(unit, display, ctx)
-        findings += _personal_data(unit, display)
+        if unit.personal_data:
+            findings += _personal_data(unit, display)
     return findings
 
 
@@ -183,7 +185,7 @@ def _table_units(path: Path, delimiter: str) -> Iterator[Unit]:
         header = next(reader)
     except (csv.Error, StopIteration):
         header = []
-    yield Unit(None, [line.rstrip("\n") for _, line in numbered[:SAMPLE_ROWS]])
+    yield Unit(None, [line.rstrip("\n") for _, line in numbered[:SAMPLE_ROWS]], personal_data=False)
     rows: list[str] = []
     columns: list[str] = []
     try:
