@@ -250,8 +250,9 @@ def test_waivers_and_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_every_kind_in_code_notebook_output_and_data_file(tmp_path: Path, ctx: Context, kind: str) -> None:
     value = VALID[kind]
     (tmp_path / "code.py").write_text(f'CONTACT = "{value}"\n')
-    cell = {"cell_type": "code", "source": ["df.head()\n"],
-            "outputs": [{"output_type": "execute_result", "data": {"text/plain": [f"0  {value}\n"]}}]}
+    cell: dict[str, object] = {
+        "cell_type": "code", "source": ["df.head()\n"],
+        "outputs": [{"output_type": "execute_result", "data": {"text/plain": [f"0  {value}\n"]}}]}
     (tmp_path / "nb.ipynb").write_text(_notebook([cell]))
     (tmp_path / "rows.csv").write_text("id,value\n" + "".join(f"{i},{value}\n" for i in range(6)))
     for name, member in (("code.py", None), ("nb.ipynb", "cell 0 output 0"), ("rows.csv", "column value")):
