@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
@@ -27,6 +25,9 @@ from packaging.version import InvalidVersion, Version
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "_work" / "audit"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import record, timed  # type: ignore[import-not-found]  # noqa: E402
 
 
 def build_lock(db: Path, count: int = 200) -> Path:
@@ -58,12 +59,6 @@ def _pep440(text: str) -> bool:
     return True
 
 
-def timed(cmd: list[str]) -> tuple[float, int]:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=WORK)
-    return time.perf_counter() - start, proc.returncode
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", type=Path, default=ROOT.parent / "shared" / "advisory-db")
@@ -77,9 +72,8 @@ def main() -> int:
     audit = [str(bin_dir / "mlwarden"), "audit", str(lock), "--db", str(args.db), "--cache-dir", str(cache),
              "--format", "json"]
     shutil.rmtree(cache, ignore_errors=True)
-    cold, code = timed(audit)
-    warm_runs = [timed(audit) for _ in range(5)]
-    warm = statistics.median(t for t, _ in warm_runs)
+    cold, code, _ = timed(audit, WORK)
+    warm = statistics.median(timed(audit, WORK)[0] for _ in range(5))
     lines = [f"offline audit, {lock.name} with 200 pins, snapshot {args.db.name}:",
              f"  mlwarden audit, cold (index built):   {cold:.2f} s (exit {code})",
              f"  mlwarden audit, warm (index cached):  {warm:.2f} s (median of 5; target <= 0.5 s)"]
@@ -91,13 +85,11 @@ def main() -> int:
 
         with serve(OsvDatabase.load(args.db, cache)) as url:
             runs = [timed([str(pip_audit), "--locked", str(WORK), "-s", "osv", "--osv-url", url,
-                           "--progress-spinner", "off", "-f", "json"]) for _ in range(3)]
-        seconds = statistics.median(t for t, _ in runs)
+                           "--progress-spinner", "off", "-f", "json"], WORK) for _ in range(3)]
+        seconds = statistics.median(run[0] for run in runs)
         lines.append(f"  pip-audit --locked, loopback OSV:     {seconds:.2f} s (median of 3, exit {runs[-1][1]})")
         lines.append(f"  warm mlwarden is {seconds / warm:.1f}x faster")
-    print("\n".join(lines))
-    with (ROOT / "benchmarks" / "results.md").open("a") as out:
-        out.write("\n## audit (benchmarks/audit.py)\n\n```\n" + "\n".join(lines) + "\n```\n")
+    record("audit (benchmarks/audit.py)", lines)
     return 0
 
 

@@ -100,9 +100,10 @@ def main() -> int:
         f"  mlwarden hf verify:            {rate / 1e9:.2f} GB/s (exit {code}), {used:.2f} cores busy",
         f"  ratio to {cores} x one-core limit:  {ratio:.2f} (target >= 0.80)",
     ]
-    print("\n".join(lines))
-    with (ROOT / "benchmarks" / "results.md").open("a") as out:
-        out.write("\n## hf verify (benchmarks/hf_verify.py)\n\n```\n" + "\n".join(lines) + "\n```\n")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from common import record  # type: ignore[import-not-found]
+
+    record("hf verify (benchmarks/hf_verify.py)", lines)
     return 0
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,14 +20,9 @@ WORK = ROOT / "benchmarks" / "_work" / "sbom"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
-def timed(cmd: list[str]) -> tuple[float, int]:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=WORK)
-    return time.perf_counter() - start, proc.returncode
-
-
 def main() -> int:
     from audit import build_lock  # type: ignore[import-not-found]
+    from common import record, timed  # type: ignore[import-not-found]
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", type=Path, default=ROOT.parent / "shared" / "advisory-db")
@@ -46,24 +39,22 @@ def main() -> int:
     mlwarden = str(bin_dir / "mlwarden")
 
     def ours() -> tuple[float, int]:
-        generate = timed([mlwarden, "sbom", "generate", "-o", "mlwarden.cdx.json"])
-        check = timed([mlwarden, "sbom", "validate", "mlwarden.cdx.json"])
+        generate = timed([mlwarden, "sbom", "generate", "-o", "mlwarden.cdx.json"], WORK)
+        check = timed([mlwarden, "sbom", "validate", "mlwarden.cdx.json"], WORK)
         return generate[0] + check[0], max(generate[1], check[1])
 
     runs = [ours() for _ in range(3)]
-    mine = statistics.median(t for t, _ in runs)
+    mine = statistics.median(run[0] for run in runs)
     lines = ["SBOM of 200 pinned requirements, generated and validated (medians of 3):",
              f"  mlwarden sbom generate + sbom validate:  {mine:.2f} s (exit {runs[-1][1]})"]
     cyclonedx = bin_dir / "cyclonedx-py"
     if cyclonedx.exists():
         theirs = [timed([str(cyclonedx), "requirements", "requirements.txt", "--of", "JSON", "--sv", "1.6",
-                         "--output-reproducible", "-o", "cyclonedx.cdx.json"]) for _ in range(3)]
-        seconds = statistics.median(t for t, _ in theirs)
+                         "--output-reproducible", "-o", "cyclonedx.cdx.json"], WORK) for _ in range(3)]
+        seconds = statistics.median(run[0] for run in theirs)
         lines.append(f"  cyclonedx-py requirements (validating):  {seconds:.2f} s (exit {theirs[-1][1]})")
         lines.append(f"  mlwarden is {seconds / mine:.1f}x faster (target >= 5x)")
-    print("\n".join(lines))
-    with (ROOT / "benchmarks" / "results.md").open("a") as out:
-        out.write("\n## sbom (benchmarks/sbom.py)\n\n```\n" + "\n".join(lines) + "\n```\n")
+    record("sbom (benchmarks/sbom.py)", lines)
     return 0
 
 

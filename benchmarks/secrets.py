@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TREE = ROOT / "benchmarks" / "_work" / "secrets-tree"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import record, timed  # type: ignore[import-not-found]  # noqa: E402
+
 RNG = random.Random(7)  # noqa: S311 - reproducible test data, not keys
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -102,19 +103,13 @@ def size_of(tree: Path) -> int:
     return sum(p.stat().st_size for p in tree.rglob("*") if p.is_file() and p.name != "planted.json")
 
 
-def run(cmd: list[str]) -> tuple[float, str]:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=TREE)
-    return time.perf_counter() - start, proc.stdout
-
-
 def main() -> int:
     planted = build()
     megabytes = size_of(TREE) / 1e6
     bin_dir = Path(sys.executable).parent
-    ours_time, ours_out = run([str(bin_dir / "mlwarden"), "secrets", ".", "--format", "json"])
+    ours_time, _, ours_out = timed([str(bin_dir / "mlwarden"), "secrets", ".", "--format", "json"], TREE)
     ours = {(r["path"], r["line"]) for r in json.loads(ours_out)["results"] if r["rule_id"] == "MW401"}
-    theirs_time, theirs_out = run([str(bin_dir / "detect-secrets"), "scan", "--all-files", "."])
+    theirs_time, _, theirs_out = timed([str(bin_dir / "detect-secrets"), "scan", "--all-files", "."], TREE)
     theirs = {(path, item["line_number"]) for path, items in json.loads(theirs_out)["results"].items()
               for item in items}
     found_ours = sum(1 for p in planted if p in ours)
@@ -125,9 +120,7 @@ def main() -> int:
              f"  detect-secrets scan:       {theirs_time:6.1f} s, {megabytes / theirs_time:5.2f} MB/s, "
              f"recall {found_theirs}/{len(planted)}",
              f"  throughput ratio: {theirs_time / ours_time:.1f}x (target >= 3x)"]
-    print("\n".join(lines))
-    with (ROOT / "benchmarks" / "results.md").open("a") as out:
-        out.write("\n## secrets (benchmarks/secrets.py)\n\n```\n" + "\n".join(lines) + "\n```\n")
+    record("secrets (benchmarks/secrets.py)", lines)
     return 0
 
 

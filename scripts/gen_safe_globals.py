@@ -62,7 +62,7 @@ numpy._core.numeric._frombuffer numpy.random._pickle.__randomstate_ctor numpy.ra
 numpy.random._pickle.__bit_generator_ctor numpy.random._pickle.__bit_generator_ctor numpy.random.__RandomState_ctor
 numpy.random._mt19937.MT19937 numpy.random._pcg64.PCG64 numpy.random._pcg64.PCG64DXSM numpy.random._philox.Philox
 numpy.random._sfc64.SFC64 numpy.random.mtrand.RandomState numpy.random._generator.Generator
-joblib.numpy_pickle.NumpyArrayWrapper joblib.numpy_pickle_compat.NDArrayWrapper
+joblib.numpy_pickle.NumpyArrayWrapper joblib.numpy_pickle_compat.NDArrayWrapper pandas.arrays.StringArray
 joblib.numpy_pickle_compat.ZNDArrayWrapper
 """
 
@@ -154,8 +154,19 @@ def _corpus() -> list[Any]:
         collections.defaultdict(list), datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
         datetime.date(2024, 1, 1), datetime.timedelta(1), decimal.Decimal("1.5"), fractions.Fraction(1, 3),
         uuid.UUID(int=1), pathlib.PurePosixPath("/a"), {1, 2}, frozenset({1}), b"\x00bytes", bytearray(b"x"),
-        complex(1, 2), slice(1, 2), range(3),
+        complex(1, 2), slice(1, 2), range(3), *_arrow_objects(pd),
     ]
+
+
+def _arrow_objects(pd: Any) -> list[Any]:
+    """pandas stores strings in pyarrow arrays when pyarrow is installed; pickles then name pyarrow."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return []
+    table = pa.table({"a": [1, 2], "s": ["x", "y"]})
+    return [table, table.schema, pa.array([1.5, None]), pd.Series(["a", "b"], dtype="string[pyarrow]"),
+            pd.Series([1, 2], dtype="int64[pyarrow]"), pd.DataFrame({"s": ["u", "v"]}).convert_dtypes()]
 
 
 def _pickled_globals() -> set[str]:

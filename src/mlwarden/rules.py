@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlwarden.findings import Severity
+from mlwarden.findings import Finding, Location, Severity
 
 
 @dataclass(frozen=True)
@@ -272,3 +272,10 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 
 def get(rule_id: str) -> Rule:
     return RULES[rule_id]
+
+
+def make_finding(rule_id: str, location: Location, message: str, key: str, *, severity: Severity | None = None,
+                 evidence: str = "") -> Finding:
+    """A finding of a registered rule: its default severity (unless given) and its remediation."""
+    rule = RULES[rule_id]
+    return Finding(rule_id, severity or rule.severity, location, message, key, evidence, rule.remediation)

@@ -11,7 +11,7 @@ from mlwarden.config import Config
 from mlwarden.findings import Finding, Location, Report
 from mlwarden.paths import display_path
 from mlwarden.policy import Policy
-from mlwarden.rules import RULES
+from mlwarden.rules import make_finding
 
 
 def scan_models(files: Iterable[Path], root: Path, config: Config, policy: Policy, *,
@@ -128,8 +128,6 @@ def policy_expiry_findings(policy: Policy, today: dt.date | None = None) -> list
                       f"period ends on {end} (owner {entry.owner})"
         else:
             message = f"[[{entry.kind}]] {entry.key} expires on {entry.expires} (owner {entry.owner})"
-        rule = RULES[rule_id]
-        findings.append(Finding(rule=rule_id, severity=rule.severity,
-                                location=Location(entry.origin.file, line=entry.origin.line), message=message,
-                                key=f"{entry.kind}:{entry.key}", remediation=rule.remediation))
+        findings.append(make_finding(rule_id, Location(entry.origin.file, line=entry.origin.line), message,
+                                     f"{entry.kind}:{entry.key}"))
     return [f for f in findings if f.location.path != "<default>"]

@@ -9,7 +9,7 @@ from typing import Any
 from mlwarden.code.checks import CheckResult, CodeIssue, HubReference, check_source
 from mlwarden.findings import Finding, Location
 from mlwarden.policy.model import Policy
-from mlwarden.rules import RULES
+from mlwarden.rules import make_finding
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 
@@ -101,6 +101,4 @@ def _issue(issue: CodeIssue, display: str, member: str | None) -> Finding:
 
 
 def _finding(rule_id: str, display: str, line: int | None, member: str | None, message: str, key: str) -> Finding:
-    rule = RULES[rule_id]
-    return Finding(rule=rule_id, severity=rule.severity, location=Location(display, line=line, member=member),
-                   message=message, key=key, remediation=rule.remediation)
+    return make_finding(rule_id, Location(display, line=line, member=member), message, key)

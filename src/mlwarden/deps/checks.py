@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from mlwarden.deps.model import DEFAULT_CONDA_CHANNELS, PYPI_SIMPLE, Manifest, Pin, Source
 from mlwarden.findings import Finding, Location, Severity
 from mlwarden.policy.model import Entry, Policy, canonicalize_name
-from mlwarden.rules import RULES
+from mlwarden.rules import make_finding
 
 _PYPI_HOSTS = ("pypi.org", "pypi.python.org", "files.pythonhosted.org")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -19,8 +19,7 @@ _UNSAFE_UV_STRATEGIES = ("unsafe-first-match", "unsafe-best-match")
 
 def _finding(rule_id: str, file: str, line: int | None, message: str, key: str,
              severity: Severity | None = None) -> Finding:
-    rule = RULES[rule_id]
-    return Finding(rule_id, severity or rule.severity, Location(file, line=line), message, key, "", rule.remediation)
+    return make_finding(rule_id, Location(file, line=line), message, key, severity=severity)
 
 
 def normalise_url(url: str) -> str:

@@ -16,7 +16,7 @@ from mlwarden.hub.policy import hf_entry, revision_allowed
 from mlwarden.hub.verify import Targets
 from mlwarden.paths import display_path
 from mlwarden.policy.model import Entry, Policy
-from mlwarden.rules import RULES
+from mlwarden.rules import make_finding
 
 _REMOTE_CODE_CONFIGS = ("config.json", "tokenizer_config.json", "preprocessor_config.json",
                         "processor_config.json", "feature_extractor_config.json", "image_processor_config.json")
@@ -138,8 +138,7 @@ def _relocate(finding: Finding, display: str) -> Finding:
 
 
 def _finding(rule_id: str, path: str, message: str, key: str, severity: Severity | None = None) -> Finding:
-    rule = RULES[rule_id]
-    return Finding(rule_id, severity or rule.severity, Location(path), message, key, "", rule.remediation)
+    return make_finding(rule_id, Location(path), message, key, severity=severity)
 
 
 def _trusts_remote_code(entry: Entry | None) -> bool:

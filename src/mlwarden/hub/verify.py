@@ -16,7 +16,7 @@ from mlwarden.findings import Finding, Location, Report
 from mlwarden.hub.hashing import HashJob, hash_files
 from mlwarden.hub.layout import COMMIT, SHA256, CachedRepo, LocalDir, load_repo, repos_in_cache, snapshot_files
 from mlwarden.paths import display_path
-from mlwarden.rules import RULES
+from mlwarden.rules import make_finding
 
 
 @dataclass
@@ -48,10 +48,8 @@ class _Collector:
         self.findings: list[Finding] = []
 
     def add(self, rule_id: str, path: Path, message: str, key: str = "") -> None:
-        rule = RULES[rule_id]
-        self.findings.append(Finding(rule=rule_id, severity=rule.severity,
-                                     location=Location(display_path(path, self.root)), message=message,
-                                     key=key or message, remediation=rule.remediation))
+        self.findings.append(make_finding(rule_id, Location(display_path(path, self.root)), message,
+                                          key or message))
 
 
 def verify(targets: Targets, root: Path, *, progress: bool | None = None) -> tuple[Report, Stats]:

@@ -18,7 +18,7 @@ from mlwarden.findings import Finding, Location, Severity
 from mlwarden.leaks import pii
 from mlwarden.leaks.secrets import Detector, candidate_lines
 from mlwarden.policy.model import Policy
-from mlwarden.rules import RULES
+from mlwarden.rules import make_finding
 
 TEXT_LIMIT = 20 * 1024 * 1024  # larger text files are read in part (head and evenly spaced chunks)
 SAMPLE_ROWS = 2000
@@ -52,9 +52,7 @@ class Context:
 
 def _finding(rule_id: str, path: str, message: str, key: str, *, line: int | None = None, member: str | None = None,
              severity: Severity | None = None) -> Finding:
-    rule = RULES[rule_id]
-    return Finding(rule_id, severity or rule.severity, Location(path, line=line, member=member), message, key, "",
-                   rule.remediation)
+    return make_finding(rule_id, Location(path, line=line, member=member), message, key, severity=severity)
 
 
 def scan_file(path: Path, display: str, ctx: Context) -> list[Finding]:

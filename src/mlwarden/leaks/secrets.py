@@ -56,8 +56,9 @@ class Detector:
 
         from mlwarden.leaks import plugins
 
-        defaults = [{"name": cls.__name__} for cls in get_mapping_from_secret_type_to_class().values()
-                    if cls.__name__ not in _SKIPPED_PLUGINS]
+        mapping: dict[str, Any] = get_mapping_from_secret_type_to_class()
+        names = [plugin.__name__ for plugin in mapping.values()]
+        defaults = [{"name": name} for name in names if name not in _SKIPPED_PLUGINS]
         self._stack.enter_context(transient_settings({"plugins_used": defaults}))
         # Our detectors are detect-secrets plugins too; its settings loader cannot register plugins from a
         # file while it validates the list (it looks them up before reading their path), so we call them

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mlwarden.findings import Finding, Location, Severity
 from mlwarden.models.pickle_vm import LOADERS, Analysis, Usage
-from mlwarden.rules import RULES
+from mlwarden.rules import make_finding
 
 # Modules (and their submodules) that run code, touch the OS or resolve names to callables.
 DANGEROUS_MODULES = frozenset({
@@ -146,6 +146,4 @@ def _how(usage: Usage) -> str:
 
 def _finding(rule_id: str, location: Location, message: str, *, key: str, evidence: str = "",
              severity: Severity | None = None) -> Finding:
-    rule = RULES[rule_id]
-    return Finding(rule=rule_id, severity=severity or rule.severity, location=location, message=message,
-                   key=key, evidence=evidence, remediation=rule.remediation)
+    return make_finding(rule_id, location, message, key, severity=severity, evidence=evidence)

@@ -20,7 +20,7 @@ from mlwarden.models.classify import classify, default_safe_globals
 from mlwarden.models.pickle_vm import Analysis, analyse
 from mlwarden.models.sniff import HEAD_SIZE, sniff
 from mlwarden.models.streams import Budget, BudgetExceeded, Decompressor, Readable
-from mlwarden.rules import RULES
+from mlwarden.rules import make_finding
 
 _TORCH_STORAGE = re.compile(r"(^|/)data/\d+$")
 _SPOOL_IN_MEMORY = 64 * 1024 * 1024
@@ -46,10 +46,8 @@ class _Context:
     pickles: list[tuple[str, bytes]] | None = None  # filled for `explain`
 
     def add(self, rule_id: str, member: str | None, message: str, key: str, evidence: str = "") -> None:
-        rule = RULES[rule_id]
-        self.result.findings.append(Finding(
-            rule=rule_id, severity=rule.severity, location=Location(self.display, member=member),
-            message=message, key=key, evidence=evidence, remediation=rule.remediation))
+        self.result.findings.append(make_finding(rule_id, Location(self.display, member=member), message, key,
+                                                 evidence=evidence))
 
 
 class _Stop(Exception):

@@ -1,0 +1,24 @@
+"""What the benchmark scripts share: timing a process and recording results."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results.md"
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, int, str]:
+    """(wall seconds, exit code, stdout) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd)
+    return time.perf_counter() - start, proc.returncode, proc.stdout
+
+
+def record(title: str, lines: list[str]) -> None:
+    """Print the lines and append them to benchmarks/results.md under a heading."""
+    print("\n".join(lines))
+    with RESULTS.open("a") as out:
+        out.write(f"\n## {title}\n\n```\n" + "\n".join(lines) + "\n```\n")
