@@ -12,7 +12,8 @@ import pathspec
 from mlwarden.paths import display_path
 
 _Spec = pathspec.GitIgnoreSpec
-_ALWAYS_SKIP = {".git", ".hg", ".svn"}
+_ALWAYS_SKIP = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache",
+                ".tox", ".nox"}
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
@@ -79,6 +80,8 @@ def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path]) -> I
             if _ignored(path, is_dir, active) or _excluded(display_path(path, root), exclude):
                 continue
             if is_dir:
+                if (path / "pyvenv.cfg").is_file():
+                    continue  # a virtual environment: installed packages, not the project's files
                 stack.append((path, active))
             elif entry.is_file(follow_symlinks=False) and path not in seen:
                 seen.add(path)

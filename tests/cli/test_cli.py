@@ -211,3 +211,15 @@ def test_pickle_policy_entry_silences_a_class(repo: Path, capsys: pytest.Capture
     assert main(["allowlist", "add", "pickle", "--global", "acme.nets.Net", "--reason", "ours", "--owner", "o",
                  "--expires", "2099-01-01"]) == 0
     assert main(["models", "models"]) == 0
+
+
+def test_scan_skips_virtual_environments_and_caches(repo: Path, marker: Path) -> None:
+    (repo / "models" / "evil.bin").unlink()
+    venv = repo / "env"
+    (venv / "lib").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (venv / "lib" / "evil.bin").write_bytes(payloads.protocol0(marker))
+    (repo / "__pycache__").mkdir()
+    (repo / "__pycache__" / "evil.bin").write_bytes(payloads.protocol0(marker))
+    assert main(["scan"]) == 0
+    assert main(["models", "env/lib/evil.bin"]) == 1  # named explicitly, it is scanned
