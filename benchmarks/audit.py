@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ WORK = ROOT / "benchmarks" / "_work" / "audit"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from common import record, timed  # type: ignore[import-not-found]  # noqa: E402
+from common import median_of, record, timed  # type: ignore[import-not-found]  # noqa: E402
 
 
 def build_lock(db: Path, count: int = 200) -> Path:
@@ -73,7 +72,7 @@ def main() -> int:
              "--format", "json"]
     shutil.rmtree(cache, ignore_errors=True)
     cold, code, _ = timed(audit, WORK)
-    warm = statistics.median(timed(audit, WORK)[0] for _ in range(5))
+    warm, _ = median_of(audit, WORK, 5)
     lines = [f"offline audit, {lock.name} with 200 pins, snapshot {args.db.name}:",
              f"  mlwarden audit, cold (index built):   {cold:.2f} s (exit {code})",
              f"  mlwarden audit, warm (index cached):  {warm:.2f} s (median of 5; target <= 0.5 s)"]
@@ -84,10 +83,9 @@ def main() -> int:
         from mlwarden.deps.osv import OsvDatabase
 
         with serve(OsvDatabase.load(args.db, cache)) as url:
-            runs = [timed([str(pip_audit), "--locked", str(WORK), "-s", "osv", "--osv-url", url,
-                           "--progress-spinner", "off", "-f", "json"], WORK) for _ in range(3)]
-        seconds = statistics.median(run[0] for run in runs)
-        lines.append(f"  pip-audit --locked, loopback OSV:     {seconds:.2f} s (median of 3, exit {runs[-1][1]})")
+            seconds, code = median_of([str(pip_audit), "--locked", str(WORK), "-s", "osv", "--osv-url", url,
+                                       "--progress-spinner", "off", "-f", "json"], WORK, 3)
+        lines.append(f"  pip-audit --locked, loopback OSV:     {seconds:.2f} s (median of 3, exit {code})")
         lines.append(f"  warm mlwarden is {seconds / warm:.1f}x faster")
     record("audit (benchmarks/audit.py)", lines)
     return 0

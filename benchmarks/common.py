@@ -17,6 +17,14 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, int, str]:
     return time.perf_counter() - start, proc.returncode, proc.stdout
 
 
+def median_of(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int]:
+    """(median wall seconds, last exit code) over several runs of one command."""
+    import statistics
+
+    results = [timed(cmd, cwd) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), results[-1][1]
+
+
 def record(title: str, lines: list[str]) -> None:
     """Print the lines and append them to benchmarks/results.md under a heading."""
     print("\n".join(lines))

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def main() -> int:
     from audit import build_lock  # type: ignore[import-not-found]
-    from common import record, timed  # type: ignore[import-not-found]
+    from common import median_of, record, timed  # type: ignore[import-not-found]
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", type=Path, default=ROOT.parent / "shared" / "advisory-db")
@@ -49,10 +49,9 @@ def main() -> int:
              f"  mlwarden sbom generate + sbom validate:  {mine:.2f} s (exit {runs[-1][1]})"]
     cyclonedx = bin_dir / "cyclonedx-py"
     if cyclonedx.exists():
-        theirs = [timed([str(cyclonedx), "requirements", "requirements.txt", "--of", "JSON", "--sv", "1.6",
-                         "--output-reproducible", "-o", "cyclonedx.cdx.json"], WORK) for _ in range(3)]
-        seconds = statistics.median(run[0] for run in theirs)
-        lines.append(f"  cyclonedx-py requirements (validating):  {seconds:.2f} s (exit {theirs[-1][1]})")
+        seconds, code = median_of([str(cyclonedx), "requirements", "requirements.txt", "--of", "JSON", "--sv", "1.6",
+                                   "--output-reproducible", "-o", "cyclonedx.cdx.json"], WORK, 3)
+        lines.append(f"  cyclonedx-py requirements (validating):  {seconds:.2f} s (exit {code})")
         lines.append(f"  mlwarden is {seconds / mine:.1f}x faster (target >= 5x)")
     record("sbom (benchmarks/sbom.py)", lines)
     return 0
