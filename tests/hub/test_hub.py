@@ -244,3 +244,12 @@ def test_everything_at_once_in_sarif(tmp_path: Path, monkeypatch: pytest.MonkeyP
     rules = {r["ruleId"] for r in doc["runs"][0]["results"]}
     assert {"MW201", "MW202", "MW101", "MW209", "MW210"} <= rules
     assert not marker.exists()
+
+
+def test_cli_verify_workers_option(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["hf", "verify", str(cache), "--workers", "1"]) == 0
+    blob = cache / "models--acme--tiny-bert" / "blobs" / sha256(FILES["model.safetensors"])
+    blob.write_bytes(b"changed")
+    assert main(["hf", "verify", str(cache), "--workers", "3", "--format", "json", "-o", "v.json"]) == 1
+    assert json.loads((tmp_path / "v.json").read_text())["inventory"]["hf_verify"]["repositories"] == 2

@@ -42,17 +42,14 @@ def verify(paths: tuple[Path, ...], workers: int | None, fmt: str, output: Path 
     HF_HUB_CACHE, HF_HOME or ~/.cache/huggingface/hub): every blob against its name (sha256 for LFS
     files, git blob sha1 for the others), every snapshot link inside its repository, trees/<commit>.json
     manifests, refs, local_dir .metadata files, and incomplete downloads."""
-    from mlwarden.hub import hashing
     from mlwarden.hub.verify import Targets
     from mlwarden.hub.verify import verify as run_verify
 
     config = load_run_config(fail_on, policy)
     targets, _ = _targets(paths)
     assert isinstance(targets, Targets)
-    if workers:
-        hashing.DEFAULT_WORKERS = workers
     start = time.perf_counter()
-    report, stats = run_verify(targets, Path.cwd())
+    report, stats = run_verify(targets, Path.cwd(), workers=workers)
     _summary(stats.repos, stats.revisions, stats.files, stats.bytes_hashed, time.perf_counter() - start)
     report.inventory["hf_verify"] = {"repositories": stats.repos, "revisions": stats.revisions,
                                      "files": stats.files, "bytes_hashed": stats.bytes_hashed}

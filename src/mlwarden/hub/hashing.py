@@ -22,7 +22,6 @@ from typing import Any
 CHUNK = 16 * 1024 * 1024
 MMAP_MIN = 1024 * 1024  # smaller files are simply read
 _DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
-DEFAULT_WORKERS: int | None = None  # None: one thread per core
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def hash_files(jobs: Iterable[HashJob], *, workers: int | None = None,
             total += job.path.stat().st_size
     show = sys.stderr.isatty() if progress is None else progress
     bar = _Progress(total, show)
-    workers = workers or DEFAULT_WORKERS or max(os.cpu_count() or 1, 1)
+    workers = workers or max(os.cpu_count() or 1, 1)
     local = threading.local()
 
     def run(job: HashJob) -> HashResult:

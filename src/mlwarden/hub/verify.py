@@ -52,7 +52,8 @@ class _Collector:
                                           key or message))
 
 
-def verify(targets: Targets, root: Path, *, progress: bool | None = None) -> tuple[Report, Stats]:
+def verify(targets: Targets, root: Path, *, progress: bool | None = None,
+           workers: int | None = None) -> tuple[Report, Stats]:
     out = _Collector(root)
     stats = Stats(repos=len(targets.repos) + len(targets.local_dirs))
     jobs: dict[Path, HashJob] = {}
@@ -63,7 +64,7 @@ def verify(targets: Targets, root: Path, *, progress: bool | None = None) -> tup
     for local in targets.local_dirs:
         stats.revisions += 1
         _check_local_dir(local, out, jobs, expectations, stats)
-    results = hash_files(jobs.values(), progress=progress)
+    results = hash_files(jobs.values(), progress=progress, workers=workers)
     for path, kind, expected, rule in expectations:
         result = results.get(path)
         if result is None:
