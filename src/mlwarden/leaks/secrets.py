@@ -10,10 +10,8 @@ this module is the one adapter, and the `secrets` extra pins its minor version.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,11 +120,6 @@ def candidate_lines(lines: list[str], pattern: re.Pattern[str], *, lower: bool =
         position = starts[index + 1] if index + 1 < len(starts) else len(text) + 1  # next line
 
 
-def hash_secret(value: str) -> str:
-    """detect-secrets' baseline hash (sha1 of the secret)."""
-    return hashlib.sha1(value.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
 def load_baseline(root: Path) -> dict[str, set[str]]:
     """filename -> hashed secrets known to an existing detect-secrets baseline (.secrets.baseline)."""
     path = root / ".secrets.baseline"
@@ -140,6 +133,3 @@ def load_baseline(root: Path) -> dict[str, set[str]]:
     except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
         return {}
 
-
-def lines_of(text: str) -> Iterator[str]:
-    yield from text.splitlines()

@@ -73,7 +73,6 @@ def analyse_file(f: BinaryIO, size: int, *, max_memo: int, max_stack: int, deadl
     if verdict == b"1" and cut_at_split:
         head.problems.pop()
         head.pickles += 1
-        head.end_offset = size
         return head
     remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
     return analyse(RangeReader(fd, 0, size), max_memo=max_memo, max_stack=max_stack,  # type: ignore[arg-type]

@@ -44,7 +44,6 @@ class _Sentinel:
 
 OTHER = _Sentinel("OTHER")  # plain data whose value does not matter
 UNKNOWN = _Sentinel("UNKNOWN")  # a value the machine forgot (memo budget): could be anything
-_MARK_OBJ = _Sentinel("MARK")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +63,6 @@ class Instance:
     func: object
     args: tuple[object, ...] = ()
     taint: set[str] = field(default_factory=set)
-    state: object = None
 
 
 @dataclass(slots=True, eq=False)
@@ -113,12 +111,6 @@ class Analysis:
     problems: list[Problem] = field(default_factory=list)
     nested: list[NestedPayload] = field(default_factory=list)
     pickles: int = 0
-    opcodes: int = 0
-    end_offset: int = 0
-    trailing_data: bool = False
-
-    def saw_code(self) -> bool:
-        return bool(self.globals)
 
 
 class _Budget(Exception):
@@ -136,7 +128,6 @@ class _Impure(Exception):
 _INT4 = struct.Struct("<i")
 _UINT4 = struct.Struct("<I")
 _UINT8 = struct.Struct("<Q")
-_FLOAT8 = struct.Struct(">d")
 
 # Loaders whose bytes argument is itself a serialised object; the payload is extracted and scanned.
 LOADERS = frozenset({
@@ -417,15 +408,13 @@ class _Machine:
                 break
             start = self.offset()
             if result.pickles and self.buf[self.pos] not in _VALID_OPCODES:
-                result.trailing_data = True
-                break
+                break  # trailing data after the last pickle
             before = len(result.globals)
             try:
                 self._one_pickle()
             except _Parse as exc:
                 if result.pickles and len(result.globals) == before and self.offset() - start < 64:
                     # A failed *additional* pickle that showed no code: trailing data, not a payload.
-                    result.trailing_data = True
                     return
                 self._problem("unparsable", f"{exc} at byte {self.offset()}", self.offset())
                 return
@@ -436,7 +425,6 @@ class _Machine:
                 self._problem("budget", "nesting too deep", self.offset())
                 return
             result.pickles += 1
-        result.end_offset = self.offset()
 
     def _one_pickle(self) -> None:
         stack: list[object] = []
@@ -848,7 +836,6 @@ class _Machine:
                             continue
                         self._problem("unresolved", f"BUILD assigns {key} on an object", offset)
         if isinstance(obj, Instance):
-            obj.state = state
             func = obj.func
             if isinstance(func, Global) and func.dotted == "joblib.numpy_pickle.NumpyArrayWrapper":
                 self._skip_joblib_array(state, offset)
