@@ -124,7 +124,7 @@ def _scan_seekable(f: BinaryIO, size: int, member: str | None, depth: int, ctx: 
                                          max_stack=budgets.max_stack_entries, deadline=ctx.deadline)
         _report_pickle(analysis, member, depth, ctx)
     else:
-        _scan_stream_kind(kind, f, head, member, depth, ctx)
+        _scan_stream_kind(kind, f, member, depth, ctx)
 
 
 def _ends_like_zip(f: BinaryIO, size: int) -> bool:
@@ -134,11 +134,24 @@ def _ends_like_zip(f: BinaryIO, size: int) -> bool:
     return f.read(4) == b"PK\x05\x06"
 
 
+def _too_deep(depth: int, member: str | None, ctx: _Context) -> bool:
+    if depth > ctx.budgets.max_depth:
+        ctx.add("MW107", member, f"containers nested deeper than {ctx.budgets.max_depth} levels", "budget:depth")
+        return True
+    return False
+
+
+def _count_members(count: int, member: str | None, ctx: _Context) -> None:
+    """Spend ``count`` of the member budget; stop the file's scan when it runs out."""
+    ctx.members += count
+    if ctx.members > ctx.budgets.max_members:
+        ctx.add("MW107", member, f"more than {ctx.budgets.max_members} archive members", "budget:members")
+        raise _Stop
+
+
 def _scan_stream(stream: Readable, member: str | None, depth: int, ctx: _Context) -> None:
     """Route a non-seekable stream; formats that need random access are spooled first."""
-    if depth > ctx.budgets.max_depth:
-        ctx.add("MW107", member, f"containers nested deeper than {ctx.budgets.max_depth} levels",
-                "budget:depth")
+    if _too_deep(depth, member, ctx):
         return
     head = _read_full(stream, HEAD_SIZE)
     kind = sniff(head, len(head) if len(head) < HEAD_SIZE else None)
@@ -149,11 +162,10 @@ def _scan_stream(stream: Readable, member: str | None, depth: int, ctx: _Context
         return
     if kind != "unknown":
         ctx.result.formats.append(kind)
-    _scan_stream_kind(kind, _Prefixed(head, stream), head, member, depth, ctx)
+    _scan_stream_kind(kind, _Prefixed(head, stream), member, depth, ctx)
 
 
-def _scan_stream_kind(kind: str, stream: Readable, head: bytes, member: str | None, depth: int,
-                      ctx: _Context) -> None:
+def _scan_stream_kind(kind: str, stream: Readable, member: str | None, depth: int, ctx: _Context) -> None:
     if kind == "pickle":
         _scan_pickle(stream, member, depth, ctx)
     elif kind in _COMPRESSION_KINDS:
@@ -280,9 +292,7 @@ def _report_pickle(analysis: Analysis, member: str | None, depth: int, ctx: _Con
 
 # --- zip --------------------------------------------------------------------------------------------------
 def _scan_zip(f: BinaryIO, size: int, member: str | None, depth: int, ctx: _Context) -> None:
-    if depth > ctx.budgets.max_depth:
-        ctx.add("MW107", member, f"containers nested deeper than {ctx.budgets.max_depth} levels",
-                "budget:depth")
+    if _too_deep(depth, member, ctx):
         return
     try:
         members, notes = zipread.read_members(f, size, ctx.budgets.max_members)
@@ -304,10 +314,7 @@ def _scan_zip(f: BinaryIO, size: int, member: str | None, depth: int, ctx: _Cont
     if "config.json" in names and ("metadata.json" in names or "model.weights.h5" in names):
         _scan_keras_zip(f, members, member, ctx)
     for entry in zipread.iter_members(members):
-        ctx.members += 1
-        if ctx.members > ctx.budgets.max_members:
-            ctx.add("MW107", member, f"more than {ctx.budgets.max_members} archive members", "budget:members")
-            raise _Stop
+        _count_members(1, member, ctx)
         if time.monotonic() > ctx.deadline:
             ctx.add("MW107", member, "time budget per file exceeded", "budget:time")
             raise _Stop
@@ -353,11 +360,7 @@ def _scan_tar(stream: Readable, member: str | None, depth: int, ctx: _Context) -
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
             for info in tar:
-                ctx.members += 1
-                if ctx.members > ctx.budgets.max_members:
-                    ctx.add("MW107", member, f"more than {ctx.budgets.max_members} archive members",
-                            "budget:members")
-                    raise _Stop
+                _count_members(1, member, ctx)
                 label = _label(member, info.name)
                 _check_member_name(info.name, label, ctx, is_link=info.issym() or info.islnk())
                 if not info.isfile():
@@ -382,10 +385,7 @@ def _scan_7z(f: BinaryIO, member: str | None, depth: int, ctx: _Context) -> None
         with py7zr.SevenZipFile(f, mode="r") as archive:
             infos = archive.list()
             total = sum(info.uncompressed or 0 for info in infos)
-            if len(infos) > ctx.budgets.max_members:
-                ctx.add("MW107", member, f"more than {ctx.budgets.max_members} archive members",
-                        "budget:members")
-                raise _Stop
+            _count_members(len(infos), member, ctx)
             if ctx.budget.used + total > ctx.budget.limit:
                 ctx.add("MW107", member, f"7z archive would decompress to {total} bytes", "budget:decompressed")
                 raise _Stop
