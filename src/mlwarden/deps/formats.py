@@ -99,12 +99,9 @@ def _pyproject(text: str, manifest: Manifest) -> None:
         pin = _requirement_pin(req, manifest, lines.find(f'"{req}"') or lines.find(f"'{req}'"))
         if pin is None:
             continue
-        source = uv_sources.get(pin.name)
-        if isinstance(source, dict) and source.get("git"):
-            pin = Pin(pin.name, pin.version, pin.specifier, pin.file, pin.line, source=Source(
-                "vcs", str(source["git"]), ref=source.get("rev") or source.get("tag") or source.get("branch")))
-        elif isinstance(source, dict) and source.get("url"):
-            pin = Pin(pin.name, pin.version, pin.specifier, pin.file, pin.line, source=Source("url", source["url"]))
+        source = _table_source(uv_sources.get(pin.name))
+        if source is not None:
+            pin = Pin(pin.name, pin.version, pin.specifier, pin.file, pin.line, source=source)
         manifest.pins.append(pin)
     for index in uv.get("index", []):
         url = index.get("url")
@@ -122,20 +119,33 @@ def _pyproject(text: str, manifest: Manifest) -> None:
             continue
         line = lines.find(name, "=")
         if isinstance(spec, str):
-            manifest.pins.append(Pin(name, spec.lstrip("=") if re.fullmatch(r"=?=?\d[\w.+!-]*", spec) else None,
-                                     spec, manifest.file, line))
+            manifest.pins.append(Pin(name, _poetry_exact(spec), spec, manifest.file, line))
         elif isinstance(spec, dict):
-            source = Source("vcs", spec["git"], ref=spec.get("rev") or spec.get("tag") or spec.get("branch")) \
-                if spec.get("git") else Source("url", spec["url"]) if spec.get("url") else None
             version = str(spec.get("version", ""))
-            manifest.pins.append(Pin(name, version.lstrip("=") if re.fullmatch(r"=?=?\d[\w.+!-]*", version) else None,
-                                     version, manifest.file, line, source=source))
+            manifest.pins.append(Pin(name, _poetry_exact(version), version, manifest.file, line,
+                                     source=_table_source(spec)))
     for source in poetry.get("source", []):
         url = source.get("url")
         if url:
             priority = source.get("priority", "primary")
             target = manifest.extra_indexes if priority in ("supplemental", "secondary") else manifest.indexes
             target.append((url, lines.find(url)))
+
+
+def _table_source(spec: object) -> Source | None:
+    """A git or URL source written as a TOML table (uv sources, poetry dependencies)."""
+    if not isinstance(spec, dict):
+        return None
+    if spec.get("git"):
+        return Source("vcs", str(spec["git"]), ref=spec.get("rev") or spec.get("tag") or spec.get("branch"))
+    if spec.get("url"):
+        return Source("url", str(spec["url"]))
+    return None
+
+
+def _poetry_exact(spec: str) -> str | None:
+    """Poetry reads a bare version ("2.31.0") or "==2.31.0" as an exact pin; ranges are not."""
+    return spec.lstrip("=") if re.fullmatch(r"=?=?\d[\w.+!-]*", spec) else None
 
 
 # --- lock files -------------------------------------------------------------------------------------------------
