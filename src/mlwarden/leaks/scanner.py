@@ -48,6 +48,19 @@ class Context:
     detector: Detector
     baseline: dict[str, set[str]]
     waived: list[Finding] = field(default_factory=list)
+    _lfs: tuple[tuple[int, int] | None, list[str]] = (None, [])
+
+    def lfs_patterns(self) -> list[str]:
+        """Git LFS patterns of the root .gitattributes, read again only when that file changes."""
+        attributes = self.root / ".gitattributes"
+        try:
+            stat = attributes.stat()
+            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        if stamp != self._lfs[0]:
+            self._lfs = (stamp, _lfs_patterns(attributes) if stamp else [])
+        return self._lfs[1]
 
 
 def _finding(rule_id: str, path: str, message: str, key: str, *, line: int | None = None, member: str | None = None,
@@ -56,7 +69,7 @@ def _finding(rule_id: str, path: str, message: str, key: str, *, line: int | Non
 
 
 def scan_file(path: Path, display: str, ctx: Context) -> list[Finding]:
-    findings = _file_rules(path, display, ctx.policy, ctx.root)
+    findings = _file_rules(path, display, ctx.policy, ctx.lfs_patterns())
     suffix = path.suffix.lower()
     try:
         if suffix == ".ipynb":
@@ -270,10 +283,7 @@ def _personal_data(unit: Unit, display: str) -> list[Finding]:
 
 
 # --- data files and sizes --------------------------------------------------------------------------------------
-def _lfs_patterns(root: Path) -> list[str]:
-    attributes = root / ".gitattributes"
-    if not attributes.is_file():
-        return []
+def _lfs_patterns(attributes: Path) -> list[str]:
     patterns = []
     for line in attributes.read_text(encoding="utf-8", errors="replace").splitlines():
         parts = line.split()
@@ -282,13 +292,13 @@ def _lfs_patterns(root: Path) -> list[str]:
     return patterns
 
 
-def _file_rules(path: Path, display: str, policy: Policy, root: Path) -> list[Finding]:
+def _file_rules(path: Path, display: str, policy: Policy, lfs_patterns: list[str]) -> list[Finding]:
     out: list[Finding] = []
     try:
         size = os.stat(path).st_size
     except OSError:
         return out
-    lfs = any(fnmatch.fnmatch(display, p) or fnmatch.fnmatch(path.name, p) for p in _lfs_patterns(root))
+    lfs = any(fnmatch.fnmatch(display, p) or fnmatch.fnmatch(path.name, p) for p in lfs_patterns)
     limit = policy.settings.max_file_mb * 1024 * 1024
     if size > limit and not lfs:
         out.append(_finding("MW404", display, f"{size / 1e6:,.1f} MB is over the {policy.settings.max_file_mb} MB "
