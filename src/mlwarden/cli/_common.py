@@ -11,7 +11,7 @@ import click
 
 from mlwarden.config import Config, load_config
 from mlwarden.errors import ConfigError
-from mlwarden.findings import Report, Severity
+from mlwarden.findings import Report, ScanError, Severity
 from mlwarden.output import FORMATS, get_formatter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,6 +38,23 @@ def load_run_config(fail_on: str | None, policy: Path | None, root: Path | None 
     )
 
 
+def gather(paths: tuple[Path, ...], root: Path, exclude: tuple[str, ...], *,
+           default_to_root: bool) -> tuple[list[Path], list[Path], list[ScanError]]:
+    """The files named on the command line, the files found under the folders named (the whole tree when
+    nothing is named and ``default_to_root``), and an error for every path that does not exist."""
+    from mlwarden.paths import display_path
+
+    named = [p for p in paths if p.is_file()]
+    folders = [p for p in paths if p.is_dir()] or ([root] if default_to_root and not paths else [])
+    found: list[Path] = []
+    if folders:
+        from mlwarden.walk import iter_files
+
+        found = list(iter_files(folders, root, exclude))
+    missing = [ScanError(display_path(p, root), "no such file") for p in paths if not p.exists()]
+    return named, found, missing
+
+
 def emit(report: Report, *, fmt: str, output: Path | None, fail_on: Severity, category: str) -> int:
     """Write the report (stdout or --output, atomically), the summary to stderr; return the exit code."""
     from mlwarden.output.text import summary
@@ -50,10 +67,12 @@ def emit(report: Report, *, fmt: str, output: Path | None, fail_on: Severity, ca
     else:
         write_atomic(output, document)
     click.echo(summary(report, fail_on), err=True)
+    from mlwarden.cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+
     worst = report.worst()
     if worst is not None and worst >= fail_on:
-        return 1
-    return 2 if report.errors else 0
+        return EXIT_FINDINGS
+    return EXIT_ERROR if report.errors else EXIT_CLEAN
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -18,25 +18,16 @@ def code(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     weights_only=True, pickle/dill/joblib/pandas/numpy loads of pickles, Keras load_model without safe
     mode, yaml.load without a safe loader, tar extraction without a filter and custom-op libraries.
     Notebooks are read cell by cell: findings name the cell and the line inside it."""
-    from mlwarden.findings import Report, ScanError
-    from mlwarden.paths import display_path
+    from mlwarden.cli._common import gather
+    from mlwarden.findings import Report
     from mlwarden.policy import load_policy
     from mlwarden.scanning import apply_waivers, check_code
 
     root = Path.cwd()
     config = load_run_config(fail_on, policy, root)
     merged = load_policy(root, config.policy)
-    report = Report()
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            from mlwarden.walk import iter_files
-
-            files += list(iter_files([path], root, config.exclude))
-        elif path.exists():
-            files.append(path)
-        else:
-            report.errors.append(ScanError(display_path(path, root), "no such file"))
-    report.extend(check_code(files, root, merged, explicit={p for p in paths if p.is_file()}))
+    named, found, missing = gather(paths, root, config.exclude, default_to_root=False)
+    report = Report(errors=missing)
+    report.extend(check_code(named + found, root, merged, explicit=set(named)))
     apply_waivers(report, merged)
     return emit(report, fmt=fmt, output=output, fail_on=config.fail_on, category="code")

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlwarden.cli._common import emit, load_run_config, output_options
 
+if TYPE_CHECKING:
+    from mlwarden.findings import ScanError
 
-def _inputs(paths: tuple[Path, ...], root: Path, exclude: tuple[str, ...]) -> tuple[list[Path], list[str]]:
+
+def _inputs(paths: tuple[Path, ...], root: Path, exclude: tuple[str, ...]) -> tuple[list[Path], list[ScanError]]:
+    """Dependency files named, and those found under the folders named (default: the tree)."""
+    from mlwarden.cli._common import gather
     from mlwarden.deps.run import dependency_files
-    from mlwarden.walk import iter_files
 
-    missing = [str(p) for p in paths if not p.exists()]
-    files = [p for p in paths if p.is_file()]
-    folders = [p for p in paths if p.is_dir()] or ([] if paths else [root])
-    files += dependency_files(iter_files(folders, root, exclude)) if folders else []
-    return files, missing
+    named, found, missing = gather(paths, root, exclude, default_to_root=True)
+    return named + dependency_files(found), missing
 
 
 @click.command(short_help="Pinning, hashes, sources, typosquats of dependencies (offline).")
@@ -29,7 +31,6 @@ def deps(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     requirements, missing hashes, indexes, find-links, channels, VCS hosts and direct URLs not allowed,
     VCS refs that are not commits, dependency confusion, denied packages and typosquats. Offline."""
     from mlwarden.deps.run import check_dependencies, parse_all
-    from mlwarden.findings import ScanError
     from mlwarden.policy import load_policy
     from mlwarden.scanning import apply_waivers
 
@@ -38,7 +39,7 @@ def deps(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
     merged = load_policy(root, config.policy)
     files, missing = _inputs(paths, root, config.exclude)
     report = check_dependencies(parse_all(files, root), merged)
-    report.errors += [ScanError(m, "no such file") for m in missing]
+    report.errors += missing
     apply_waivers(report, merged)
     return emit(report, fmt=fmt, output=output, fail_on=config.fail_on, category="deps")
 
@@ -66,7 +67,7 @@ def audit(paths: tuple[Path, ...], db: Path | None, online: bool, service: str, 
     from mlwarden.deps.audit import audit_offline, audit_online, auditable_pins, load_database, unaudited_errors
     from mlwarden.deps.run import parse_all
     from mlwarden.errors import ConfigError
-    from mlwarden.findings import Report, ScanError
+    from mlwarden.findings import Report
     from mlwarden.policy import load_policy
 
     root = Path.cwd()
@@ -90,6 +91,6 @@ def audit(paths: tuple[Path, ...], db: Path | None, online: bool, service: str, 
     findings, errors = unaudited_errors(unaudited + result.unaudited, allow=allow_unaudited)
     report = Report(findings=result.findings + findings, errors=errors, files_scanned=len(manifests),
                     waived=result.waived)
-    report.errors += [ScanError(m, "no such file") for m in missing]
+    report.errors += missing
     report.inventory["audit"] = {"audited": result.audited, "unaudited": len(unaudited + result.unaudited)}
     return emit(report, fmt=fmt, output=output, fail_on=config.fail_on, category="audit")

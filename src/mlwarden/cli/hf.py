@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlwarden.cli._common import emit, load_run_config, output_options
+
+if TYPE_CHECKING:
+    from mlwarden.hub.verify import Targets
 
 
 @click.group(short_help="Verify and scan Hugging Face downloads (offline).")
@@ -15,7 +19,7 @@ def hf() -> None:
     """Hugging Face hub cache and local_dir downloads, checked offline."""
 
 
-def _targets(paths: tuple[Path, ...]) -> tuple[object, list[str]]:
+def _targets(paths: tuple[Path, ...]) -> Targets:
     from mlwarden.errors import InputError
     from mlwarden.hub.layout import default_cache_dir
     from mlwarden.hub.verify import resolve_targets
@@ -29,7 +33,7 @@ def _targets(paths: tuple[Path, ...]) -> tuple[object, list[str]]:
     if unknown:
         raise InputError(f"{unknown[0]} is neither a Hugging Face cache, a cached repository, nor a local_dir "
                          "download (no models--*/datasets--* folders, no .cache/huggingface)")
-    return targets, []
+    return targets
 
 
 @hf.command(short_help="Check every cached file against its hash, links, manifests and refs.")
@@ -42,12 +46,10 @@ def verify(paths: tuple[Path, ...], workers: int | None, fmt: str, output: Path 
     HF_HUB_CACHE, HF_HOME or ~/.cache/huggingface/hub): every blob against its name (sha256 for LFS
     files, git blob sha1 for the others), every snapshot link inside its repository, trees/<commit>.json
     manifests, refs, local_dir .metadata files, and incomplete downloads."""
-    from mlwarden.hub.verify import Targets
     from mlwarden.hub.verify import verify as run_verify
 
     config = load_run_config(fail_on, policy)
-    targets, _ = _targets(paths)
-    assert isinstance(targets, Targets)
+    targets = _targets(paths)
     start = time.perf_counter()
     report, stats = run_verify(targets, Path.cwd(), workers=workers)
     _summary(stats.repos, stats.revisions, stats.files, stats.bytes_hashed, time.perf_counter() - start)
@@ -68,7 +70,6 @@ def scan(paths: tuple[Path, ...], also_verify: bool, fmt: str, output: Path | No
     policy's [[hf]] entries (repo or org, approved commits, formats, trust_remote_code, expected hashes).
     The JSON output lists repositories, revisions and verdicts under "inventory"."""
     from mlwarden.hub.scan import scan_hf
-    from mlwarden.hub.verify import Targets
     from mlwarden.hub.verify import verify as run_verify
     from mlwarden.policy import load_policy
     from mlwarden.scanning import apply_waivers
@@ -76,8 +77,7 @@ def scan(paths: tuple[Path, ...], also_verify: bool, fmt: str, output: Path | No
     root = Path.cwd()
     config = load_run_config(fail_on, policy)
     merged = load_policy(root, config.policy)
-    targets, _ = _targets(paths)
-    assert isinstance(targets, Targets)
+    targets = _targets(paths)
     report = scan_hf(targets, root, merged, config.budgets)
     if also_verify:
         start = time.perf_counter()

@@ -20,21 +20,16 @@ def secrets(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str
     data files the policy does not allow and files over its size limit. Secrets known to an existing
     .secrets.baseline, lines with `pragma: allowlist secret` and [[exception]] waivers do not fail. Findings
     never show a secret, only a masked prefix."""
-    from mlwarden.findings import Report, ScanError
-    from mlwarden.paths import display_path
+    from mlwarden.cli._common import gather
+    from mlwarden.findings import Report
     from mlwarden.policy import load_policy
     from mlwarden.scanning import apply_waivers, check_leaks
-    from mlwarden.walk import iter_files
 
     root = Path.cwd()
     config = load_run_config(fail_on, policy, root)
     merged = load_policy(root, config.policy)
-    report = Report()
-    files = [p for p in paths if p.is_file()]
-    folders = [p for p in paths if p.is_dir()] or ([] if paths else [root])
-    if folders:
-        files += list(iter_files(folders, root, config.exclude))
-    report.errors += [ScanError(display_path(p, root), "no such file") for p in paths if not p.exists()]
-    report.extend(check_leaks(files, root, merged))
+    named, found, missing = gather(paths, root, config.exclude, default_to_root=True)
+    report = Report(errors=missing)
+    report.extend(check_leaks(named + found, root, merged))
     apply_waivers(report, merged)
     return emit(report, fmt=fmt, output=output, fail_on=config.fail_on, category="secrets")
