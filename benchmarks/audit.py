@@ -13,7 +13,6 @@ Results go to stdout and are appended to benchmarks/results.md.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -26,7 +25,7 @@ WORK = ROOT / "benchmarks" / "_work" / "audit"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from common import median_of, record, timed  # type: ignore[import-not-found]  # noqa: E402
+from common import advisory_snapshot, median_of, record, timed  # type: ignore[import-not-found]  # noqa: E402
 
 
 def build_lock(db: Path, count: int = 200) -> Path:
@@ -59,21 +58,18 @@ def _pep440(text: str) -> bool:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db", type=Path, default=ROOT.parent / "shared" / "advisory-db")
-    args = parser.parse_args()
-    if not (args.db / "vulns").is_dir():
-        print(f"no advisory snapshot at {args.db}; pass --db", file=sys.stderr)
+    db = advisory_snapshot()
+    if db is None:
         return 2
-    lock = build_lock(args.db)
+    lock = build_lock(db)
     bin_dir = Path(sys.executable).parent
     cache = WORK / "cache"
-    audit = [str(bin_dir / "mlwarden"), "audit", str(lock), "--db", str(args.db), "--cache-dir", str(cache),
+    audit = [str(bin_dir / "mlwarden"), "audit", str(lock), "--db", str(db), "--cache-dir", str(cache),
              "--format", "json"]
     shutil.rmtree(cache, ignore_errors=True)
     cold, code, _ = timed(audit, WORK)
     warm, _ = median_of(audit, WORK, 5)
-    lines = [f"offline audit, {lock.name} with 200 pins, snapshot {args.db.name}:",
+    lines = [f"offline audit, {lock.name} with 200 pins, snapshot {db.name}:",
              f"  mlwarden audit, cold (index built):   {cold:.2f} s (exit {code})",
              f"  mlwarden audit, warm (index cached):  {warm:.2f} s (median of 5; target <= 0.5 s)"]
     pip_audit = bin_dir / "pip-audit"
@@ -82,7 +78,7 @@ def main() -> int:
 
         from mlwarden.deps.osv import OsvDatabase
 
-        with serve(OsvDatabase.load(args.db, cache)) as url:
+        with serve(OsvDatabase.load(db, cache)) as url:
             seconds, code = median_of([str(pip_audit), "--locked", str(WORK), "-s", "osv", "--osv-url", url,
                                        "--progress-spinner", "off", "-f", "json"], WORK, 3)
         lines.append(f"  pip-audit --locked, loopback OSV:     {seconds:.2f} s (median of 3, exit {code})")

@@ -17,6 +17,20 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, int, str]:
     return time.perf_counter() - start, proc.returncode, proc.stdout
 
 
+def advisory_snapshot() -> Path | None:
+    """The --db argument (default: the shared PyPA advisory snapshot), or None with a message when absent."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", type=Path, default=ROOT.parent / "shared" / "advisory-db")
+    db: Path = parser.parse_args().db
+    if not (db / "vulns").is_dir():
+        print(f"no advisory snapshot at {db}; pass --db", file=sys.stderr)
+        return None
+    return db
+
+
 def median_of(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int]:
     """(median wall seconds, last exit code) over several runs of one command."""
     import statistics

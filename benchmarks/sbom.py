@@ -10,7 +10,6 @@ appended to benchmarks/results.md.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 from pathlib import Path
@@ -22,15 +21,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def main() -> int:
     from audit import build_lock  # type: ignore[import-not-found]
-    from common import median_of, record, timed  # type: ignore[import-not-found]
+    from common import advisory_snapshot, median_of, record, timed  # type: ignore[import-not-found]
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db", type=Path, default=ROOT.parent / "shared" / "advisory-db")
-    args = parser.parse_args()
-    if not (args.db / "vulns").is_dir():
-        print(f"no advisory snapshot at {args.db}; pass --db", file=sys.stderr)
+    db = advisory_snapshot()
+    if db is None:
         return 2
-    lock = build_lock(args.db)
+    lock = build_lock(db)
     pins = [line.split('"')[1] for line in lock.read_text().splitlines() if line.startswith(("name", "version"))]
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "pyproject.toml").write_text('[project]\nname = "bench"\nversion = "1.0"\n')
