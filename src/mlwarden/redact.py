@@ -1,0 +1,49 @@
+"""One redaction function for every credential-bearing value that enters mlwarden's model.
+
+Applied where values are read (dependency sources, indexes, policy entries, error messages), so no output,
+SBOM, log or exception text can carry a credential. pip redacts the same way (``redact_auth_from_url``):
+the user name stays when there is no password (it is usually not secret, ``git@github.com``), a password or
+a lone token is replaced by ``****``. Query parameters that look like credentials are masked too.
+"""
+
+from __future__ import annotations
+
+import re
+
+MASK = "****"
+
+# scheme://userinfo@host — userinfo is everything up to the last '@' before the first '/', '?' or '#'.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s@'\"]*(?:@[^/?#\s@'\"]*)*)@")
+_SECRET_QUERY = re.compile(
+    r"(?P<key>[?&;](?:access_token|token|api[_-]?key|apikey|key|password|passwd|pwd|secret|sig|signature|"
+    r"x-amz-signature|x-amz-credential|x-amz-security-token|auth|private_token|client_secret)=)"
+    r"(?P<value>[^&#\s'\"]+)", re.IGNORECASE)
+# Environment-style placeholders are not secrets and help the reader: keep ${PIP_TOKEN} and $TOKEN.
+_PLACEHOLDER = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$")
+
+
+def _userinfo(userinfo: str) -> str:
+    user, sep, password = userinfo.partition(":")
+    if sep:
+        if _PLACEHOLDER.match(password):
+            return userinfo
+        return f"{user}:{MASK}"
+    if _PLACEHOLDER.match(user):
+        return user
+    # A lone userinfo is a token when it does not look like an ordinary account name (git@, hg@).
+    if re.fullmatch(r"[a-z][a-z0-9_.-]{0,31}", user) and len(user) < 16:
+        return user
+    return MASK
+
+
+def redact(text: str) -> str:
+    """``text`` with the credentials of every URL inside it masked; other text unchanged."""
+    if "@" not in text and "=" not in text:
+        return text
+    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{_userinfo(m['userinfo'])}@", text)
+    return _SECRET_QUERY.sub(lambda m: f"{m['key']}{MASK}", text)
+
+
+def redact_url(url: str) -> str:
+    """Alias of :func:`redact` for call sites that hold one URL."""
+    return redact(url)
