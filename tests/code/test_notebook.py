@@ -64,7 +64,9 @@ def test_source_lines_point_into_the_json() -> None:
             # The JSON line holds this source line (as a JSON string), despite the "source" key in an output.
             assert json.dumps(code_line)[1:-1].rstrip() in lines[json_line - 1], (cell.label, number)
     assert nb.cells[1].line_offset == nb.cells[1].file_line(1)
-    assert nb.cells[1].file_line(3) == nb.cells[1].file_line(1) + 2
+    first = nb.cells[1].file_line(1)
+    assert first is not None
+    assert nb.cells[1].file_line(3) == first + 2
 
 
 def test_single_line_json_still_maps_to_its_line() -> None:
