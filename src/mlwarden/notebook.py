@@ -300,7 +300,7 @@ def strip_magics(source: str) -> str:
         else:
             return "\n" * (len(lines) - 1)  # the body is not Python (bash, writefile, html, sql …)
     out: list[str] = []
-    state = _ScanState()
+    state = StatementScanner()
     skip_continuation = False
     for line in lines:
         if skip_continuation:  # the rest of a magic continued with a backslash
@@ -345,7 +345,7 @@ def _parses(code: str) -> bool:
     return True
 
 
-class _ScanState:
+class StatementScanner:
     """Just enough of Python's lexer to know whether a line starts a new statement: open brackets, open
     triple-quoted strings and backslash continuations (magics are only recognised at statement starts)."""
 
