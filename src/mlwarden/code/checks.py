@@ -34,7 +34,12 @@ _PATH_CALLS = {"os.path.join", "os.path.abspath", "os.path.expanduser", "os.path
                "pathlib.PosixPath", "pathlib.WindowsPath", "tempfile.mkdtemp", "tempfile.gettempdir",
                "tempfile.TemporaryDirectory", "posixpath.join", "ntpath.join"}
 _PATH_METHODS = {"joinpath", "resolve", "absolute", "expanduser", "with_name", "with_suffix", "mkdtemp"}
-_LOCAL_WORDS = ("tmp", "temp", "dir", "folder", "checkpoint", "ckpt", "output", "save", "cache")
+# Not "checkpoint": in Hugging Face code a checkpoint is as often a Hub id ("distilbert-base-uncased").
+_LOCAL_WORDS = ("tmp", "temp", "dir", "folder", "output", "save", "cache")
+# Libraries with functions of the same names that do not read the Hugging Face Hub (seaborn.load_dataset
+# fetches its sample CSVs from GitHub; modelscope has its own hub).
+_NOT_HUB_ROOTS = {"seaborn", "sns", "tensorflow_datasets", "tfds", "torchvision", "sklearn", "modelscope",
+                  "statsmodels", "plotly", "vega_datasets", "pydataset", "keras", "tensorflow", "<call>"}
 LOCAL = "<local path>"  # what a name resolves to when it holds a filesystem path
 
 _HUB_FUNCTIONS = {
@@ -145,7 +150,8 @@ class _Visitor(ast.NodeVisitor):
         """An expression that builds a filesystem path (os.path.join, Path(...) / "x", tempfile, str(path))."""
         if isinstance(node, ast.Call):
             name = self.resolve(node.func) or ""
-            if name in _PATH_CALLS or name.rsplit(".", 1)[-1] in _PATH_METHODS:
+            if name in _PATH_CALLS or name.startswith(("pathlib.", "os.path.", "tempfile.")) \
+                    or name.rsplit(".", 1)[-1] in _PATH_METHODS:
                 return True
             if name in ("str", "os.fspath") and node.args:
                 return self._is_path(node.args[0])
@@ -237,10 +243,14 @@ def _arg(node: ast.Call, kwargs: dict[str, ast.expr], keyword: str, position: in
 
 def _check_hub(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[str, ast.expr]) -> None:
     spec = _HUB_FUNCTIONS.get(name)
-    if spec is None and last in ("hf_hub_download", "snapshot_download", "load_dataset"):
+    root = name.split(".", 1)[0]
+    if spec is None and last in ("hf_hub_download", "snapshot_download", "load_dataset") \
+            and root not in _NOT_HUB_ROOTS:
         spec = ("repo_id" if last != "load_dataset" else "path", 0)
     if spec is None and last == "from_pretrained":
-        spec = ("pretrained_model_name_or_path", 0)
+        # PeftModel.from_pretrained(base_model, model_id): the adapter's repository is the second argument.
+        peft = re.search(r"(?:^|\.)Peft(?:Mixed)?Model\w*\.from_pretrained$", name)
+        spec = ("model_id", 1) if peft else ("pretrained_model_name_or_path", 0)
     if spec is None:
         return
     repo_node = _arg(node, kwargs, spec[0], spec[1])
