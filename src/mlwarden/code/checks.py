@@ -39,7 +39,7 @@ _LOCAL_WORDS = ("tmp", "temp", "dir", "folder", "output", "save", "cache")
 # Libraries with functions of the same names that do not read the Hugging Face Hub (seaborn.load_dataset
 # fetches its sample CSVs from GitHub; modelscope has its own hub).
 _NOT_HUB_ROOTS = {"seaborn", "sns", "tensorflow_datasets", "tfds", "torchvision", "sklearn", "modelscope",
-                  "statsmodels", "plotly", "vega_datasets", "pydataset", "keras", "tensorflow", "<call>"}
+                  "statsmodels", "plotly", "vega_datasets", "pydataset", "keras", "tensorflow"}
 LOCAL = "<local path>"  # what a name resolves to when it holds a filesystem path
 
 _HUB_FUNCTIONS = {
@@ -99,38 +99,35 @@ class _Visitor(ast.NodeVisitor):
         self.is_local_dir = is_local_dir or (lambda _: False)
         self.result = CheckResult()
         self.tar_names: set[str] = set()  # variables bound to tarfile.open(...) / TarFile(...)
-        self._seen: dict[str, str | None] = {}  # assignments found so far by learn()
+        self._seen: dict[str, str | None] = {}  # assignments of this module or cell
+        self._pending: list[tuple[ast.Call, str, str, dict[str, ast.expr]]] = []  # Hub calls, judged at the end
 
     # -- what names hold ----------------------------------------------------------------------------------
-    def learn(self, tree: ast.AST) -> None:
-        """Imports and simple assignments of the whole module, before any call is judged (a constant may be
-        defined below the function that uses it). A name assigned different values resolves to nothing."""
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                self.visit(node)
-        seen = self._seen = {}
-        for node in ast.walk(tree):
-            targets: list[ast.expr] = []
-            value: ast.expr | None = None
-            if isinstance(node, ast.Assign):
-                targets, value = node.targets, node.value
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                targets, value = [node.target], node.value
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
-                for item in node.items:
-                    if isinstance(item.optional_vars, ast.Name):
-                        self._bind(seen, item.optional_vars.id, LOCAL if self._is_path(item.context_expr) else None)
-                continue
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
-                    if _local_name(arg.arg):
-                        self._bind(seen, arg.arg, LOCAL)
-                continue
-            for target in targets:
-                if isinstance(target, ast.Name):
-                    self._bind(seen, target.id, self._value(value))
-        self.env.update(seen)
-        self._seen = {}
+    # Assignments are learnt during the one walk of the tree and Hub calls judged after it, so a constant
+    # defined below the function that uses it still counts. A name assigned different values resolves to None.
+    def _learn(self, name: str, value: str | None) -> None:
+        self._bind(self._seen, name, value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if isinstance(node.target, ast.Name) and node.value is not None:
+            self._learn(node.target.id, self._value(node.value))
+        self.generic_visit(node)
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
+            if _local_name(arg.arg):
+                self._learn(arg.arg, LOCAL)
+        self.generic_visit(node)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _visit_function
+
+    def finish(self) -> CheckResult:
+        self.env.update(self._seen)  # later notebook cells see this cell's names
+        for node, name, last, kwargs in self._pending:
+            _check_hub(self, node, name, last, kwargs)
+        self.result.issues.sort(key=lambda issue: issue.line)
+        self.result.hub_refs.sort(key=lambda ref: ref.line)
+        return self.result
 
     @staticmethod
     def _bind(seen: dict[str, str | None], name: str, value: str | None) -> None:
@@ -159,9 +156,9 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             return self._is_path(node.left)
         if isinstance(node, ast.Name):
-            return self.env.get(node.id) == LOCAL or _local_name(node.id)
+            return self._seen.get(node.id, self.env.get(node.id)) == LOCAL or _local_name(node.id)
         if isinstance(node, ast.Attribute):
-            temporary = isinstance(node.value, ast.Name) and self.env.get(node.value.id) == LOCAL
+            temporary = isinstance(node.value, ast.Name) and self._is_path(node.value)
             return (node.attr == "name" and temporary) or _local_name(node.attr)
         if isinstance(node, ast.JoinedStr):  # f"{output_dir}/model" or f"./runs/{name}"
             first = node.values[0] if node.values else None
@@ -193,13 +190,21 @@ class _Visitor(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         if self._opens_tar(node.value):
             self.tar_names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        value = self._value(node.value)
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                self._learn(target.id, value)
         self.generic_visit(node)
 
-    def visit_With(self, node: ast.With) -> None:
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
         for item in node.items:
             if self._opens_tar(item.context_expr) and isinstance(item.optional_vars, ast.Name):
                 self.tar_names.add(item.optional_vars.id)
+            if isinstance(item.optional_vars, ast.Name):
+                self._learn(item.optional_vars.id, LOCAL if self._is_path(item.context_expr) else None)
         self.generic_visit(node)
+
+    visit_AsyncWith = visit_With
 
     def resolve(self, node: ast.expr) -> str | None:
         parts: list[str] = []
@@ -221,6 +226,7 @@ class _Visitor(ast.NodeVisitor):
         name = self.resolve(node.func) or ""
         last = name.rsplit(".", 1)[-1]
         kwargs = {k.arg: k.value for k in node.keywords if k.arg}
+        self._pending.append((node, name, last, kwargs))
         for check in _CHECKS:
             check(self, node, name, last, kwargs)
         self.generic_visit(node)
@@ -386,7 +392,7 @@ def _check_custom_ops(v: _Visitor, node: ast.Call, name: str, last: str, kwargs:
 
 
 _CHECKS: list[Callable[[_Visitor, ast.Call, str, str, dict[str, ast.expr]], None]] = [
-    _check_hub, _check_remote_code, _check_torch_load, _check_pickle, _check_keras, _check_yaml, _check_tar,
+    _check_remote_code, _check_torch_load, _check_pickle, _check_keras, _check_yaml, _check_tar,
     _check_custom_ops,
 ]
 
@@ -400,7 +406,7 @@ def check_source(source: str, aliases: dict[str, str] | None = None, *, env: dic
     """
     parsed = parse(source)
     visitor = _Visitor(aliases if aliases is not None else {}, env if env is not None else {}, is_local_dir)
-    visitor.learn(parsed.tree)
     visitor.visit(parsed.tree)
-    visitor.result.skipped = parsed.skipped
-    return visitor.result
+    result = visitor.finish()
+    result.skipped = parsed.skipped
+    return result
