@@ -15,7 +15,7 @@ from mlwarden.cli import main
 from mlwarden.errors import PolicyError
 from mlwarden.policy import load_policy, parse_policy_text
 from mlwarden.policy.edit import add_entry, remove_entries
-from mlwarden.scanning import policy_expiry_findings
+from mlwarden.pipeline import policy_expiry_findings
 
 META = "reason = 'r'\nowner = 'sec@example.org'\nadded = 2026-01-01\nexpires = 2099-01-01\n"
 TODAY = dt.date(2026, 11, 24)

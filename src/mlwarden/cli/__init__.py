@@ -13,11 +13,9 @@ import click
 
 from mlwarden import __version__
 from mlwarden.errors import MlwardenError, PolicyError
+from mlwarden.exitcodes import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
 
-EXIT_CLEAN = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
+__all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERRUPTED", "cli", "main"]
 
 _COMMANDS = {
     "allowlist": ("mlwarden.cli.allowlist", "allowlist", "Edit and check the advisor's policy files."),
