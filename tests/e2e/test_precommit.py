@@ -80,7 +80,8 @@ def test_pickle_named_txt_is_refused(consumer: Path, tmp_path_factory: pytest.Te
     _git("add", "notes.txt", cwd=consumer)
     result = _commit(consumer, tmp_path_factory.getbasetemp(), "add notes")
     assert result.returncode != 0
-    assert "notes.txt" in result.stdout and "MW101" in result.stdout
+    output = result.stdout + result.stderr
+    assert "notes.txt" in output and "MW101" in output
     _git("reset", "-q", "HEAD", "notes.txt", cwd=consumer)
     (consumer / "notes.txt").unlink()
 
@@ -92,7 +93,7 @@ def test_hook_judges_the_staged_content(consumer: Path, tmp_path_factory: pytest
     (consumer / "weights.bin").write_bytes(b"harmless working-tree edit, never staged\n")
     result = _commit(consumer, tmp_path_factory.getbasetemp(), "staged payload")
     assert result.returncode != 0
-    assert "MW101" in result.stdout
+    assert "MW101" in result.stdout + result.stderr
     # Outside pre-commit, --staged reads the index too.
     env = _env(tmp_path_factory.getbasetemp())
     staged = subprocess.run([sys.executable, "-m", "mlwarden", "models", "--staged", "weights.bin"], cwd=consumer,
