@@ -73,10 +73,12 @@ def gather(paths: Sequence[Path], root: Path, exclude: Sequence[str], *, default
     for path in paths:
         if path.is_dir():
             folders.append(path)
-        elif path.exists() or path.is_symlink():
-            targets.named.append(path)
-        else:
+        elif not (path.exists() or path.is_symlink()):
             targets.missing.append(ScanError(display_path(path, root), "no such file or directory"))
+        elif (special := special_file(path)) is not None:
+            targets.missing.append(ScanError(display_path(path, root), f"not read: {special}"))
+        else:
+            targets.named.append(path)
     if not paths and default_to_root:
         folders = [root]
     if folders:
@@ -90,6 +92,8 @@ def gather(paths: Sequence[Path], root: Path, exclude: Sequence[str], *, default
             rel = display_path(path, root)
             if _skipped_dir(rel):
                 targets.skip("tool caches and virtual environments")
+            elif special_file(path) is not None:
+                targets.skip("special files (FIFOs, devices, sockets) are never read")
             elif spec is not None and spec.match_file(rel):
                 targets.skip("excluded by configuration")
             else:
@@ -102,6 +106,22 @@ def gather(paths: Sequence[Path], root: Path, exclude: Sequence[str], *, default
         targets.found = [p for p in targets.found if _key(p) in changed]
         targets.skip(f"unchanged since {since}", before - len(targets.named) - len(targets.found))
     return targets
+
+
+def special_file(path: Path) -> str | None:
+    """Why a path must not be opened (a FIFO blocks, a device never ends), or None for a regular file. Decided
+    with stat, without opening anything."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # a dangling link: the check reports that it cannot be read
+    if stat.S_ISREG(mode):
+        return None
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else \
+        "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+    return f"{kind}, not a regular file"
 
 
 def _key(path: Path) -> Path:

@@ -19,8 +19,12 @@ class ModelCheck:
     def wants(self, path: Path) -> bool:
         if not self.sniff:
             return True
+        import os
+
         from mlwarden.models.scanner import is_model_candidate
 
+        if not os.access(path, os.R_OK) or not path.exists():
+            return True  # cannot tell what it is: the scanner reports that it cannot be read (fail closed)
         return is_model_candidate(path)
 
     def check(self, files: Sequence[Path], run: Run) -> Outcome:
