@@ -92,7 +92,8 @@ def test_pickle_named_txt_is_refused(consumer: Path, tmp_path_factory: pytest.Te
     result = _commit(consumer, tmp_path_factory.getbasetemp(), "add notes")
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "notes.txt" in output and "MW101" in output
+    assert "notes.txt" in output
+    assert "MW101" in output
     _git("reset", "-q", "HEAD", "notes.txt", cwd=consumer)
     (consumer / "notes.txt").unlink()
 
@@ -109,7 +110,8 @@ def test_hook_judges_the_staged_content(consumer: Path, tmp_path_factory: pytest
     env = _env(tmp_path_factory.getbasetemp())
     staged = subprocess.run([sys.executable, "-m", "mlwarden", "models", "--staged", "weights.bin"], cwd=consumer,
                             capture_output=True, text=True, env=env, check=False, timeout=120)
-    assert staged.returncode == 1 and "MW101" in staged.stdout
+    assert staged.returncode == 1
+    assert "MW101" in staged.stdout
     worktree = subprocess.run([sys.executable, "-m", "mlwarden", "models", "weights.bin"], cwd=consumer,
                               capture_output=True, text=True, env=env, check=False, timeout=120)
     assert worktree.returncode == 0, worktree.stdout
