@@ -57,14 +57,14 @@ def closest(word: str, choices: Any) -> str:
 def rule_ids(value: Any, source: str, key: str, *, prefixes: bool = True) -> tuple[str, ...]:
     """A list of rule ids (or, with ``prefixes``, id prefixes such as "MW1"), each checked against the
     registry: an unknown id is an error naming the closest one."""
-    from mlwarden.rules import RULES
+    from mlwarden.rules import RULES, closest_rule
 
     if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
         raise ConfigError(f"{source}: {key!r} must be a list of rule ids (e.g. [\"MW401\"])")
     for rule in value:
         known = rule in RULES or (prefixes and len(rule) < 5 and any(r.startswith(rule) for r in RULES))
         if not known or not rule.startswith("MW"):
-            raise ConfigError(f"{source}: {key}: unknown rule {rule!r}{closest(rule, RULES)}")
+            raise ConfigError(f"{source}: {key}: unknown rule {rule!r}{closest_rule(rule)}")
     return tuple(value)
 
 

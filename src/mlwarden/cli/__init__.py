@@ -25,6 +25,7 @@ _COMMANDS = {
     "explain": ("mlwarden.cli.explain", "explain", "Show what a pickle would do, as pseudo-Python."),
     "hf": ("mlwarden.cli.hf", "hf", "Verify and scan Hugging Face downloads (offline)."),
     "models": ("mlwarden.cli.models", "models", "Scan model files (pickles and every container)."),
+    "rule": ("mlwarden.cli.rule", "rule", "Explain a rule (or list them all)."),
     "sbom": ("mlwarden.cli.sbom", "sbom", "CycloneDX SBOM: generate, check freshness, validate, diff."),
     "scan": ("mlwarden.cli.scan", "scan", "Run every check over a tree (default: .)."),
     "secrets": ("mlwarden.cli.secrets", "secrets", "Secrets and personal data in code, notebooks and data files."),

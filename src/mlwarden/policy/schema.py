@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlwarden import _toml
 from mlwarden.policy.model import KINDS, Entry, Origin, Settings, identity
-from mlwarden.rules import RULES
+from mlwarden.rules import RULES, closest_rule
 
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
@@ -93,7 +93,7 @@ def _matching(pattern: re.Pattern[str], what: str) -> Check:
 def _rule_id(value: Any) -> str | None:
     if isinstance(value, str) and _RULE.match(value) and value in RULES:
         return None
-    return f"unknown rule {value!r}{_closest(str(value), RULES)} (see `mlwarden rule`)"
+    return f"unknown rule {value!r}{closest_rule(str(value))} (see `mlwarden rule`)"
 
 
 def _closest(word: str, choices: Any) -> str:
