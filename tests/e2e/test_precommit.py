@@ -61,8 +61,9 @@ def _commit(repo: Path, tmp: Path, message: str) -> subprocess.CompletedProcess[
     """git commit through the hooks. When the SBOM hook rewrote a stale SBOM (as it should after a model or
     dependency change), stage it and commit again, as a user does: every other hook runs again too."""
     result = _git_commit(repo, tmp, message)
-    if result.returncode != 0 and "is stale: rewrote it" in result.stdout + result.stderr \
-            and "hook id:" in result.stderr and result.stderr.count("- hook id:") == 1:
+    for _ in range(2):  # a second round when pre-commit rolled the rewrite back over an unstaged SBOM
+        if result.returncode == 0 or "stale: rewrote it" not in result.stderr or result.stderr.count("- hook id:") != 1:
+            break
         _git("add", "sbom", cwd=repo)
         result = _git_commit(repo, tmp, message)
     return result
