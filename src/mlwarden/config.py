@@ -9,6 +9,7 @@ from typing import Any
 
 from mlwarden.errors import ConfigError
 from mlwarden.findings import Severity
+from mlwarden.safeload import validate_budget
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,8 @@ def _parse(table: dict[str, Any], source: str) -> Config:
         name = key.replace("-", "_")
         if name not in _BUDGET_KEYS:
             raise ConfigError(f"{source}: unknown budget {key!r} (known: {', '.join(sorted(_BUDGET_KEYS))})")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ConfigError(f"{source}: budget {key!r} must be a positive number")
-        values[name] = float(value) if name == "max_seconds_per_file" else int(value)
+        # NaN, infinity, huge and wrong-typed values are one-line errors (safeload.validate_budget)
+        values[name] = validate_budget(key, value, integer=name != "max_seconds_per_file", source=source)
     return Config(exclude=tuple(exclude), fail_on=fail_on, policy=policy, osv_db=osv_db, sbom=sbom,
                   budgets=Budgets(**values), source=source)
 
