@@ -9,6 +9,7 @@ from typing import Any
 
 from mlwarden.errors import ConfigError
 from mlwarden.findings import Severity
+from mlwarden.safeload import validate_budget
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def _parse(table: dict[str, Any], source: str) -> Config:
         if name not in _BUDGET_KEYS:
             known = [k.replace("_", "-") for k in _BUDGET_KEYS]
             raise ConfigError(f"{source}: unknown budget {key!r}{closest(key, known)}")
-        values[name] = _budget(key, value, source, integer=name != "max_seconds_per_file")
+        # NaN, infinity, huge and wrong-typed values are one-line errors (safeload.validate_budget)
+        values[name] = validate_budget(key, value, integer=name != "max_seconds_per_file", source=source)
     severity: dict[str, Severity] = {}
     raw_severity = table.get("severity", {})
     if not isinstance(raw_severity, dict):
@@ -122,21 +124,6 @@ def _parse(table: dict[str, Any], source: str) -> Config:
                   select=rule_ids(table.get("select", []), source, "select"),
                   ignore=rule_ids(table.get("ignore", []), source, "ignore"),
                   severity=severity, per_path_ignores=per_path)
-
-
-_MAX_BUDGET = 2**62
-
-
-def _budget(key: str, value: Any, source: str, *, integer: bool) -> int | float:
-    """A positive, finite number (NaN, infinities, booleans and strings are errors, not crashes)."""
-    import math
-
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value <= 0 or value > _MAX_BUDGET:
-        raise ConfigError(f"{source}: budget {key!r} must be a positive number (got {value!r})")
-    if integer and value != int(value):
-        raise ConfigError(f"{source}: budget {key!r} must be a whole number (got {value!r})")
-    return int(value) if integer else float(value)
 
 
 def load_config(root: Path) -> Config:
