@@ -34,8 +34,9 @@ class Location:
     """Where a finding is: a file, optionally a line and a path inside a container."""
 
     path: str
-    line: int | None = None
+    line: int | None = None  # in the member when there is one (a notebook cell: the line inside the cell)
     member: str | None = None
+    file_line: int | None = None  # the line in the file itself, when ``line`` is inside a member (SARIF)
 
     def __str__(self) -> str:
         text = self.path

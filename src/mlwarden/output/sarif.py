@@ -77,8 +77,8 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "message": {"text": message},
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": loc.path.replace("\\", "/")},
-            "region": {"startLine": loc.line or 1},
-        }}],
+            "region": {"startLine": loc.file_line or loc.line or 1},
+        }, **({"logicalLocations": [{"name": loc.member, "kind": "member"}]} if loc.member else {})}],
         "partialFingerprints": {"mlwarden/v1": finding.fingerprint},
         "properties": {"security-severity": _SECURITY_SEVERITY[finding.severity],
                        "severity": finding.severity.label},
