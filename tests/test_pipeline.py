@@ -278,3 +278,24 @@ def test_grace_period_is_the_same_for_the_hook_and_scan(repo: Path, capsys: pyte
         "schema_version = 1\n[[pickle]]\nglobals = ['acme.Net']\nreason = 'r'\nowner = 'o'\n"
         "added = 2020-01-01\nexpires = 2020-06-01\n")
     assert main(["allowlist", "check"]) == main(["scan", "--select", "MW6"]) == 1
+
+
+def test_waivers_and_expiry_apply_to_hf_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.hub.cache_builder import build_repo, sha256
+
+    weights = b"\x00" * 64
+    build_repo(tmp_path / "hub", "acme/tiny", {"model.bin": weights}, lfs={"model.bin"})
+    blob = tmp_path / "hub" / "models--acme--tiny" / "blobs" / sha256(weights)
+    blob.write_bytes(b"\x01" * 64)
+    monkeypatch.chdir(tmp_path)
+    assert main(["hf", "verify", "hub", "--format", "json"]) == 1
+    assert "MW201" in _rules(_json(capsys))
+    (tmp_path / "allowlists").mkdir()
+    policy = tmp_path / "allowlists" / "policy.toml"
+    policy.write_text(f"schema_version = 1\n[[exception]]\nrule = 'MW201'\npath = 'hub/**'\n{META}")
+    assert main(["hf", "verify", "hub", "--format", "json"]) == 0
+    assert len(_json(capsys)["waived"]) == 1  # type: ignore[arg-type]
+    policy.write_text("schema_version = 1\n[[exception]]\nrule = 'MW201'\npath = 'hub/**'\nreason = 'r'\n"
+                      "owner = 'o'\nadded = 2020-01-01\nexpires = 2020-02-01\n")
+    assert main(["hf", "verify", "hub"]) == 1  # an expired waiver (past its grace period) waives nothing
