@@ -274,7 +274,7 @@ def closest_rule(word: str) -> str:
     candidate = f"MW{normal}"
     if candidate in RULES:
         return f" (did you mean {candidate!r}?)"
-    match = difflib.get_close_matches(candidate, list(RULES), n=1, cutoff=0.6)
+    match = difflib.get_close_matches(candidate, list(RULES), n=1, cutoff=0.8)
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
