@@ -9,7 +9,6 @@ from typing import Any
 
 from mlwarden.errors import ConfigError
 from mlwarden.findings import Severity
-from mlwarden.safeload import validate_budget
 
 
 @dataclass(frozen=True)
@@ -102,6 +101,8 @@ def _parse(table: dict[str, Any], source: str) -> Config:
             known = [k.replace("_", "-") for k in _BUDGET_KEYS]
             raise ConfigError(f"{source}: unknown budget {key!r}{closest(key, known)}")
         # NaN, infinity, huge and wrong-typed values are one-line errors (safeload.validate_budget)
+        from mlwarden.safeload import validate_budget
+
         values[name] = validate_budget(key, value, integer=name != "max_seconds_per_file", source=source)
     severity: dict[str, Severity] = {}
     raw_severity = table.get("severity", {})

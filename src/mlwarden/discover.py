@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +51,8 @@ def repo_root(start: Path | None = None) -> Path:
 
 
 def _git(root: Path, *args: str) -> bytes | None:
+    import subprocess
+
     try:
         proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False, timeout=120)
     except (OSError, subprocess.TimeoutExpired):
@@ -223,6 +224,8 @@ def staged_copies(paths: Sequence[Path], root: Path, workdir: Path) -> tuple[lis
             continue
         copy = workdir / rel
         copy.parent.mkdir(parents=True, exist_ok=True)
+        import subprocess
+
         with copy.open("wb") as out:  # streamed: a staged checkpoint never sits in memory
             proc = subprocess.run(["git", "-C", str(root), "cat-file", "blob", fields[1].decode()], stdout=out,
                                   stderr=subprocess.DEVNULL, check=False, timeout=600)
