@@ -299,3 +299,19 @@ def test_waivers_and_expiry_apply_to_hf_verify(tmp_path: Path, monkeypatch: pyte
     policy.write_text("schema_version = 1\n[[exception]]\nrule = 'MW201'\npath = 'hub/**'\nreason = 'r'\n"
                       "owner = 'o'\nadded = 2020-01-01\nexpires = 2020-02-01\n")
     assert main(["hf", "verify", "hub"]) == 1  # an expired waiver (past its grace period) waives nothing
+
+
+def test_explain_honours_the_policy_and_fail_on(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pickle
+
+    (repo / "net.pkl").write_bytes(pickle.dumps(ExplainProbe(), protocol=4))
+    assert main(["explain", "net.pkl", "--fail-on", "low"]) == 1  # an unknown class is instantiated
+    capsys.readouterr()
+    (repo / "allowlists").mkdir()
+    (repo / "allowlists" / "policy.toml").write_text(
+        f"schema_version = 1\n[[pickle]]\nglobals = ['{__name__}.ExplainProbe']\n{META}")
+    assert main(["explain", "net.pkl", "--fail-on", "low"]) == 0  # the policy's safe global applies, as in `models`
+
+
+class ExplainProbe:
+    """A class outside the safe list; pickled by reference only (never loaded)."""

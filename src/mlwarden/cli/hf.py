@@ -51,7 +51,7 @@ def verify(paths: tuple[Path, ...], workers: int | None, opts: Options) -> int:
     run = load_run(opts)
     targets = _targets(paths)
     start = time.perf_counter()
-    report, stats = run_verify(targets, Path.cwd(), workers=workers)
+    report, stats = run_verify(targets, run.root, workers=workers)
     if not opts.quiet:
         _summary(stats.repos, stats.revisions, stats.files, stats.bytes_hashed, time.perf_counter() - start)
     report.inventory["hf_verify"] = {"repositories": stats.repos, "revisions": stats.revisions,
@@ -75,7 +75,7 @@ def scan(paths: tuple[Path, ...], also_verify: bool, opts: Options) -> int:
     from mlwarden.pipeline import conclude
 
     run = load_run(opts)
-    root = Path.cwd()
+    root = run.root
     targets = _targets(paths)
     report = scan_hf(targets, root, run.policy, run.config.budgets)
     report.checks["hf-scan"] = report.files_scanned
