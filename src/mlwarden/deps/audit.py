@@ -46,7 +46,10 @@ def auditable_pins(manifests: Iterable[Manifest]) -> tuple[list[Pin], list[tuple
             continue
         for pin in manifest.pins:
             if pin.ecosystem != "PyPI":
-                continue  # conda packages: no PyPI advisories apply to them
+                # OSV has no conda ecosystem: a conda package is not audited, and saying so is the only honest
+                # answer (a conda-only environment must not pass as "no known vulnerabilities").
+                unaudited.append((pin, "conda package: no advisory database covers conda packages"))
+                continue
             if pin.source is not None and pin.source.kind in ("vcs", "path", "url"):
                 unaudited.append((pin, "installed from a VCS, path or URL: no release to look up"))
             elif pin.version is None:

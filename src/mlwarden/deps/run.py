@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlwarden.deps.formats import kind_of, parse_file
 from mlwarden.deps.model import Manifest
-from mlwarden.findings import Report, ScanError
+from mlwarden.findings import Finding, Location, Report, ScanError
 from mlwarden.policy.model import Policy
 
 
@@ -49,6 +49,19 @@ def no_dependency_files(root: Path, command: str = "deps") -> ScanError:
     return ScanError(str(root), f"no dependency file found (requirements*.txt, requirements/*.txt, *.in, "
                      f"pyproject.toml, uv.lock, poetry.lock, Pipfile(.lock), pylock.toml, environment.yml, "
                      f"conda-lock.yml): {command} checked nothing; name the files or pass --installed PATH")
+
+
+def read_findings(manifests: Iterable[Manifest]) -> list[Finding]:
+    """For commands that do not run the policy checks (audit): lines that could not be read (MW308) and what
+    readers found themselves (.pth files), so nothing unread passes."""
+    from mlwarden.rules import make_finding
+
+    out: list[Finding] = []
+    for manifest in manifests:
+        out += [make_finding(p.rule, Location(p.file, line=p.line), p.message, f"problem:{p.message}")
+                for p in manifest.problems if p.rule == "MW308" and not p.fatal]
+        out += manifest.extra_findings
+    return out
 
 
 def coverage_notes(manifests: Iterable[Manifest]) -> list[str]:
