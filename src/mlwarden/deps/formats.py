@@ -616,6 +616,8 @@ def _pipfile_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None
                 raise FieldError(f"{section}: a name longer than {MAX_NAME_CHARS} characters")
             spec = _table(spec, where)
             src: Source | None = _table_source(spec, where, named, manifest)
+            if src is None and named:  # pipenv installs an entry without "index" from the first source
+                src = Source("index", next(iter(named.values())))
             if src is not None and src.kind == "vcs":
                 src = replace(src, commit=src.ref)
             version = _text(spec.get("version"), f"{where}.version") or ""
