@@ -75,25 +75,32 @@ def test_uv_local_sources_as_uv_wrote_them() -> None:
     # the virtual project and the editable workspace member are local code, not downloads
     assert set(pins) == {"gitdep", "localdir", "localwheel"}
     git = pins["gitdep"].source
-    assert git is not None and git.kind == "vcs" and git.commit == "f51f0b363e09caec1a06c030eef2b2464bc554ee"
+    assert git is not None
+    assert git.kind == "vcs"
+    assert git.commit == "f51f0b363e09caec1a06c030eef2b2464bc554ee"
     wheel = pins["localwheel"]
-    assert wheel.source is not None and wheel.source.kind == "path" and wheel.version == "1.0.0"
+    assert wheel.source is not None
+    assert wheel.source.kind == "path"
+    assert wheel.version == "1.0.0"
     assert wheel.hashes == ("sha256:3ea49be18c753352a7e6c159a241443ece0e231b399b5827a7fc6e4d26a9a6ab",)
-    assert pins["localdir"].source is not None and pins["localdir"].source.kind == "path"
+    assert pins["localdir"].source is not None
+    assert pins["localdir"].source.kind == "path"
 
 
 def test_pylock_directories_are_not_pypi_pins() -> None:
     [manifest] = parse("uv-local-sources/pylock.toml")
     pins = by_name(manifest.pins)
     assert set(pins) == {"gitdep", "localwheel"}  # "localdir" and the editable member are directories
-    assert pins["localwheel"].source is not None and pins["localwheel"].source.kind == "path"
+    assert pins["localwheel"].source is not None
+    assert pins["localwheel"].source.kind == "path"
     assert any("local director" in note for note in manifest.notes)
 
 
 def test_uv_pyproject_dependency_groups() -> None:
     [manifest] = parse("uv-spectree/pyproject.toml")
     groups = {g for p in manifest.pins for g in p.groups}
-    assert any(g.startswith("group:") for g in groups) and any(g.startswith("extra:") for g in groups)
+    assert any(g.startswith("group:") for g in groups)
+    assert any(g.startswith("extra:") for g in groups)
 
 
 def test_poetry_1x_hashes_from_metadata_files() -> None:
@@ -126,10 +133,13 @@ def test_poetry_pyproject_dev_groups_sources_and_markers() -> None:
     assert {"main", "group:dev", "group:test"} <= groups
     [sample] = parse("poetry-sample-project/pyproject.toml")
     pins = by_name(sample.pins)
-    assert pins["pendulum"].source is not None and pins["pendulum"].source.kind == "vcs"
+    assert pins["pendulum"].source is not None
+    assert pins["pendulum"].source.kind == "vcs"
     assert pins["pendulum"].source.ref == "2.0"
-    assert pins["demo"].source is not None and pins["demo"].source.kind == "path"
-    assert pins["functools32"].markers is not None and "win32" in pins["functools32"].markers
+    assert pins["demo"].source is not None
+    assert pins["demo"].source.kind == "path"
+    assert pins["functools32"].markers is not None
+    assert "win32" in pins["functools32"].markers
     assert pins["pytest"].groups == ("group:dev",)
 
 
@@ -159,7 +169,8 @@ def test_pipfile_lock_package_in_two_sections_is_one_install() -> None:
 
 def test_pipfile_and_pipenv_pylock() -> None:
     [pipfile] = parse("pipenv-self/Pipfile")
-    assert pipfile.kind == "Pipfile" and pipfile.pins
+    assert pipfile.kind == "Pipfile"
+    assert pipfile.pins
     [pylock] = parse("pipenv-self/pylock.toml")
     [lock] = parse("pipenv-self/Pipfile.lock")
     assert len(pylock.pins) == (LOCKS / "pipenv-self" / "pylock.toml").read_text().count("[[packages]]")
@@ -172,7 +183,8 @@ def test_pipfile_and_pipenv_pylock() -> None:
 def test_conda_environment_and_conda_lock() -> None:
     [env] = parse("conda-maternal-health/environment.yml")
     pins = by_name(env.pins)
-    assert pins["numpy"].version == "1.26.4" and pins["numpy"].ecosystem == "conda"  # "=x.y.z" kept
+    assert pins["numpy"].version == "1.26.4"
+    assert pins["numpy"].ecosystem == "conda"
     assert env.channels[0][0] == "conda-forge"
     [lock] = parse("conda-maternal-health/conda-lock.yml")
     import yaml
@@ -223,7 +235,8 @@ def test_requirements_read_as_pip_reads_them(tmp_path: Path, encoding: str, monk
     if encoding == "utf-16-le-bom":
         path.write_bytes(b"\xff\xfe" + body.encode("utf-16-le"))
     elif encoding == "latin-1-cookie":
-        path.write_bytes("# -*- coding: latin-1 -*-\nnumpy==1.26.4  # caf\u00e9\nscikit-learn==1.5.0\n".encode("latin-1"))
+        text = "# -*- coding: latin-1 -*-\nnumpy==1.26.4  # caf\u00e9\nscikit-learn==1.5.0\n"
+        path.write_bytes(text.encode("latin-1"))
     else:
         path.write_bytes(body.encode(encoding))
     ours = [(p.name + p.specifier + (f"; {p.markers}" if p.markers else ""), tuple(sorted(p.hashes)))
