@@ -52,12 +52,12 @@ def check_code(files: Iterable[Path], root: Path, policy: Policy, *, explicit: s
 
 def scan_dependencies(files: Iterable[Path], root: Path, policy: Policy, osv_db: str | None) -> list[Finding]:
     """Dependency checks over the dependency files among ``files``; the audit too when a database is set."""
-    from mlwarden.deps.run import check_dependencies, dependency_files, parse_all
+    from mlwarden.deps.run import check_dependencies, dependency_files, fatal_findings, parse_all
 
     manifests = parse_all(dependency_files(files), root)
     if not manifests:
         return []
-    findings = check_dependencies(manifests, policy).findings
+    findings = check_dependencies(manifests, policy).findings + fatal_findings(manifests)
     if osv_db:
         from mlwarden.deps.audit import audit_offline, auditable_pins, load_database
 

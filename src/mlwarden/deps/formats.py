@@ -173,6 +173,7 @@ class _Lines:
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
         self._quoted: dict[str, int] | None = None
+        self.work = 0
 
     def quoted(self, value: str) -> int | None:
         if self._quoted is None:
@@ -195,6 +196,11 @@ class _Lines:
         return out
 
     def find(self, *patterns: str) -> int | None:
+        """The first line holding every pattern: a scan, so callers looking up many values use ``quoted`` or
+        call it only for a bounded number of values (``budget``)."""
+        self.work += len(self.lines)
+        if self.work > 5_000_000:  # past this many lines scanned, a hostile file would make it quadratic: no line
+            return None
         for number, line in enumerate(self.lines, 1):
             if all(p in line for p in patterns):
                 return number
@@ -393,7 +399,7 @@ def _poetry_project(poetry: dict[str, Any], manifest: Manifest, lines: _Lines) -
             if len(name) > MAX_NAME_CHARS:
                 manifest.problem(f"{where}: a name longer than {MAX_NAME_CHARS} characters; not read")
                 continue
-            line = lines.find(name, "=") if len(lines.lines) < 5000 else None
+            line = lines.find(name, "=")
             specs = spec if isinstance(spec, list) else [spec]  # multiple-constraints dependencies
             for item in specs:
                 manifest.pins.append(_poetry_pin(name, item, f"{where}.{name}", group, manifest, named, line))
@@ -447,7 +453,7 @@ def _pipfile(text: str, manifest: Manifest, path: Path, root: Path) -> None:
             where = f"{section}.{name}"
             if len(name) > MAX_NAME_CHARS:
                 raise FieldError(f"{section}: a name longer than {MAX_NAME_CHARS} characters")
-            line = lines.find(name, "=") if len(lines.lines) < 5000 else None
+            line = lines.find(name, "=")
             if isinstance(spec, str):
                 version = "" if spec == "*" else spec
                 manifest.pins.append(Pin(name, exact_version(version), version, manifest.file, line,
@@ -618,8 +624,8 @@ def _pipfile_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None
             src: Source | None = _table_source(spec, where, named, manifest)
             if src is None and named:  # pipenv installs an entry without "index" from the first source
                 src = Source("index", next(iter(named.values())))
-            if src is not None and src.kind == "vcs":
-                src = replace(src, commit=src.ref)
+            if src is not None and src.kind == "vcs" and src.ref and re.fullmatch(r"[0-9a-f]{40}", src.ref):
+                src = replace(src, commit=src.ref)  # pipenv records the resolved commit as the ref
             version = _text(spec.get("version"), f"{where}.version") or ""
             pin = Pin(name, exact_version(version), version, manifest.file, lines.quoted(name),
                       tuple(_strings(spec.get("hashes"), f"{where}.hashes")), src,
@@ -711,9 +717,10 @@ def _conda(text: str, manifest: Manifest, path: Path, root: Path) -> list[Manife
             pip_lines = [(lines.find(str(r)) or 0, str(r)) for r in _array(dep["pip"], f"dependencies[{index}].pip")
                          if isinstance(r, (str, int, float))]
             base = root if _inside(path, root) else path.parent
+            before = _sizes(manifest)
             included += parse_lines(logical_lines("\n".join(r for _, r in pip_lines)), manifest, path,
                                     _Walk(root=root, base=base))
-            _renumber(manifest, pip_lines)
+            _renumber(manifest, before, [n for n, _ in pip_lines])
             continue
         spec = _text(dep, f"dependencies[{index}]") or ""
         line = lines.find(spec)
@@ -740,11 +747,24 @@ def _inside(path: Path, root: Path) -> bool:
     return inside(path, root)
 
 
-def _renumber(manifest: Manifest, pip_lines: list[tuple[int, str]]) -> None:
-    """Pins from the pip section carry their line in the environment file, not in the joined list."""
-    numbers = [n for n, _ in pip_lines]
-    manifest.pins[:] = [replace(p, line=numbers[p.line - 1] or None) if p.ecosystem == "PyPI" and p.line
-                        and p.line <= len(numbers) else p for p in manifest.pins]
+_LISTS = ("pins", "indexes", "extra_indexes", "find_links", "problems")
+
+
+def _sizes(manifest: Manifest) -> dict[str, int]:
+    return {name: len(getattr(manifest, name)) for name in _LISTS}
+
+
+def _renumber(manifest: Manifest, before: dict[str, int], numbers: list[int]) -> None:
+    """What the pip section added carries its line in the environment file, not in the joined list."""
+    def moved(line: int | None) -> int | None:
+        return (numbers[line - 1] or None) if line and line <= len(numbers) else line
+
+    manifest.pins[before["pins"]:] = [replace(p, line=moved(p.line)) for p in manifest.pins[before["pins"]:]]
+    manifest.problems[before["problems"]:] = [replace(p, line=moved(p.line))
+                                              for p in manifest.problems[before["problems"]:]]
+    for name in ("indexes", "extra_indexes", "find_links"):
+        entries: list[tuple[str, int | None]] = getattr(manifest, name)
+        entries[before[name]:] = [(url, moved(line)) for url, line in entries[before[name]:]]
 
 
 def _conda_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:

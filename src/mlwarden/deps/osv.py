@@ -110,6 +110,10 @@ class OsvDatabase:
             pass  # a read-only home still audits; it just rebuilds next time
         return cls(packages, stats)
 
+    def malicious_names(self) -> set[str]:
+        """Canonical names with at least one MAL- record: evidence the typosquat check can share."""
+        return {name for name, records in self.packages.items() if any(r.get("malicious") for r in records)}
+
     def matches(self, name: str, version: str) -> list[Advisory]:
         try:
             parsed = Version(version)
