@@ -198,3 +198,18 @@ def test_same_named_functions_of_other_libraries_and_peft_adapters() -> None:
     result = check_source(source)
     assert {(i.line, i.rule) for i in result.issues} == {(4, "MW701"), (6, "MW701")}
     assert [r.repo_id for r in result.hub_refs] == ["acme/adapter", "acme/adapter2"]
+
+
+def test_yaml_loaders_through_names_and_subclasses() -> None:
+    source = ("import yaml\n"
+              "class Bounded(yaml.SafeLoader):\n"
+              "    pass\n"
+              "loader: object = Bounded\n"
+              "if fast:\n"
+              "    loader = yaml.CSafeLoader\n"
+              "yaml.load(text, Loader=loader)\n"  # only ever safe loaders
+              "risky = yaml.SafeLoader\n"
+              "risky = yaml.UnsafeLoader\n"
+              "yaml.load(text, Loader=risky)\n"  # one unsafe binding is enough
+              "yaml.load(text, Loader=yaml.Loader)\n")
+    assert _rules(source) == {(10, "MW707"), (11, "MW707")}

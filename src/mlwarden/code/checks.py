@@ -101,6 +101,8 @@ class _Visitor(ast.NodeVisitor):
         self.tar_names: set[str] = set()  # variables bound to tarfile.open(...) / TarFile(...)
         self._seen: dict[str, str | None] = {}  # assignments of this module or cell
         self._pending: list[tuple[ast.Call, str, str, dict[str, ast.expr]]] = []  # Hub calls, judged at the end
+        self.safe_classes: set[str] = set()  # classes derived from a safe YAML loader
+        self.bound: dict[str, list[ast.expr]] = {}  # name -> the names/attributes assigned to it
 
     # -- what names hold ----------------------------------------------------------------------------------
     # Assignments are learnt during the one walk of the tree and Hub calls judged after it, so a constant
@@ -111,6 +113,8 @@ class _Visitor(ast.NodeVisitor):
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if isinstance(node.target, ast.Name) and node.value is not None:
             self._learn(node.target.id, self._value(node.value))
+            if isinstance(node.value, (ast.Name, ast.Attribute)):
+                self.bound.setdefault(node.target.id, []).append(node.value)
         self.generic_visit(node)
 
     def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
@@ -187,9 +191,27 @@ class _Visitor(ast.NodeVisitor):
         name = self.resolve(value.func) or ""
         return name.startswith("tarfile.") and name.rsplit(".", 1)[-1] in ("open", "TarFile", "taropen")
 
+    # -- YAML loaders: a class derived from SafeLoader, or a name only ever bound to safe loaders, is safe --------
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if any(self.safe_loader(base) for base in node.bases):
+            self.safe_classes.add(node.name)
+        self.generic_visit(node)
+
+    def safe_loader(self, node: ast.expr, depth: int = 0) -> bool:
+        name = self.resolve(node) or ""
+        if name.rsplit(".", 1)[-1] in _SAFE_YAML_LOADERS or name in self.safe_classes:
+            return True
+        if isinstance(node, ast.Name) and node.id in self.bound and depth < 5:
+            return all(self.safe_loader(value, depth + 1) for value in self.bound[node.id])
+        return False
+
     def visit_Assign(self, node: ast.Assign) -> None:
         if self._opens_tar(node.value):
             self.tar_names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        if isinstance(node.value, (ast.Name, ast.Attribute)):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    self.bound.setdefault(target.id, []).append(node.value)
         value = self._value(node.value)
         for target in node.targets:
             if isinstance(target, ast.Name):
@@ -373,8 +395,7 @@ def _check_yaml(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[
     if name not in ("yaml.load", "yaml.load_all"):
         return
     loader = _arg(node, kwargs, "Loader", 1)
-    loader_name = (v.resolve(loader) or "") if loader is not None else ""
-    if loader_name.rsplit(".", 1)[-1] not in _SAFE_YAML_LOADERS:
+    if loader is None or not v.safe_loader(loader):
         v.add("MW707", node, f"{name} without Loader=yaml.SafeLoader: use yaml.safe_load", name)
 
 
