@@ -213,3 +213,16 @@ def test_yaml_loaders_through_names_and_subclasses() -> None:
               "yaml.load(text, Loader=risky)\n"  # one unsafe binding is enough
               "yaml.load(text, Loader=yaml.Loader)\n")
     assert _rules(source) == {(10, "MW707"), (11, "MW707")}
+
+
+def test_notebook_findings_carry_the_json_line_for_sarif(tmp_path: Path) -> None:
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": ["# x\n"]},
+             {"cell_type": "code", "execution_count": 4, "metadata": {}, "outputs": [],
+              "source": ["import torch\n", "\n", "torch.load('a.pt')\n"]}]
+    text = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+    (tmp_path / "nb.ipynb").write_text(text)
+    findings, _ = check_code_file(tmp_path / "nb.ipynb", "nb.ipynb", Policy())
+    (finding,) = findings
+    assert (finding.location.member, finding.location.line) == ("cell 4", 3)
+    assert finding.location.file_line is not None
+    assert "torch.load('a.pt')" in text.split("\n")[finding.location.file_line - 1]

@@ -80,13 +80,24 @@ def _check_notebook(text: str, display: str, policy: Policy,
         try:
             result = check_source(strip_magics(cell.source), aliases, env=env, is_local_dir=is_dir)
         except (SyntaxError, ValueError, RecursionError) as exc:
-            findings.append(_finding("MW710", display, getattr(exc, "lineno", None), member,
-                                     f"does not parse: {getattr(exc, 'msg', exc)}", f"syntax:{cell.index}"))
+            line = getattr(exc, "lineno", None)
+            findings.append(_in_file(_finding("MW710", display, line, member,
+                                              f"does not parse: {getattr(exc, 'msg', exc)}", f"syntax:{cell.index}"),
+                                     cell.file_line(line or 1)))
             continue
-        findings.extend(_findings(result, display, member, policy))
-        findings.extend(_skipped(result, display, member))
+        found = _findings(result, display, member, policy) + _skipped(result, display, member)
+        findings.extend(_in_file(f, cell.file_line(f.location.line or 1)) for f in found)
         refs.extend(result.hub_refs)
     return findings, refs
+
+
+def _in_file(finding: Finding, file_line: int | None) -> Finding:
+    """The finding with the notebook's JSON line of its cell line, for SARIF regions inside the cell."""
+    import dataclasses
+
+    if file_line is None:
+        return finding
+    return dataclasses.replace(finding, location=dataclasses.replace(finding.location, file_line=file_line))
 
 
 def _findings(result: CheckResult, display: str, member: str | None, policy: Policy) -> list[Finding]:
