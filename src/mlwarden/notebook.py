@@ -77,6 +77,11 @@ class Notebook:
     def code_cells(self) -> list[Cell]:
         return [c for c in self.cells if c.kind == "code"]
 
+    def find(self, label: str) -> Cell | None:
+        """The cell a finding's member names ("cell 7", "markdown cell 2"); the first one when a re-run
+        notebook repeats an execution count."""
+        return next((c for c in self.cells if c.label == label), None)
+
 
 def read_notebook(text: str) -> Notebook:
     """Parse and validate a notebook's JSON text. Raises NotebookError with a one-line message."""

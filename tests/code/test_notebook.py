@@ -206,3 +206,12 @@ def test_automagic_doctest_prompts_and_multiline_magics() -> None:
     # A %magic reads to the end of its brackets; a shell line does not (its quotes are not Python's).
     timed = strip_magics("%timeit f((x for x in y),\n        n=3)\nz = 1\n!echo (\nw = 2\n")
     assert [n.lineno for n in ast.parse(timed).body if not isinstance(n, ast.Pass)] == [3, 5]
+
+
+def test_find_a_cell_by_its_label() -> None:
+    nb = read_notebook(_nb(CELLS))
+    found = nb.find("cell 7")
+    assert found is not None
+    assert found.index == 1
+    assert nb.find("markdown cell 1") is nb.cells[0]
+    assert nb.find("cell 99") is None

@@ -321,6 +321,8 @@ def _hub_repo(v: _Visitor, node: ast.expr | None, function: str) -> str | None:
     value = _resolved(v, node)
     if value is None:
         return LOCAL if v._is_path(node) else None
+    if function in ("hf_hub_download", "snapshot_download") and _REPO_ID.match(value):
+        return value  # these take Hub ids only, whatever folders exist
     if _local_string(value) or v.is_local_dir(value) or not _REPO_ID.match(value) or _FILE_SUFFIX.search(value):
         return LOCAL
     if "/" in value:
@@ -329,7 +331,7 @@ def _hub_repo(v: _Visitor, node: ast.expr | None, function: str) -> str | None:
     # A bare name: hf_hub_download and snapshot_download only take Hub ids; SentenceTransformer prefixes
     # "sentence-transformers/"; load_dataset has canonical datasets (imdb, squad) besides its local builders;
     # for the rest only the legacy model ids are on the Hub, any other bare name is a folder.
-    if function in ("hf_hub_download", "snapshot_download", "SentenceTransformer"):
+    if function == "SentenceTransformer":
         return value
     if function == "load_dataset":
         return LOCAL if value.lower() in _PACKAGED_BUILDERS else value
