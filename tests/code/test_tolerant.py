@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlwarden.cli import main
 from mlwarden.code.checks import check_source
@@ -226,3 +228,21 @@ def test_notebook_findings_carry_the_json_line_for_sarif(tmp_path: Path) -> None
     assert (finding.location.member, finding.location.line) == ("cell 4", 3)
     assert finding.location.file_line is not None
     assert "torch.load('a.pt')" in text.split("\n")[finding.location.file_line - 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([
+    "import torch", "torch.load('a')", "def f[T](x):", "    return x", "type X = int", "if IN_COLAB:",
+    "    !pip install x", "%%time", "%cd /x", "x = (", ")", "'''", "f\"{d[\"k\"]}\"", ">>> y = 1", "... z",
+    "else:", "@dec", "class C[T]:", "  pass", "pip install a", "\\", "\0", "é = 1", "x = !ls", "np.load?",
+]), max_size=12))
+def test_any_mix_of_lines_parses_or_is_a_syntax_error(lines: list[str]) -> None:
+    from mlwarden.notebook import strip_magics
+
+    source = "\n".join(lines)
+    for text in (source, strip_magics(source)):
+        try:
+            result = check_source(text)
+        except SyntaxError:
+            continue
+        assert all(s.first <= s.last for s in result.skipped)
