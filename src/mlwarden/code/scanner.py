@@ -53,14 +53,20 @@ def _folder_test(base: Path) -> Callable[[str], bool]:
 
 
 def _skipped(result: CheckResult, display: str, member: str | None) -> list[Finding]:
-    """Statements the running Python could not parse: the rest was checked, so this is low, not MW710's medium."""
+    """Statements the running Python could not parse, as one finding per file or cell: the rest was checked,
+    so this is low, not MW710's medium."""
     from mlwarden.findings import Severity
 
+    if not result.skipped:
+        return []
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return [make_finding("MW710", Location(display, line=s.first, member=member),
-                         f"lines {s.first}-{s.last} do not parse with Python {version} ({s.message}; newer syntax?) "
-                         "and were not checked; the rest of the file was", f"skipped:{s.first}",
-                         severity=Severity.LOW) for s in result.skipped]
+    spans = [f"{s.first}" if s.first == s.last else f"{s.first}-{s.last}" for s in result.skipped]
+    shown = ", ".join(spans[:5]) + (f" and {len(spans) - 5} more" if len(spans) > 5 else "")
+    first = result.skipped[0]
+    return [make_finding("MW710", Location(display, line=first.first, member=member),
+                         f"line{'s' if len(spans) > 1 or '-' in spans[0] else ''} {shown} do not parse with Python "
+                         f"{version} ({first.message}; newer syntax?) and were not checked; the rest was",
+                         "skipped", severity=Severity.LOW)]
 
 
 def _check_notebook(text: str, display: str, policy: Policy,
