@@ -246,3 +246,14 @@ def test_any_mix_of_lines_parses_or_is_a_syntax_error(lines: list[str]) -> None:
         except SyntaxError:
             continue
         assert all(s.first <= s.last for s in result.skipped)
+
+
+def test_retries_are_bounded_by_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlwarden.code.parse as parse_module
+
+    source = "\n".join(["x = 1"] + ["y = = 2"] * 10 + ["import os"])
+    monkeypatch.setattr(parse_module, "PARSE_BUDGET", len(source) * 3)
+    with pytest.raises(SyntaxError):  # ten bad statements, three retries allowed: fail closed, no endless work
+        parse(source)
+    monkeypatch.setattr(parse_module, "PARSE_BUDGET", 10**9)
+    assert len(parse(source).skipped) == 10

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 MAX_SKIPS = 200  # a file with more failing statements than this is not Python we can check
+PARSE_BUDGET = 40_000_000  # characters parsed in all retries: a 20 MB file gets two, a 100 KB one 200
 _CONTINUATION = re.compile(r"(?:else|elif|except|finally)\b")
 _TYPE_ALIAS = re.compile(r"^(\s*)type\s+[A-Za-z_]\w*\s*(?:\[[^\]]*\])?\s*=")
 _TYPE_PARAMS = re.compile(r"\b(?:def|class)\s+[A-Za-z_]\w*\s*(\[)")
@@ -54,7 +55,7 @@ def parse(source: str, filename: str = "<source>") -> Parsed:
     starts = _statement_starts(lines)
     skipped: list[Skipped] = []
     first_error: SyntaxError | ValueError | None = None
-    for _ in range(MAX_SKIPS):
+    for _ in range(max(2, min(MAX_SKIPS, PARSE_BUDGET // max(len(source), 1)))):
         try:
             tree = ast.parse("\n".join(lines), filename)
         except SyntaxError as exc:
