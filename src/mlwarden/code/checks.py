@@ -77,7 +77,7 @@ class CodeIssue:
 
 @dataclass
 class HubReference:
-    """A literal repository loaded from the Hub (kept for the policy check and the SBOM)."""
+    """A repository loaded from the Hub, named by a literal or a constant (for the policy check and the SBOM)."""
 
     repo_id: str
     revision: str | None
