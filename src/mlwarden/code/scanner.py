@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mlwarden.code.checks import CheckResult, CodeIssue, HubReference, check_source
+from mlwarden.code.checks import TRIGGERS, CheckResult, CodeIssue, HubReference, check_source
 from mlwarden.findings import Finding, Location
 from mlwarden.policy.model import Policy
 from mlwarden.rules import make_finding
@@ -28,6 +28,10 @@ def check_code_file(path: Path, display: str, policy: Policy) -> tuple[list[Find
     except OSError as exc:
         return [_finding("MW710", display, None, None, f"cannot be read: {exc.strerror or exc}", "read")], []
     text = raw.decode("utf-8", errors="replace")
+    if path.suffix != ".ipynb" and not TRIGGERS.search(text):
+        return [], []  # nothing any check looks for, so nothing left unchecked: no need to parse (see TRIGGERS)
+    if "{{" in display and "}}" in display:
+        text = _fill_template(text)
     is_dir = _folder_test(path.parent)
     if path.suffix == ".ipynb":
         return _check_notebook(text, display, policy, is_dir)
@@ -38,6 +42,15 @@ def check_code_file(path: Path, display: str, policy: Policy) -> tuple[list[Find
         return [_finding("MW710", display, line, None, f"does not parse: {getattr(exc, 'msg', exc)}",
                          "syntax")], []
     return _findings(result, display, None, policy) + _skipped(result, display, None), result.hub_refs
+
+
+def _fill_template(text: str) -> str:
+    """A file of a project template (cookiecutter, copier: ``{{ cookiecutter.module_name }}/__init__.py``) is
+    Python once rendered: each ``{{ ... }}`` on one line becomes a name of the same width, so the rest parses
+    with its lines and columns; what still does not parse (``{% if %}`` blocks) is skipped as usual."""
+    import re
+
+    return re.sub(r"\{\{[^{}\n]*\}\}", lambda m: "_" * len(m.group(0)), text)
 
 
 def _folder_test(base: Path) -> Callable[[str], bool]:
@@ -124,7 +137,10 @@ def _findings(result: CheckResult, display: str, member: str | None, policy: Pol
 
 
 def _issue(issue: CodeIssue, display: str, member: str | None) -> Finding:
-    return _finding(issue.rule, display, issue.line, member, issue.message, issue.key)
+    from mlwarden.findings import Severity
+
+    return make_finding(issue.rule, Location(display, line=issue.line, member=member), issue.message, issue.key,
+                        severity=Severity.LOW if issue.low else None)
 
 
 def _finding(rule_id: str, display: str, line: int | None, member: str | None, message: str, key: str) -> Finding:
