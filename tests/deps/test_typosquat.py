@@ -116,3 +116,17 @@ def test_is_popular_and_odd_input() -> None:
     assert not is_popular("reqeusts")
     for odd in ("", "-", "a" * 300, "näive", "req uests"):
         assert typosquat_target(odd) is None or isinstance(typosquat_target(odd), Match)
+
+
+def test_major_version_successor_is_low() -> None:
+    from mlwarden.deps.typosquat import typosquat_target
+    from mlwarden.findings import Severity
+
+    match = typosquat_target("httpx2")  # pydantic-ai's uv.lock: the successor anthropic>=1 is built on
+    assert match is not None
+    assert match.target == "httpx"
+    assert match.severity is Severity.LOW
+    squat = typosquat_target("urllib33")  # a doubled letter stays what it was
+    assert squat is not None
+    assert squat.target == "urllib3"
+    assert squat.severity is Severity.HIGH

@@ -229,6 +229,10 @@ def typosquat_target(name: str) -> Match | None:
     dropped = pattern == "affix" and _core(candidate) == squeezed  # ``spark`` for ``pyspark``: often a real name
     strong = rank <= HIGH_RANK or (pattern in _STRONG and rank <= HIGH_RANK_STRONG)
     severity = Severity.HIGH if strong and not dropped else Severity.MEDIUM
+    if pattern == "affix" and re.fullmatch(re.escape(target.replace("-", "")) + r"[23]", squeezed):
+        # A major-version successor (``httpx2``, ``httpcore2``: what anthropic>=1 is built on) is how real
+        # projects fork and rename; none of the known malicious names is one. Listed, not blocking.
+        severity = Severity.LOW
     return Match(candidate, target, rank, pattern, severity)
 
 
