@@ -72,7 +72,7 @@ def test_one_valid_sbom_lists_everything(project: Path) -> None:
     by_name = components(bom)
     assert by_name["jinja2"]["purl"] == "pkg:pypi/jinja2@2.11.2"
     assert by_name["jinja2"]["hashes"] == [{"alg": "SHA-256", "content": "a" * 64}]
-    assert "repository_url=https%3A%2F%2Fpypi.corp.example%2Fsimple" in by_name["numpy"]["purl"]
+    assert by_name["numpy"]["purl"] == "pkg:pypi/numpy@1.26.4?repository_url=https:%2F%2Fpypi.corp.example%2Fsimple"
     for name, kind, verdict in (("models/clf.pkl", "machine-learning-model", "clean"),
                                 ("models/evil.pkl", "machine-learning-model", "critical"),
                                 ("models/encoder.safetensors", "machine-learning-model", "clean"),

@@ -1,0 +1,289 @@
+"""A JSON Schema draft-07 validator for the keywords the bundled CycloneDX 1.5/1.6 schemas use, with formats.
+
+Bundled rather than jsonschema because jsonschema is an optional extra here (it pulls referencing and the
+compiled rpds-py, and checks formats only with more optional packages installed): `sbom validate` must be
+strict in a bare install. Keywords outside the schemas' vocabulary are refused when the schema is loaded, so a
+future schema cannot be half-checked silently. tests/sbom/test_schema.py checks it agrees with jsonschema.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from mlwarden.sbom.formats import CHECKERS
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+SPECS = ("1.5", "1.6")
+_FILES = ("spdx.schema.json", "jsf-0.82.schema.json", "bom-1.5.schema.json", "bom-1.6.schema.json")
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default", "examples",
+                          "deprecated", "meta:enum", "definitions", "readOnly", "writeOnly"})
+_KEYWORDS = frozenset({"$ref", "type", "enum", "const", "format", "pattern", "minLength", "maxLength", "minimum",
+                       "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
+                       "uniqueItems", "items", "additionalItems", "contains", "properties", "patternProperties",
+                       "additionalProperties", "required", "minProperties", "maxProperties", "propertyNames",
+                       "dependencies", "allOf", "anyOf", "oneOf", "not", "if", "then", "else"})
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    path: tuple[str | int, ...]
+    message: str
+
+    def where(self) -> str:
+        return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.path)
+
+
+class _Store:
+    """The bundled schema documents by file name and $id; resolves `file#/json/pointer` references."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        for name in _FILES:
+            doc = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+            _check_vocabulary(doc, name)
+            self.docs[name] = doc
+            self.docs[str(doc.get("$id", name))] = doc
+        self.patterns: dict[str, re.Pattern[str]] = {}
+
+    def resolve(self, ref: str, base: str) -> tuple[Any, str]:
+        target, _, pointer = ref.partition("#")
+        name = target.rsplit("/", 1)[-1] if target else base
+        doc = self.docs[name]
+        node: Any = doc
+        for part in filter(None, pointer.split("/")):
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node, name
+
+    def pattern(self, text: str) -> re.Pattern[str]:
+        if text not in self.patterns:
+            self.patterns[text] = re.compile(text)
+        return self.patterns[text]
+
+
+def _check_vocabulary(node: Any, name: str) -> None:
+    if isinstance(node, dict):
+        unknown = set(node) - _KEYWORDS - _ANNOTATIONS
+        if unknown:
+            raise ValueError(f"{name}: schema keyword(s) this validator does not implement: {sorted(unknown)}")
+        for key, value in node.items():
+            if key in ("properties", "patternProperties", "definitions", "dependencies"):
+                for sub in value.values():
+                    _check_vocabulary(sub, name)
+            elif key in ("items", "allOf", "anyOf", "oneOf") and isinstance(value, list):
+                for sub in value:
+                    _check_vocabulary(sub, name)
+            elif key in ("items", "additionalItems", "additionalProperties", "contains", "propertyNames", "not",
+                         "if", "then", "else") and isinstance(value, dict):
+                _check_vocabulary(value, name)
+
+
+@lru_cache(maxsize=1)
+def _store() -> _Store:
+    return _Store()
+
+
+def _is_type(value: Any, kind: str) -> bool:
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "array":
+        return isinstance(value, list)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "null":
+        return value is None
+    if isinstance(value, bool):
+        return False
+    if kind == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if kind == "number":
+        return isinstance(value, (int, float))
+    return False
+
+
+def _canonical(value: Any) -> Any:
+    """A hashable form in which JSON-equal values are equal (1 == 1.0, but true != 1, key order ignored)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return (type(value).__name__, value)
+    if isinstance(value, (int, float)):
+        return ("number", float(value) if isinstance(value, float) and not value.is_integer() else int(value))
+    if isinstance(value, list):
+        return ("array", tuple(_canonical(v) for v in value))
+    if isinstance(value, dict):
+        return ("object", tuple(sorted((k, _canonical(v)) for k, v in value.items())))
+    return ("other", repr(value))
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True) if not isinstance(value, float) or math.isfinite(value) else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Validator:
+    def __init__(self, store: _Store) -> None:
+        self.store = store
+
+    def errors(self, value: Any, schema: Any, base: str, path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+        if schema is True or schema == {}:
+            return
+        if schema is False:
+            yield SchemaError(path, "no value is allowed here")
+            return
+        if "$ref" in schema:  # draft-07: $ref siblings are ignored
+            target, name = self.store.resolve(schema["$ref"], base)
+            yield from self.errors(value, target, name, path)
+            return
+        kinds = schema.get("type")
+        if kinds is not None:
+            allowed = [kinds] if isinstance(kinds, str) else kinds
+            if not any(_is_type(value, k) for k in allowed):
+                yield SchemaError(path, f"{_short(value)} is not of type {' or '.join(map(repr, allowed))}")
+                return  # the other keywords would only repeat the type error
+        if "enum" in schema and _canonical(value) not in {_canonical(v) for v in schema["enum"]}:
+            yield SchemaError(path, f"{_short(value)} is not one of {_short(schema['enum'])}")
+        if "const" in schema and _canonical(value) != _canonical(schema["const"]):
+            yield SchemaError(path, f"{_short(schema['const'])} was expected")
+        if isinstance(value, str):
+            yield from self._string(value, schema, path)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield from self._number(value, schema, path)
+        elif isinstance(value, list):
+            yield from self._array(value, schema, base, path)
+        elif isinstance(value, dict):
+            yield from self._object(value, schema, base, path)
+        yield from self._combinators(value, schema, base, path)
+
+    def _string(self, value: str, schema: dict[str, Any], path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+        length = len(value)  # code points, as JSON Schema counts
+        if "minLength" in schema and length < schema["minLength"]:
+            yield SchemaError(path, f"{_short(value)} is too short")
+        if "maxLength" in schema and length > schema["maxLength"]:
+            yield SchemaError(path, f"{_short(value)} is too long")
+        if "pattern" in schema and not self.store.pattern(schema["pattern"]).search(value):
+            yield SchemaError(path, f"{_short(value)} does not match {schema['pattern']!r}")
+        checker = CHECKERS.get(schema.get("format", ""))
+        if checker is not None and not checker(value):
+            yield SchemaError(path, f"{_short(value)} is not a valid {schema['format']}")
+
+    def _number(self, value: float, schema: dict[str, Any], path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+        if "minimum" in schema and value < schema["minimum"]:
+            yield SchemaError(path, f"{_short(value)} is less than the minimum of {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            yield SchemaError(path, f"{_short(value)} is greater than the maximum of {schema['maximum']}")
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+            yield SchemaError(path, f"{_short(value)} must be greater than {schema['exclusiveMinimum']}")
+        if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
+            yield SchemaError(path, f"{_short(value)} must be less than {schema['exclusiveMaximum']}")
+        if "multipleOf" in schema and (value / schema["multipleOf"]) % 1:
+            yield SchemaError(path, f"{_short(value)} is not a multiple of {schema['multipleOf']}")
+
+    def _array(self, value: list[Any], schema: dict[str, Any], base: str,
+               path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            yield SchemaError(path, f"should have at least {schema['minItems']} item(s)")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            yield SchemaError(path, f"should have at most {schema['maxItems']} item(s)")
+        if schema.get("uniqueItems"):
+            seen: set[Any] = set()
+            for index, item in enumerate(value):
+                key = _canonical(item)
+                if key in seen:
+                    yield SchemaError((*path, index), "duplicate item (the array's items must be unique)")
+                    break
+                seen.add(key)
+        items = schema.get("items")
+        if isinstance(items, list):
+            for index, (item, sub) in enumerate(zip(value, items, strict=False)):
+                yield from self.errors(item, sub, base, (*path, index))
+            extra = schema.get("additionalItems", True)
+            for index in range(len(items), len(value)):
+                yield from self.errors(value[index], extra, base, (*path, index))
+        elif items is not None:
+            for index, item in enumerate(value):
+                yield from self.errors(item, items, base, (*path, index))
+        if "contains" in schema and not any(self._ok(item, schema["contains"], base) for item in value):
+            yield SchemaError(path, "no item matches the schema of 'contains'")
+
+    def _object(self, value: dict[str, Any], schema: dict[str, Any], base: str,
+                path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+        for name in schema.get("required", ()):
+            if name not in value:
+                yield SchemaError(path, f"{name!r} is a required property")
+        if "minProperties" in schema and len(value) < schema["minProperties"]:
+            yield SchemaError(path, f"should have at least {schema['minProperties']} properties")
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            yield SchemaError(path, f"should have at most {schema['maxProperties']} properties")
+        properties = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            matched = False
+            if key in properties:
+                matched = True
+                yield from self.errors(item, properties[key], base, (*path, key))
+            for pattern, sub in patterns.items():
+                if self.store.pattern(pattern).search(key):
+                    matched = True
+                    yield from self.errors(item, sub, base, (*path, key))
+            if not matched and extra is not True:
+                if extra is False:
+                    yield SchemaError(path, f"additional property {_short(key)} is not allowed")
+                else:
+                    yield from self.errors(item, extra, base, (*path, key))
+            if "propertyNames" in schema:
+                yield from self.errors(key, schema["propertyNames"], base, (*path, key))
+        for key, needed in schema.get("dependencies", {}).items():
+            if key in value:
+                if isinstance(needed, list):
+                    for name in needed:
+                        if name not in value:
+                            yield SchemaError(path, f"{name!r} is required when {key!r} is present")
+                else:
+                    yield from self.errors(value, needed, base, path)
+
+    def _combinators(self, value: Any, schema: dict[str, Any], base: str,
+                     path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+        for sub in schema.get("allOf", ()):
+            yield from self.errors(value, sub, base, path)
+        if "anyOf" in schema:
+            yield from self._alternatives(value, schema["anyOf"], base, path, exactly_one=False)
+        if "oneOf" in schema:
+            yield from self._alternatives(value, schema["oneOf"], base, path, exactly_one=True)
+        if "not" in schema and self._ok(value, schema["not"], base):
+            yield SchemaError(path, f"{_short(value)} should not be valid under {_short(schema['not'])}")
+        if "if" in schema:
+            branch = "then" if self._ok(value, schema["if"], base) else "else"
+            if branch in schema:
+                yield from self.errors(value, schema[branch], base, path)
+
+    def _alternatives(self, value: Any, options: list[Any], base: str, path: tuple[str | int, ...],
+                      exactly_one: bool) -> Iterator[SchemaError]:
+        results = [list(self.errors(value, sub, base, path)) for sub in options]
+        valid = sum(1 for errors in results if not errors)
+        if valid == 0:
+            # The alternative that got furthest (errors deepest in the value, then fewest) explains it best.
+            closest = min(results, key=lambda errors: (-max(len(e.path) for e in errors), len(errors)))
+            yield SchemaError(path, f"not valid under any of the {len(options)} allowed shapes "
+                                    f"(closest: {closest[0].where()}: {closest[0].message})")
+        elif exactly_one and valid > 1:
+            yield SchemaError(path, f"valid under {valid} of the allowed shapes, exactly one is required")
+
+    def _ok(self, value: Any, schema: Any, base: str) -> bool:
+        return next(iter(self.errors(value, schema, base, ())), None) is None
+
+
+def schema_errors(doc: Any, spec: str) -> list[SchemaError]:
+    """Every schema violation of `doc` against the bundled CycloneDX `spec` JSON schema, in document order."""
+    if spec not in SPECS:
+        raise ValueError(f"unsupported CycloneDX version {spec!r}")
+    store = _store()
+    return list(_Validator(store).errors(doc, store.docs[f"bom-{spec}.schema.json"], f"bom-{spec}.schema.json", ()))
