@@ -20,6 +20,10 @@ MAX_DEPTH = 100  # CycloneDX nests components in components; real documents stay
 MAX_REPORTED = 1000
 
 
+class NotJson(InputError):
+    """The bytes are not (UTF-8) JSON: for `sbom validate` an invalid document rather than an unreadable file."""
+
+
 def load_document(path: Path) -> Any:
     """The parsed JSON of `path`, or InputError with a one-line reason (unreadable, too big, not JSON, too deep)."""
     try:
@@ -40,13 +44,13 @@ def parse_document(raw: bytes, label: str) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{label}: not UTF-8 JSON ({exc.reason} at byte {exc.start})") from None
+        raise NotJson(f"{label}: not UTF-8 JSON ({exc.reason} at byte {exc.start})") from None
     try:
         doc = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
         raise InputError(f"{label}: JSON nested too deeply to read") from None
     except ValueError as exc:
-        raise InputError(f"{label}: not valid JSON: {str(exc).splitlines()[0][:200]}") from None
+        raise NotJson(f"{label}: not valid JSON: {str(exc).splitlines()[0][:200]}") from None
     depth = _depth(doc)
     if depth > MAX_DEPTH:
         raise InputError(f"{label}: JSON nested {depth} levels deep, more than the {MAX_DEPTH} an SBOM may have")
