@@ -59,8 +59,12 @@ def _pyproject(root: Path) -> dict[str, Any]:
         data = _toml.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return {}
-    project = data.get("project") if isinstance(data, dict) else None
-    return project if isinstance(project, dict) else {}
+    project = data.get("project")
+    if isinstance(project, dict) and project.get("name"):
+        return project
+    tool = data.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None  # poetry 1.x keeps the metadata here
+    return poetry if isinstance(poetry, dict) else {}
 
 
 def project_identity(root: Path) -> tuple[str, str | None]:
