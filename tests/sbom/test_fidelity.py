@@ -213,3 +213,40 @@ def test_wrong_typed_project_and_lock_fields_never_crash(workdir: Path) -> None:
     doc = generate()
     assert doc["metadata"]["component"]["name"] == workdir.name
     assert [c["name"] for c in doc["components"]] == ["a"]
+
+
+SECRETS = ("Idx5ecretPw", "ExtraSecret123456789", "UrlSecretPw", "GitTokenSecret0123456789abcdef", "PipfileSecretPw",
+           "PipGitSecret", "UvRegistrySecret", "PoetrySourceSecret")
+
+
+@pytest.mark.parametrize("layout", ["requirements", "locks"])
+def test_no_credential_anywhere_in_the_sbom(workdir: Path, layout: str) -> None:
+    if layout == "requirements":
+        (workdir / "requirements.txt").write_text(
+            "--index-url https://deploy:Idx5ecretPw@pypi.corp.example/simple\n"
+            "--extra-index-url https://tok_ExtraSecret123456789@extra.example/simple\n"
+            "mypkg @ https://user:UrlSecretPw@files.example/mypkg-1.0-py3-none-any.whl\n"
+            "gitpkg @ git+https://ghp_GitTokenSecret0123456789abcdef@github.com/org/gitpkg.git@v1.0\n"
+            "plain==1.0\n")
+    else:
+        (workdir / "Pipfile.lock").write_text(json.dumps({
+            "_meta": {"sources": [{"name": "corp", "url": "https://u:PipfileSecretPw@pypi.corp.example/simple"}]},
+            "default": {"a": {"version": "==1.0", "index": "corp", "hashes": []},
+                        "b": {"git": "https://x-token:PipGitSecret@git.example/b.git", "ref": "abc"}},
+            "develop": {}}))
+        (workdir / "uv.lock").write_text(
+            'version = 1\n[[package]]\nname = "c"\nversion = "1"\n'
+            'source = { registry = "https://me:UvRegistrySecret@pypi.corp.example/simple" }\n')
+        (workdir / "poetry.lock").write_text(
+            '[[package]]\nname = "d"\nversion = "1"\n[package.source]\ntype = "legacy"\n'
+            'url = "https://me:PoetrySourceSecret@pypi.corp.example/simple"\nreference = "corp"\n')
+    generate("--format", "json")
+    text = Path("out.cdx.json").read_text()
+    assert not [s for s in SECRETS if s in text]
+    assert "****" in text or "%2A%2A%2A%2A" in text
+
+
+def test_a_sole_private_index_is_the_repository_url(workdir: Path) -> None:
+    (workdir / "requirements.txt").write_text("--index-url https://pypi.corp.example/simple\nplain==1.0\n")
+    doc = generate()
+    assert doc["components"][0]["purl"] == "pkg:pypi/plain@1.0?repository_url=https:%2F%2Fpypi.corp.example%2Fsimple"

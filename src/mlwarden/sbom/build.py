@@ -12,6 +12,7 @@ Same inputs, same bytes: no timestamp or serial number unless asked, everything 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
@@ -22,7 +23,7 @@ from urllib.parse import quote
 
 from mlwarden import __version__
 from mlwarden.config import Config
-from mlwarden.deps.model import Manifest, Pin
+from mlwarden.deps.model import Manifest, Pin, Source
 from mlwarden.paths import display_path
 from mlwarden.policy.model import Policy, canonicalize_name
 from mlwarden.redact import redact
@@ -118,7 +119,7 @@ def generate(root: Path, files: list[Path], config: Config, policy: Policy, opti
                          for ref, targets in sorted(dependencies.items())],
     })
     if options.osv_db:
-        vulnerabilities = _vulnerabilities(manifests, options.osv_db, policy)
+        vulnerabilities = _vulnerabilities(manifests, options.osv_db, policy, libraries.ref_of)
         if vulnerabilities:
             bom["vulnerabilities"] = vulnerabilities
     return bom
@@ -207,6 +208,15 @@ def _properties(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"name": n, "value": v} for n, v in sorted(set(pairs))]
 
 
+def _sole_index(manifest: Manifest) -> str | None:
+    """The index every pin of a requirements file comes from: its --index-url when it is not PyPI and no
+    --extra-index-url or --find-links offers another source."""
+    if len(manifest.indexes) != 1 or manifest.extra_indexes or manifest.find_links:
+        return None
+    url = manifest.indexes[0][0]
+    return None if _is_pypi(url) else url
+
+
 class _Libraries:
     """The Python (and conda) components of the chosen manifests, merged by bom-ref."""
 
@@ -215,12 +225,17 @@ class _Libraries:
         self.hashes: dict[str, set[str]] = {}
         self.props: dict[str, set[tuple[str, str]]] = {}
         self.refs: dict[int, dict[Key, str]] = {}  # per manifest: (canonical name, version) -> bom-ref
+        self.ref_of: dict[tuple[str, str, str | None], str] = {}  # (file, canonical name, version) -> bom-ref
 
     def add_manifest(self, manifest: Manifest) -> None:
         keys: dict[Key, str] = {}
+        index = _sole_index(manifest)
         for pin in manifest.pins:
+            if pin.source is None and index is not None:
+                pin = dataclasses.replace(pin, source=Source("index", index))
             ref = self._add(pin, manifest)
             keys[(canonicalize_name(pin.name), pin.version)] = ref
+            self.ref_of[(pin.file, canonicalize_name(pin.name), pin.version)] = ref
         self.refs[id(manifest)] = keys
 
     def _add(self, pin: Pin, manifest: Manifest) -> str:
@@ -404,7 +419,8 @@ def _hf_components(cache: Path, root: Path, config: Config, policy: Policy) -> l
 
 
 # --- vulnerabilities -------------------------------------------------------------------------------------------
-def _vulnerabilities(manifests: list[Manifest], osv_db: str, policy: Policy) -> list[dict[str, Any]]:
+def _vulnerabilities(manifests: list[Manifest], osv_db: str, policy: Policy,
+                     refs: dict[tuple[str, str, str | None], str]) -> list[dict[str, Any]]:
     from mlwarden.deps.audit import auditable_pins
     from mlwarden.deps.osv import OsvDatabase
 
@@ -423,7 +439,8 @@ def _vulnerabilities(manifests: list[Manifest], osv_db: str, policy: Policy) -> 
                 **({"recommendation": "Upgrade to " + " or ".join(advisory.fixed)} if advisory.fixed else {}),
                 "affects": [],
             })
-            entry["affects"].append({"ref": ref_for(pin)})
+            entry["affects"].append({"ref": refs.get((pin.file, canonicalize_name(pin.name), pin.version),
+                                                     ref_for(pin))})
             waiver = policy.vulnerability_waiver({advisory.id, *advisory.aliases})
             if waiver is not None:
                 entry["analysis"] = {"state": "not_affected", "justification": "protected_by_mitigating_control",
