@@ -51,8 +51,22 @@ class _Store:
             self.docs[name] = doc
             self.docs[str(doc.get("$id", name))] = doc
         self.patterns: dict[str, re.Pattern[str]] = {}
+        self.resolved: dict[tuple[str, str], tuple[Any, str]] = {}
+        self.enums: dict[int, frozenset[Any]] = {}  # id of an enum list (the schemas live as long as the store)
+
+    def enum(self, values: list[Any]) -> frozenset[Any]:
+        key = id(values)
+        if key not in self.enums:
+            self.enums[key] = frozenset(_canonical(v) for v in values)
+        return self.enums[key]
 
     def resolve(self, ref: str, base: str) -> tuple[Any, str]:
+        key = (ref, base)
+        if key not in self.resolved:
+            self.resolved[key] = self._resolve(ref, base)
+        return self.resolved[key]
+
+    def _resolve(self, ref: str, base: str) -> tuple[Any, str]:
         target, _, pointer = ref.partition("#")
         name = target.rsplit("/", 1)[-1] if target else base
         doc = self.docs[name]
@@ -148,7 +162,7 @@ class _Validator:
             if not any(_is_type(value, k) for k in allowed):
                 yield SchemaError(path, f"{_short(value)} is not of type {' or '.join(map(repr, allowed))}")
                 return  # the other keywords would only repeat the type error
-        if "enum" in schema and _canonical(value) not in {_canonical(v) for v in schema["enum"]}:
+        if "enum" in schema and _canonical(value) not in self.store.enum(schema["enum"]):
             yield SchemaError(path, f"{_short(value)} is not one of {_short(schema['enum'])}")
         if "const" in schema and _canonical(value) != _canonical(schema["const"]):
             yield SchemaError(path, f"{_short(schema['const'])} was expected")
