@@ -129,11 +129,22 @@ def test_vulnerabilities_and_vex(project: Path) -> None:
 
 def test_hf_cache_components(project: Path) -> None:
     commit = "0123456789abcdef0123456789abcdef01234567"
-    build_repo(project / ".xdg" / "hub", "acme/bert", {"config.json": b"{}"}, commit=commit)
+    build_repo(project / ".xdg" / "hub", "acme/BERT-Large", {"config.json": b"{}"}, commit=commit,
+               refs={"main": commit})
+    build_repo(project / ".xdg" / "hub", "acme/reviews", {"data.csv": b"a\n"}, commit="f" * 40,
+               repo_type="datasets")
     bom = generate(project, "--hf-cache", str(project / ".xdg" / "hub"))
-    component = components(bom)["acme/bert"]
-    assert component["purl"] == f"pkg:huggingface/acme/bert@{commit}"
+    component = components(bom)["acme/BERT-Large"]
+    assert component["purl"] == f"pkg:huggingface/acme/BERT-Large@{commit}"  # case kept, as the purl type says
     assert component["version"] == commit
+    card = {p["name"]: p["value"] for p in component["modelCard"]["properties"]}
+    assert card["mlwarden:source-revision"] == commit
+    assert card["mlwarden:repo-type"] == "model"
+    assert component["externalReferences"] == [{"type": "distribution", "url": "https://huggingface.co/acme/BERT-Large"}]
+    dataset = components(bom)["acme/reviews"]
+    assert dataset["type"] == "data"
+    assert dataset["data"] == [{"type": "dataset", "name": "acme/reviews",
+                                "contents": {"url": "https://huggingface.co/datasets/acme/reviews"}}]
     assert validate(bom) == []
 
 
