@@ -29,16 +29,15 @@ def _now() -> str:
 
 def _build(hf_cache: Path | None, db: Path | None, spec: str, *, timestamp: bool = False,
            serial: bool = False) -> tuple[dict[str, Any], Path]:
-    from mlwarden.cli._common import load_run_config
-    from mlwarden.policy import load_policy
-    from mlwarden.sbom.build import Options, generate, project_identity
-    from mlwarden.walk import iter_files
+    from mlwarden.cli._common import Options as RunOptions
+    from mlwarden.cli._common import load_run, targets_for
+    from mlwarden.sbom.build import Options, generate
 
-    root = Path.cwd()
-    config = load_run_config(None, None, root)
-    policy = load_policy(root, config.policy)
-    target = Path(config.sbom) if config.sbom else Path("sbom") / f"{project_identity(root)[0]}.cdx.json"
-    files = [f for f in iter_files([root], root, config.exclude) if f.resolve() != target.resolve()]
+    run = load_run(RunOptions())
+    root, config, policy = run.root, run.config, run.policy
+    target = _target(root, config)
+    found = targets_for((), run, default_to_root=True).found  # what git holds, not every file on disk
+    files = [f for f in found if f.resolve() != target.resolve()]
     options = Options(spec=spec, hf_cache=hf_cache, osv_db=str(db) if db else config.osv_db,
                       timestamp=_now() if timestamp else None, serial=serial)
     return generate(root, files, config, policy, options), target
@@ -115,12 +114,17 @@ def check(hf_cache: Path | None, db: Path | None, spec: str | None, file_: Path 
 
 
 def _build_target() -> Path:
-    from mlwarden.cli._common import load_run_config
+    from mlwarden.cli._common import Options as RunOptions
+    from mlwarden.cli._common import load_run
+
+    run = load_run(RunOptions())
+    return _target(run.root, run.config)
+
+
+def _target(root: Path, config: Any) -> Path:
     from mlwarden.sbom.build import project_identity
 
-    root = Path.cwd()
-    config = load_run_config(None, None, root)
-    return Path(config.sbom) if config.sbom else Path("sbom") / f"{project_identity(root)[0]}.cdx.json"
+    return root / (config.sbom or f"sbom/{project_identity(root)[0]}.cdx.json")
 
 
 @sbom.command(short_help="Validate a CycloneDX JSON document against the official schema.")
