@@ -88,7 +88,7 @@ def test_pipfile_lock_graph_is_flat_and_says_so(workdir: Path) -> None:
     assert len(doc["dependencies"]) == 1  # no per-component entries: their dependencies are unknown
     assert doc["metadata"]["properties"] == [
         {"name": "mlwarden:dependency-graph",
-         "value": "flat: Pipfile.lock record no dependency edges; every component is listed as direct"}]
+         "value": "flat: no dependency edges in Pipfile.lock; every component is listed as direct"}]
 
 
 def test_two_versions_of_one_package_and_git_sources(workdir: Path) -> None:

@@ -41,7 +41,7 @@ _HASH_ALGS = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha384": "SHA
 _HEX = re.compile(r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128}")
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _ORDER = ("type", "bom-ref", "name", "version", "hashes", "licenses", "purl", "externalReferences", "properties")
-FLAT_NOTE = "flat: {files} record no dependency edges; every component is listed as direct"
+FLAT_NOTE = "flat: no dependency edges in {files}; every component is listed as direct"
 
 
 @dataclass(frozen=True)
