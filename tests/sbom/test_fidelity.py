@@ -125,7 +125,7 @@ source = {{ registry = "https://pypi.org/simple" }}
 [[package]]
 name = "mylib"
 version = "0.3.0"
-source = {{ git = "https://deploy:hunter2secret@git.example.com/org/mylib?rev=v0.3#{commit}" }}
+source = {{ git = "https://d:hunter2secret@git.example/org/mylib?rev=v0.3#{commit}" }}  # pragma: allowlist secret
 dependencies = [{{ name = "numpy", version = "2.1.0", source = {{ registry = "https://pypi.org/simple" }} }}]
 """)
     doc = generate()
@@ -133,9 +133,9 @@ dependencies = [{{ name = "numpy", version = "2.1.0", source = {{ registry = "ht
     assert "hunter2secret" not in text
     refs = {(c["name"], c.get("version")): c for c in doc["components"]}
     mylib = refs[("mylib", "0.3.0")]
-    assert mylib["purl"].startswith("pkg:pypi/mylib@0.3.0?vcs_url=git%2Bhttps:%2F%2Fdeploy:%2A%2A%2A%2A%40git.example")
+    assert mylib["purl"].startswith("pkg:pypi/mylib@0.3.0?vcs_url=git%2Bhttps:%2F%2Fd:%2A%2A%2A%2A%40git.example")
     assert mylib["purl"].endswith(f"%40{commit}")
-    assert mylib["externalReferences"] == [{"type": "vcs", "url": "https://deploy:****@git.example.com/org/mylib"}]
+    assert mylib["externalReferences"] == [{"type": "vcs", "url": "https://d:****@git.example/org/mylib"}]
     assert {"name": "mlwarden:vcs-requested-ref", "value": "v0.3"} in mylib["properties"]
     deps = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
     assert deps[mylib["bom-ref"]] == ["pkg:pypi/numpy@2.1.0"]
@@ -215,7 +215,9 @@ def test_wrong_typed_project_and_lock_fields_never_crash(workdir: Path) -> None:
     assert [c["name"] for c in doc["components"]] == ["a"]
 
 
-SECRETS = ("Idx5ecretPw", "ExtraSecret123456789", "UrlSecretPw", "GitTokenSecret0123456789abcdef", "PipfileSecretPw",
+SECRETS = ("Idx5ecretPw", "ExtraSecret123456789", "UrlSecretPw",
+           "GitTokenSecret0123456789abcdef",  # pragma: allowlist secret
+           "PipfileSecretPw",
            "PipGitSecret", "UvRegistrySecret", "PoetrySourceSecret")
 
 
@@ -223,23 +225,27 @@ SECRETS = ("Idx5ecretPw", "ExtraSecret123456789", "UrlSecretPw", "GitTokenSecret
 def test_no_credential_anywhere_in_the_sbom(workdir: Path, layout: str) -> None:
     if layout == "requirements":
         (workdir / "requirements.txt").write_text(
-            "--index-url https://deploy:Idx5ecretPw@pypi.corp.example/simple\n"
+            "--index-url https://deploy:Idx5ecretPw@pypi.corp.example/simple\n"  # pragma: allowlist secret
             "--extra-index-url https://tok_ExtraSecret123456789@extra.example/simple\n"
-            "mypkg @ https://user:UrlSecretPw@files.example/mypkg-1.0-py3-none-any.whl\n"
+            "mypkg @ https://user:UrlSecretPw@files.example/mypkg-1.0-py3-none-any.whl\n"  # pragma: allowlist secret
             "gitpkg @ git+https://ghp_GitTokenSecret0123456789abcdef@github.com/org/gitpkg.git@v1.0\n"
             "plain==1.0\n")
     else:
         (workdir / "Pipfile.lock").write_text(json.dumps({
-            "_meta": {"sources": [{"name": "corp", "url": "https://u:PipfileSecretPw@pypi.corp.example/simple"}]},
+            "_meta": {"sources": [{"name": "corp",
+                                   "url": "https://u:PipfileSecretPw@corp.example/s"}]},  # pragma: allowlist secret
             "default": {"a": {"version": "==1.0", "index": "corp", "hashes": []},
-                        "b": {"git": "https://x-token:PipGitSecret@git.example/b.git", "ref": "abc"}},
+                        "b": {"git": "https://x-token:PipGitSecret@git.example/b.git",  # pragma: allowlist secret
+                              "ref": "abc"}},
             "develop": {}}))
         (workdir / "uv.lock").write_text(
             'version = 1\n[[package]]\nname = "c"\nversion = "1"\n'
-            'source = { registry = "https://me:UvRegistrySecret@pypi.corp.example/simple" }\n')
+            'source = { registry = "https://me:UvRegistrySecret@pypi.corp.example/s" }\n'  # pragma: allowlist secret
+        )
         (workdir / "poetry.lock").write_text(
             '[[package]]\nname = "d"\nversion = "1"\n[package.source]\ntype = "legacy"\n'
-            'url = "https://me:PoetrySourceSecret@pypi.corp.example/simple"\nreference = "corp"\n')
+            'url = "https://me:PoetrySourceSecret@pypi.corp.example/simple"\n'  # pragma: allowlist secret
+            'reference = "corp"\n')
     generate("--format", "json")
     text = Path("out.cdx.json").read_text()
     assert not [s for s in SECRETS if s in text]

@@ -72,15 +72,17 @@ def test_sources_become_the_standard_qualifiers() -> None:
     assert purl_for(conda) == "pkg:conda/numpy@1.26?channel=conda-forge"
 
 
-@pytest.mark.parametrize("url", ["https://deploy:s3cr3tPassw0rd@pypi.corp.example/simple",
-                                 "https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/org/private"])
+@pytest.mark.parametrize("url", [
+    "https://deploy:s3cr3tPassw0rd@pypi.corp.example/simple",  # pragma: allowlist secret
+    "https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/org/p",  # pragma: allowlist secret
+])
 def test_credentials_never_reach_a_purl(url: str) -> None:
     for kind in ("index", "vcs", "url"):
         pin = Pin("p", "1", "", "uv.lock", 1, source=Source(kind, url))
         built = purl_for(pin)
         assert built is not None
         assert "s3cr3tPassw0rd" not in built
-        assert "ghp_abcdefghijklmnopqrstuvwxyz0123456789" not in built
+        assert "ghp_abcdefghijklmnopqrstuvwxyz0123456789" not in built  # pragma: allowlist secret
         assert "%2A%2A%2A%2A" in built  # the mask, encoded: where the credential was is still visible
 
 
