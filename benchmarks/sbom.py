@@ -3,7 +3,8 @@ components, purls, hashes, time.
 
 Usage: .venv/bin/python benchmarks/sbom.py [--db ../shared/advisory-db]
 
-Inputs, each in its own folder under benchmarks/_work/sbom/:
+Inputs, each in its own folder under a temporary directory outside the repository (inside it, mlwarden would
+find the repository's root and describe mlwarden itself):
 1. `pins`: 200 pinned requirements (real names and versions from the advisory snapshot, as in audit.py);
 2. `hashed`: the requirements file `uv export` writes for the real uv.lock in tests/data/sbom/uv-duck-pypi
    (85 packages, 334 hashes), when uv is installed;
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "benchmarks" / "_work" / "sbom"
 UV_PROJECT = ROOT / "tests" / "data" / "sbom" / "uv-duck-pypi"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -57,6 +57,8 @@ def _compare(ours: Path, theirs: Path) -> list[str]:
 
 
 def main() -> int:
+    import tempfile
+
     from audit import build_lock  # type: ignore[import-not-found]
     from common import advisory_snapshot, median_of, record, timed  # type: ignore[import-not-found]
 
@@ -64,14 +66,15 @@ def main() -> int:
     if db is None:
         return 2
     bin_dir = Path(sys.executable).parent
-    mlwarden = str(bin_dir / "mlwarden")
+    mlwarden = [sys.executable, "-m", "mlwarden"]
     cyclonedx = bin_dir / "cyclonedx-py"
     uv = shutil.which("uv", path=str(bin_dir)) or shutil.which("uv")
     lines: list[str] = []
+    work = Path(tempfile.mkdtemp(prefix="mlwarden-sbom-bench-"))
 
     def ours(folder: Path) -> tuple[float, float]:
-        gen = [timed([mlwarden, "sbom", "generate", "-o", "mlwarden.cdx.json"], folder) for _ in range(3)]
-        val = [timed([mlwarden, "sbom", "validate", "mlwarden.cdx.json"], folder) for _ in range(3)]
+        gen = [timed([*mlwarden, "sbom", "generate", "-o", "mlwarden.cdx.json"], folder) for _ in range(3)]
+        val = [timed([*mlwarden, "sbom", "validate", "mlwarden.cdx.json"], folder) for _ in range(3)]
         assert all(r[1] == 0 for r in gen + val), (gen, val)
         return statistics.median(r[0] for r in gen), statistics.median(r[0] for r in val)
 
@@ -97,7 +100,7 @@ def main() -> int:
             lines.extend(_compare(folder / "mlwarden.cdx.json", folder / "cyclonedx.cdx.json"))
 
     # 1. 200 pinned requirements
-    pins_dir = WORK / "pins"
+    pins_dir = work / "pins"
     pins_dir.mkdir(parents=True, exist_ok=True)
     lock = build_lock(db)
     pins = [line.split('"')[1] for line in lock.read_text().splitlines() if line.startswith(("name", "version"))]
@@ -108,9 +111,9 @@ def main() -> int:
 
     if uv is not None:
         # 2. the hashed requirements uv exports from a real lock
-        hashed = WORK / "hashed"
+        hashed = work / "hashed"
         hashed.mkdir(parents=True, exist_ok=True)
-        project = WORK / "uvlock"
+        project = work / "uvlock"
         project.mkdir(parents=True, exist_ok=True)
         for name in ("uv.lock", "pyproject.toml"):
             shutil.copy(UV_PROJECT / name, project / name)
@@ -130,6 +133,7 @@ def main() -> int:
         edges = sum(len(d.get("dependsOn", [])) for d in ours_doc["dependencies"])
         lines.append(f"    dependency graph: {edges} edges, identical to uv's (tests/sbom/test_fidelity.py)")
     record("sbom (benchmarks/sbom.py)", lines)
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
