@@ -171,8 +171,9 @@ _RULES = (
          "The name is one edit, a swap, a doubled or missing character, a separator or a py/python change "
          "away from a much more popular package.",
          "Check the spelling; if the package is genuine, add a [[package]] allow entry for it."),
-    Rule("MW308", "dep-unparsable", "Dependency file or line cannot be parsed", Severity.MEDIUM,
-         "A requirement, lock file, TOML or YAML document that cannot be read; what it declares is not checked.",
+    Rule("MW308", "dep-unparsable", "Dependency file or line cannot be parsed", Severity.HIGH,
+         "A requirement, lock file, TOML or YAML document that cannot be read; what it declares is not checked "
+         "(high: what was not checked must not pass).",
          "Fix the file; the message names the file and line."),
     Rule("MW309", "dep-unknown-option", "Unknown requirements option", Severity.MEDIUM,
          "An option pip does not know is ignored or fails the install; it may hide a source.",
@@ -188,6 +189,21 @@ _RULES = (
          "The version is not pinned or the vulnerability service could not be reached: nothing is known "
          "about it. The audit fails closed (exit 2) unless --allow-unaudited.",
          "Pin the version; use an offline database (--db) where the network is closed."),
+    Rule("MW313", "dep-malicious", "Dependency is a known malicious package", Severity.CRITICAL,
+         "An OSV MAL- record (the OpenSSF malicious-packages database) lists this package version: installing "
+         "it runs an attacker's code (credential theft, backdoors, crypto miners).",
+         "Remove it, rotate every credential the machines that installed it could read, and rebuild them."),
+    Rule("MW314", "dep-cooldown", "Dependency version is younger than the cooldown", Severity.HIGH,
+         "The locked files of this version were uploaded less than cooldown_days ago. Hijacked releases are "
+         "usually found and removed within days; a cooldown (uv's exclude-newer, pnpm's minimumReleaseAge) "
+         "keeps them out.",
+         "Lock an older version (uv lock --exclude-newer), or waive an urgent security update with a [[package]] "
+         "entry for that exact version or an [[exception]] for rule MW314."),
+    Rule("MW315", "dep-pth-exec", "A .pth file runs code at every Python start-up", Severity.HIGH,
+         "site.py executes each .pth line that starts with 'import' in every interpreter of the environment, "
+         "before any user code (the litellm 1.82.8 compromise shipped one in its wheel). Critical when the line "
+         "decodes, fetches or executes hidden code.",
+         "Uninstall the package that shipped it, inspect the line, and rebuild the environment."),
     # --- MW4xx: secrets and data leakage ----------------------------------------------------------------
     Rule("MW401", "secret", "Secret in the repository", Severity.HIGH,
          "A credential (API token, key, password, private key) found by detect-secrets' plugins or mlwarden's "

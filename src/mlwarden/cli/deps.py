@@ -8,11 +8,17 @@ import click
 
 from mlwarden.cli._common import Options, output_options, run_pipeline
 
+_installed_option = click.option(
+    "--installed", "installed", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Also read an installed environment (a virtualenv or site-packages folder): its *.dist-info and .pth "
+    "files.")
+
 
 @click.command(short_help="Pinning, hashes, sources, typosquats of dependencies (offline).")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_installed_option
 @output_options
-def deps(paths: tuple[Path, ...], opts: Options) -> int:
+def deps(paths: tuple[Path, ...], installed: tuple[Path, ...], opts: Options) -> int:
     """Check requirements files, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock, pylock.toml and conda
     environment files (default: every one in the repository) against the policy: unpinned requirements,
     missing hashes, indexes, find-links, channels, VCS hosts and direct URLs not allowed, VCS refs that are
@@ -20,7 +26,7 @@ def deps(paths: tuple[Path, ...], opts: Options) -> int:
     at all is an error (exit 2), never a pass."""
     from mlwarden.deps.check import DepsCheck
 
-    return run_pipeline([DepsCheck(audit=False, required=True)], paths, opts, category="deps",
+    return run_pipeline([DepsCheck(audit=False, required=True, installed=installed)], paths, opts, category="deps",
                         default_to_root=True, named_always=True)
 
 
@@ -36,9 +42,13 @@ def deps(paths: tuple[Path, ...], opts: Options) -> int:
               "findings instead of failing (exit 2).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the database index is cached (default: $XDG_CACHE_HOME/mlwarden).")
+@click.option("--max-db-age", "max_db_age", type=click.IntRange(min=0), default=None,
+              help="Fail (exit 2) when the OSV database's newest record is older than this many days.")
+@_installed_option
 @output_options
 def audit(paths: tuple[Path, ...], db: Path | None, online: bool, service: str, osv_url: str | None,
-          allow_unaudited: bool, cache_dir: Path | None, opts: Options) -> int:
+          allow_unaudited: bool, cache_dir: Path | None, max_db_age: int | None, installed: tuple[Path, ...],
+          opts: Options) -> int:
     """Audit the pinned dependencies of PATHS (default: every dependency file in the repository) for known
     vulnerabilities. Offline with --db (or osv-db in the configuration); online with --online. A package
     that cannot be checked fails the audit (exit 2) unless --allow-unaudited: it never passes silently.
@@ -47,5 +57,5 @@ def audit(paths: tuple[Path, ...], db: Path | None, online: bool, service: str, 
 
     check = DepsCheck(name="audit", policy_checks=False, audit=True, database=str(db) if db else None,
                       online=online, service=service, osv_url=osv_url, allow_unaudited=allow_unaudited,
-                      cache_dir=cache_dir, required=True)
+                      cache_dir=cache_dir, required=True, max_db_age=max_db_age, installed=installed)
     return run_pipeline([check], paths, opts, category="audit", default_to_root=True, named_always=True)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlwarden.findings import ScanError
 from mlwarden.pipeline import Outcome, Run
 
 if TYPE_CHECKING:
@@ -27,6 +26,8 @@ class DepsCheck:
     allow_unaudited: bool = False
     cache_dir: Path | None = None
     required: bool = False  # `deps` / `audit` asked: finding no dependency file is an error, not a pass
+    max_db_age: int | None = None  # days; an older OSV database is an error
+    installed: tuple[Path, ...] = ()  # installed environments read too (--installed)
 
     def wants(self, path: Path) -> bool:
         from mlwarden.deps.formats import kind_of
@@ -34,20 +35,32 @@ class DepsCheck:
         return kind_of(path) is not None
 
     def check(self, files: Sequence[Path], run: Run) -> Outcome:
-        from mlwarden.deps.run import check_dependencies, parse_all
+        from mlwarden.deps.run import (
+            check_dependencies,
+            manifest_errors,
+            no_dependency_files,
+            parse_all,
+            read_findings,
+        )
 
         outcome = Outcome()
-        if not files:
+        if not files and not self.installed:
             if self.required:
-                outcome.errors.append(ScanError(".", "no dependency file found (requirements*.txt, "
-                                                     "pyproject.toml, a lock file or a conda environment)"))
+                outcome.errors.append(no_dependency_files(run.root, self.name))
             else:
                 outcome.notes.append("dependencies: no dependency file found")
             return outcome
-        manifests = parse_all(files, run.base)
+        manifests = parse_all(files, run.base, installed=self.installed)
         outcome.files = len(manifests)
         if self.policy_checks:
-            outcome.findings += check_dependencies(manifests, run.policy).findings
+            checked = check_dependencies(manifests, run.policy)
+            outcome.findings += checked.findings
+            outcome.waived += checked.waived
+            outcome.errors += checked.errors
+            outcome.notes += [f"dependencies: {note}" for note in checked.inventory["dependencies"]["notes"]]
+        else:
+            outcome.findings += read_findings(manifests)
+            outcome.errors += manifest_errors(manifests)
         database = self.database or run.config.osv_db
         wants_audit = self.audit if self.audit is not None else bool(database)
         if wants_audit:
@@ -74,7 +87,7 @@ class DepsCheck:
             if not database:
                 raise ConfigError("no vulnerability database: pass --db PATH (or set osv-db in [tool.mlwarden]), "
                                   "or --online")
-            osv = load_database(database, self.cache_dir)
+            osv = load_database(database, self.cache_dir, max_age_days=self.max_db_age)
             outcome.notes.append(f"vulnerabilities: OSV database {database}, {osv.stats.records} records"
                                  f"{' (index cached)' if osv.stats.cached else ' (index built)'}")
             outcome.notes += [f"vulnerabilities: {w}" for w in osv.stats.warnings]

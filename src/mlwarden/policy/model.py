@@ -108,6 +108,7 @@ class Settings:
     hf_require_commit_pin: bool = True
     max_file_mb: int = 50
     allowed_data_extensions: tuple[str, ...] = ()
+    cooldown_days: int = 0  # no dependency version uploaded fewer days ago (0: off); see deps/cooldown.py
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,7 @@ SCHEMA: dict[str, dict[str, _Field]] = {
 _SETTINGS: dict[str, Check] = {
     "grace_days": _nonneg_int, "warn_days": _nonneg_int, "require_hashes": _bool,
     "allow_extra_index_url": _bool, "hf_require_commit_pin": _bool, "max_file_mb": _nonneg_int,
+    "cooldown_days": _nonneg_int,
     "allowed_data_extensions": lambda v: None if isinstance(v, list) and all(isinstance(x, str) for x in v)
     else "expected a list of extensions such as [\"csv\"]",
 }
