@@ -166,8 +166,8 @@ def test_pin_licence_is_used_when_the_model_carries_one(workdir: Path, monkeypat
 
     real = formats._uv_lock
 
-    def with_licence(text: str, manifest: Any) -> None:
-        real(text, manifest)
+    def with_licence(text: str, manifest: Any, *rest: Any) -> None:
+        real(text, manifest, *rest)
         manifest.pins[:] = [LicensedPin(**{f.name: getattr(p, f.name) for f in dataclasses.fields(p)},
                                         license="BSD-3-Clause") for p in manifest.pins]
 
@@ -207,12 +207,14 @@ def test_written_with_ordinary_permissions(workdir: Path) -> None:
 
 def test_wrong_typed_project_and_lock_fields_never_crash(workdir: Path) -> None:
     (workdir / "pyproject.toml").write_text('[project]\nname = 5\nversion = ["x"]\nlicense = 3\n')
-    (workdir / "uv.lock").write_text('version = 1\n[[package]]\nname = "a"\nversion = "1"\n'
-                                     'source = { registry = "https://pypi.org/simple" }\n'
-                                     'dependencies = "b"\n[package.optional-dependencies]\nx = 3\n')
+    (workdir / "requirements.txt").write_text("a==1\n")
     doc = generate()
     assert doc["metadata"]["component"]["name"] == workdir.name
     assert [c["name"] for c in doc["components"]] == ["a"]
+    (workdir / "uv.lock").write_text('version = 1\n[[package]]\nname = "a"\nversion = "1"\n'
+                                     'source = { registry = "https://pypi.org/simple" }\n'
+                                     'dependencies = "b"\n[package.optional-dependencies]\nx = 3\n')
+    assert main(["sbom", "generate", "-o", "out.cdx.json"]) == 2  # refused, naming the field: never a crash
 
 
 SECRETS = ("Idx5ecretPw", "ExtraSecret123456789", "UrlSecretPw",
@@ -243,7 +245,8 @@ def test_no_credential_anywhere_in_the_sbom(workdir: Path, layout: str) -> None:
             'source = { registry = "https://me:UvRegistrySecret@pypi.corp.example/s" }\n'  # pragma: allowlist secret
         )
         (workdir / "poetry.lock").write_text(
-            '[[package]]\nname = "d"\nversion = "1"\n[package.source]\ntype = "legacy"\n'
+            '[metadata]\nlock-version = "2.0"\ncontent-hash = "x"\npython-versions = "*"\n'
+            '[[package]]\nname = "d"\nversion = "1"\nfiles = []\n[package.source]\ntype = "legacy"\n'
             'url = "https://me:PoetrySourceSecret@pypi.corp.example/simple"\n'  # pragma: allowlist secret
             'reference = "corp"\n')
     generate("--format", "json")
@@ -256,3 +259,56 @@ def test_a_sole_private_index_is_the_repository_url(workdir: Path) -> None:
     (workdir / "requirements.txt").write_text("--index-url https://pypi.corp.example/simple\nplain==1.0\n")
     doc = generate()
     assert doc["components"][0]["purl"] == "pkg:pypi/plain@1.0?repository_url=https:%2F%2Fpypi.corp.example%2Fsimple"
+
+
+def _dist(site: Path, name: str, version: str, *headers: str) -> None:
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("\n".join(["Metadata-Version: 2.4", f"Name: {name}", f"Version: {version}",
+                                              *headers]) + "\n\nlong description\n")
+
+
+def test_installed_environment_licences_and_graph(workdir: Path) -> None:
+    site = workdir / "venv" / "lib" / "python3.11" / "site-packages"
+    _dist(site, "app-lib", "1.0", "License-Expression: Apache-2.0 OR MIT", "Requires-Dist: requests>=2",
+          "Requires-Dist: pytest; extra == 'test'", "Requires-Dist: tomli; python_version < '3.0'")
+    _dist(site, "requests", "2.31.0", "License: Apache 2.0", "Classifier: License :: OSI Approved :: Apache Software "
+          "License", "Requires-Dist: urllib3<3,>=1.21.1", "Requires-Dist: PySocks!=1.5.7; extra == 'socks'")
+    _dist(site, "urllib3", "2.0.7", "License: UNKNOWN", "Classifier: License :: OSI Approved :: MIT License")
+    _dist(site, "pytest", "8.0.0", "License: MIT license")
+    _dist(site, "tomli", "2.0.1", "Classifier: License :: OSI Approved :: BSD License")
+    doc = generate("--installed", str(workdir / "venv"))
+    by_name = {c["name"]: c for c in doc["components"]}
+    assert set(by_name) == {"app-lib", "requests", "urllib3", "pytest", "tomli"}
+    assert by_name["app-lib"]["licenses"] == [{"expression": "Apache-2.0 OR MIT"}]
+    assert by_name["requests"]["licenses"] == [{"license": {"name": "Apache 2.0"}}]  # License field first
+    assert by_name["urllib3"]["licenses"] == [{"license": {"id": "MIT"}}]  # UNKNOWN: the classifier
+    assert by_name["pytest"]["licenses"] == [{"license": {"id": "MIT"}}]
+    assert by_name["tomli"]["licenses"] == [{"license": {"name": "BSD License"}}]  # ambiguous: no id guessed
+    graph = graph_by_name(doc)
+    assert graph["app-lib"] == ["requests"]  # not pytest (an extra), not tomli (a marker false here)
+    assert graph["requests"] == ["urllib3"]
+    root = doc["metadata"]["component"]["name"]
+    assert graph[root] == ["app-lib", "pytest", "tomli"]  # what nothing else requires
+
+
+def test_installed_needs_an_environment(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "empty").mkdir()
+    assert main(["sbom", "generate", "--installed", str(workdir / "empty"), "-o", "x.json"]) == 2
+    captured = capsys.readouterr()
+    assert "not an installed environment" in captured.err
+    assert "SBOM would be incomplete" in captured.err
+    assert not (workdir / "x.json").exists()
+
+
+def test_a_truncated_lock_is_an_error_and_an_odd_line_a_note(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "uv.lock").write_text('version = 1\n[[package]]\nname = "a"\nversion = ')
+    assert main(["sbom", "generate", "-o", "x.json"]) == 2
+    assert "uv.lock" in capsys.readouterr().err
+    (workdir / "uv.lock").unlink()
+    (workdir / "requirements.txt").write_text("good==1.0\nthis is not a requirement ???\n")
+    doc = generate()
+    assert [c["name"] for c in doc["components"]] == ["good"]
+    unread = [p["value"] for p in doc["metadata"]["properties"] if p["name"] == "mlwarden:unread"]
+    assert unread
+    assert unread[0].startswith("requirements.txt:2")

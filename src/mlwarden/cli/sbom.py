@@ -28,7 +28,7 @@ def _now() -> str:
 
 
 def _build(hf_cache: Path | None, db: Path | None, spec: str, *, timestamp: bool = False,
-           serial: bool = False) -> tuple[dict[str, Any], Path]:
+           serial: bool = False, installed: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Path]:
     from mlwarden.cli._common import Options as RunOptions
     from mlwarden.cli._common import load_run, targets_for
     from mlwarden.sbom.build import Options, generate
@@ -39,7 +39,7 @@ def _build(hf_cache: Path | None, db: Path | None, spec: str, *, timestamp: bool
     found = targets_for((), run, default_to_root=True).found  # what git holds, not every file on disk
     files = [f for f in found if f.resolve() != target.resolve()]
     options = Options(spec=spec, hf_cache=hf_cache, osv_db=str(db) if db else config.osv_db,
-                      timestamp=_now() if timestamp else None, serial=serial)
+                      timestamp=_now() if timestamp else None, serial=serial, installed=installed)
     return generate(root, files, config, policy, options), target
 
 
@@ -55,8 +55,11 @@ def sbom() -> None:
 @click.option("--timestamp", is_flag=True, help="Add the generation time (the output then changes every run).")
 @click.option("--serial-number", is_flag=True, help="Add a random serial number (changes every run).")
 @click.option("--format", "fmt", type=click.Choice(["json", "xml"]), default="json", show_default=True)
+@click.option("--installed", "installed", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Describe an installed environment (a virtualenv or site-packages folder: its *.dist-info, with "
+                   "licences and the Requires-Dist graph) instead of the dependency files. Repeatable.")
 def generate(hf_cache: Path | None, db: Path | None, spec: str, output: Path | None, timestamp: bool,
-             serial_number: bool, fmt: str) -> int:
+             serial_number: bool, fmt: str, installed: tuple[Path, ...]) -> int:
     """Generate a CycloneDX JSON SBOM: the Python dependencies of the project's lock files (else
     requirements, else pyproject.toml) with every hash, purls and the dependency graph the lock records; the
     models (with the scanner's verdict and a model card) and datasets in the tree with sha256; with --hf-cache
@@ -65,7 +68,7 @@ def generate(hf_cache: Path | None, db: Path | None, spec: str, output: Path | N
     from mlwarden.sbom.build import dumps, to_xml
     from mlwarden.sbom.freshness import write_sbom
 
-    bom, target = _build(hf_cache, db, spec, timestamp=timestamp, serial=serial_number)
+    bom, target = _build(hf_cache, db, spec, timestamp=timestamp, serial=serial_number, installed=installed)
     text = dumps(bom) if fmt == "json" else to_xml(bom)
     if fmt == "xml" and output is None:
         target = target.with_name(target.name.removesuffix(".json") + ".xml")

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from mlwarden import __version__
 from mlwarden.config import Config
+from mlwarden.deps.formats import LOCK_KINDS
 from mlwarden.deps.model import Manifest, Pin, Source
 from mlwarden.paths import display_path
 from mlwarden.policy.model import Policy, canonicalize_name
@@ -30,10 +31,10 @@ from mlwarden.redact import redact
 from mlwarden.sbom import purl as purls
 from mlwarden.sbom.formats import is_iri_reference
 from mlwarden.sbom.graph import Key, LockGraph, read_graph
+from mlwarden.sbom.installed import installed_facts
 from mlwarden.sbom.licenses import license_entries, project_license
 
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson", ".arrow", ".feather", ".orc", ".avro")
-_LOCK_KINDS = ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock")
 _HASH_ALGS = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha384": "SHA-384", "sha512": "SHA-512",
               "sha3-256": "SHA3-256", "sha3_256": "SHA3-256", "sha3-384": "SHA3-384", "sha3_384": "SHA3-384",
               "sha3-512": "SHA3-512", "sha3_512": "SHA3-512", "blake2b-256": "BLAKE2b-256",
@@ -51,6 +52,7 @@ class Options:
     osv_db: str | None = None
     timestamp: str | None = None  # only when asked: a timestamp makes the output change on every run
     serial: bool = False
+    installed: tuple[Path, ...] = ()  # environments (virtualenv or site-packages) to describe instead of files
 
 
 def _pyproject(root: Path) -> dict[str, Any]:
@@ -81,9 +83,10 @@ def generate(root: Path, files: list[Path], config: Config, policy: Policy, opti
 
     name, version = project_identity(root)
     root_ref = f"project:{name}"
-    manifests = parse_all(dependency_files(files), root)
+    manifests = parse_all(dependency_files(files), root, installed=options.installed)
     chosen = _chosen_manifests(manifests)
-    libraries = _Libraries()
+    _fail_closed(chosen)
+    libraries = _Libraries(root)
     for manifest in chosen:
         libraries.add_manifest(manifest)
     others = _file_components(root, files, config, policy)
@@ -103,8 +106,11 @@ def generate(root: Path, files: list[Path], config: Config, policy: Policy, opti
         "tools": {"components": [{"type": "application", "name": "mlwarden", "version": __version__}]},
         "component": project,
     }
-    if graph_note:
-        metadata["properties"] = [{"name": "mlwarden:dependency-graph", "value": graph_note}]
+    notes = [("mlwarden:dependency-graph", graph_note)] if graph_note else []
+    notes += [("mlwarden:unread", redact(f"{p.file}:{p.line}: {p.message}" if p.line else f"{p.file}: {p.message}"))
+              for m in chosen for p in m.problems]
+    if notes:
+        metadata["properties"] = _properties(notes)
     if options.timestamp:
         metadata = {"timestamp": options.timestamp, **metadata}
     bom: dict[str, Any] = {"$schema": f"http://cyclonedx.org/schema/bom-{options.spec}.schema.json",
@@ -123,6 +129,18 @@ def generate(root: Path, files: list[Path], config: Config, policy: Policy, opti
         if vulnerabilities:
             bom["vulnerabilities"] = vulnerabilities
     return bom
+
+
+def _fail_closed(manifests: list[Manifest]) -> None:
+    """A dependency file (or environment) that could not be read fully would make an SBOM that silently lacks
+    components: refuse, naming the file. Lines that could not be used are listed in the metadata instead."""
+    from mlwarden.errors import InputError
+
+    fatal = [p for m in manifests for p in m.problems if getattr(p, "fatal", False)]
+    if fatal:
+        first = fatal[0]
+        more = f" (and {len(fatal) - 1} more)" if len(fatal) > 1 else ""
+        raise InputError(redact(f"{first.file}: {first.message}{more}; the SBOM would be incomplete"))
 
 
 def dumps(bom: dict[str, Any]) -> str:
@@ -147,8 +165,9 @@ def _url(value: str) -> str | None:
 
 # --- Python dependencies -------------------------------------------------------------------------------------
 def _chosen_manifests(manifests: list[Manifest]) -> list[Manifest]:
-    """Lock files when there are any (they say what is installed), else requirements, else pyproject."""
-    for kinds in (_LOCK_KINDS, ("requirements", "conda"), ("pyproject",)):
+    """An installed environment when one was named (--installed), else lock files (they say what gets
+    installed), else requirements, else pyproject."""
+    for kinds in (("installed",), LOCK_KINDS, ("requirements", "conda", "Pipfile"), ("pyproject",)):
         chosen = [m for m in manifests if m.kind in kinds]
         if chosen:
             return chosen
@@ -220,7 +239,9 @@ def _sole_index(manifest: Manifest) -> str | None:
 class _Libraries:
     """The Python (and conda) components of the chosen manifests, merged by bom-ref."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.installed_graphs: dict[int, LockGraph] = {}
         self.by_ref: dict[str, dict[str, Any]] = {}
         self.hashes: dict[str, set[str]] = {}
         self.props: dict[str, set[tuple[str, str]]] = {}
@@ -230,22 +251,25 @@ class _Libraries:
     def add_manifest(self, manifest: Manifest) -> None:
         keys: dict[Key, str] = {}
         index = _sole_index(manifest)
+        licences, graph = installed_facts(manifest, self.root)
+        if graph is not None:
+            self.installed_graphs[id(manifest)] = graph
         for pin in manifest.pins:
             if pin.source is None and index is not None:
                 pin = dataclasses.replace(pin, source=Source("index", index))
-            ref = self._add(pin, manifest)
+            ref = self._add(pin, manifest, licences.get(pin.file, []))
             keys[(canonicalize_name(pin.name), pin.version)] = ref
             self.ref_of[(pin.file, canonicalize_name(pin.name), pin.version)] = ref
         self.refs[id(manifest)] = keys
 
-    def _add(self, pin: Pin, manifest: Manifest) -> str:
+    def _add(self, pin: Pin, manifest: Manifest, known_licences: list[dict[str, Any]]) -> str:
         ref = ref_for(pin)
         component = self.by_ref.get(ref)
         if component is None:
             component = {"type": "library", "bom-ref": ref, "name": pin.name}
             if pin.version:
                 component["version"] = pin.version
-            licenses = license_entries(getattr(pin, "license", None))
+            licenses = license_entries(getattr(pin, "license", None)) or known_licences
             if licenses:
                 component["licenses"] = licenses
             purl = purl_for(pin)
@@ -302,7 +326,8 @@ class _Libraries:
         flat: list[str] = []
         for manifest in manifests:
             keys = self.refs.get(id(manifest), {})
-            lock = _pin_graph(manifest) or read_graph(root / manifest.file, manifest.kind)
+            lock = (_pin_graph(manifest) or self.installed_graphs.get(id(manifest))
+                    or read_graph(root / manifest.file, manifest.kind))
             if lock is None:
                 flat.append(manifest.file)
                 dependencies[root_ref] |= set(keys.values())

@@ -50,8 +50,9 @@ def license_entries(text: str | None) -> list[dict[str, Any]]:
         return []
     text = " ".join(text.split())[:500]
     known = _spdx_ids()
-    if text.lower() in known:
-        return [{"license": {"id": known[text.lower()]}}]
+    for candidate in (text, re.sub(r"(?i)\s+licen[cs]e$", "", text)):  # "MIT License" is MIT
+        if candidate.lower() in known:
+            return [{"license": {"id": known[candidate.lower()]}}]
     expression = _expression(text)
     if expression and any(op in expression.split() for op in _OPERATORS):
         return [{"expression": expression}]
