@@ -8,7 +8,9 @@ find the repository's root and describe mlwarden itself):
 1. `pins`: 200 pinned requirements (real names and versions from the advisory snapshot, as in audit.py);
 2. `hashed`: the requirements file `uv export` writes for the real uv.lock in tests/data/sbom/uv-duck-pypi
    (85 packages, 334 hashes), when uv is installed;
-3. `uvlock`: that uv.lock itself, compared with `uv export --format cyclonedx1.5` (uv's own SBOM).
+3. `uvlock`: that uv.lock itself, compared with `uv export --format cyclonedx1.5` (uv's own SBOM);
+4. the benchmark's own virtualenv: `mlwarden sbom generate --installed` against `cyclonedx-py environment`
+   (components, licences, graph edges; cyclonedx-py ignores Requires-Dist markers, extras included).
 Each command runs as its own process; medians of three runs. cyclonedx-py validates its output by default
 (with jsonschema's format checkers); `--no-validate` is timed too. Results are printed and appended to
 benchmarks/results.md.
@@ -41,6 +43,21 @@ def _hashes(component: dict[str, Any]) -> set[str]:
     for ref in component.get("externalReferences", []):
         found |= {h["content"] for h in ref.get("hashes", [])}
     return found
+
+
+def _licence_ids(component: dict[str, Any]) -> set[str]:
+    ids = set()
+    for entry in component.get("licenses", []):
+        if "expression" in entry:
+            ids.add(entry["expression"])
+        elif "id" in entry.get("license", {}):
+            ids.add(entry["license"]["id"])
+    return ids
+
+
+def _edges(path: Path) -> int:
+    return sum(len(d.get("dependsOn", [])) for d in json.loads(path.read_text()).get("dependencies", [])
+               if not d["ref"].startswith("project:"))
 
 
 def _compare(ours: Path, theirs: Path) -> list[str]:
@@ -132,6 +149,32 @@ def main() -> int:
         ours_doc = json.loads((project / "mlwarden.cdx.json").read_text())
         edges = sum(len(d.get("dependsOn", [])) for d in ours_doc["dependencies"])
         lines.append(f"    dependency graph: {edges} edges, identical to uv's (tests/sbom/test_fidelity.py)")
+    if cyclonedx.exists():
+        # 4. an installed environment: this interpreter's
+        env_dir = work / "env"
+        env_dir.mkdir(parents=True, exist_ok=True)
+        venv = Path(sys.prefix)
+        env_runs = [timed([*mlwarden, "sbom", "generate", "--installed", str(venv), "-o", "mlwarden.cdx.json"],
+                          env_dir) for _ in range(3)]
+        assert all(r[1] == 0 for r in env_runs), env_runs
+        fast, _ = median_of([str(cyclonedx), "environment", sys.executable, "--of", "JSON", "--sv", "1.6",
+                             "--output-reproducible", "--no-validate", "-o", "cyclonedx.cdx.json"], env_dir, 3)
+        slow, _ = median_of([str(cyclonedx), "environment", sys.executable, "--of", "JSON", "--sv", "1.6",
+                             "--output-reproducible", "-o", "cyclonedx.cdx.json"], env_dir, 3)
+        mine = statistics.median(r[0] for r in env_runs)
+        lines.append(f"Installed environment ({venv}):")
+        lines.append(f"  mlwarden sbom generate --installed: {mine:.2f} s; cyclonedx-py environment: {slow:.2f} s "
+                     f"(validating), {fast:.2f} s (--no-validate); {slow / mine:.1f}x / {fast / mine:.1f}x")
+        lines.extend(_compare(env_dir / "mlwarden.cdx.json", env_dir / "cyclonedx.cdx.json"))
+        a, b = _components(env_dir / "mlwarden.cdx.json"), _components(env_dir / "cyclonedx.cdx.json")
+        both = a.keys() & b.keys()
+        with_ids = [k for k in both if _licence_ids(a[k]) and _licence_ids(b[k])]
+        agree = sum(1 for k in with_ids if _licence_ids(a[k]) <= _licence_ids(b[k]))
+        lines.append(f"    licences: mlwarden {sum(1 for c in a.values() if c.get('licenses'))}, cyclonedx-py "
+                     f"{sum(1 for c in b.values() if c.get('licenses'))} components with one; where both give SPDX "
+                     f"ids, ours among theirs for {agree} of {len(with_ids)}")
+        lines.append(f"    graph edges: mlwarden {_edges(env_dir / 'mlwarden.cdx.json')} (markers evaluated, no "
+                     f"extras), cyclonedx-py {_edges(env_dir / 'cyclonedx.cdx.json')} (markers ignored)")
     record("sbom (benchmarks/sbom.py)", lines)
     shutil.rmtree(work, ignore_errors=True)
     return 0
