@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlwarden.cli import main
 from mlwarden.sbom.diff import diff
@@ -203,3 +205,53 @@ def test_names_cannot_forge_report_lines() -> None:
     text = render(diff(old, new), "text")
     assert "\n- Vulnerability gone" not in text
     assert "x\\x0a- Vulnerability gone" in text
+
+
+# --- fuzz: any JSON in any field of either document gives a result or a one-line refusal ----------------------
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out += _paths(value, (*prefix, index))
+    return out
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                  max_size=3),
+                     max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_paths(_doc())), _JSON), min_size=1, max_size=4), st.booleans())
+def test_diff_and_validate_never_crash(mutations: list[tuple[tuple[Any, ...], Any]], swap: bool) -> None:
+    from mlwarden.errors import InputError
+    from mlwarden.sbom.diff import render
+    from mlwarden.sbom.freshness import content
+    from mlwarden.sbom.validate import validate
+
+    doc = _doc()
+    for path, value in mutations:
+        node: Any = doc
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+    doc = json.loads(json.dumps(doc))  # what a file can hold: object keys are strings
+    assert isinstance(validate(doc), list)
+    old, new = (doc, _doc()) if swap else (_doc(), doc)
+    try:
+        result = diff(old, new)
+    except InputError as exc:
+        refusal = str(exc)
+        assert "\n" not in refusal  # one line
+        return
+    for fmt in ("text", "json", "markdown"):
+        assert render(result, fmt)
+    if isinstance(doc.get("metadata"), dict):
+        content(doc)
