@@ -129,8 +129,9 @@ def test_vulnerabilities_and_vex(project: Path) -> None:
 
 def test_hf_cache_components(project: Path) -> None:
     commit = "0123456789abcdef0123456789abcdef01234567"
-    build_repo(project / ".xdg" / "hub", "acme/BERT-Large", {"config.json": b"{}"}, commit=commit,
-               refs={"main": commit})
+    build_repo(project / ".xdg" / "hub", "acme/BERT-Large", {"config.json": b"{}", "model.safetensors": b"W" * 9,
+                                                             "onnx/model.onnx": b"O"}, commit=commit,
+               refs={"main": commit}, lfs={"model.safetensors", "onnx/model.onnx"})
     build_repo(project / ".xdg" / "hub", "acme/reviews", {"data.csv": b"a\n"}, commit="f" * 40,
                repo_type="datasets")
     bom = generate(project, "--hf-cache", str(project / ".xdg" / "hub"))
@@ -140,6 +141,15 @@ def test_hf_cache_components(project: Path) -> None:
     card = {p["name"]: p["value"] for p in component["modelCard"]["properties"]}
     assert card["mlwarden:source-revision"] == commit
     assert card["mlwarden:repo-type"] == "model"
+    assert card["mlwarden:formats"] == "onnx,safetensors"
+    import hashlib
+
+    assert [(f["name"], f["bom-ref"], f["hashes"]) for f in component["components"]] == [
+        ("acme/BERT-Large/model.safetensors", f"pkg:huggingface/acme/BERT-Large@{commit}#model.safetensors",
+         [{"alg": "SHA-256", "content": hashlib.sha256(b"W" * 9).hexdigest()}]),
+        ("acme/BERT-Large/onnx/model.onnx", f"pkg:huggingface/acme/BERT-Large@{commit}#onnx/model.onnx",
+         [{"alg": "SHA-256", "content": hashlib.sha256(b"O").hexdigest()}]),
+    ]  # config.json is not an LFS file: its blob is named by a git SHA-1, not listed as a hash
     assert component["externalReferences"] == [{"type": "distribution", "url": "https://huggingface.co/acme/BERT-Large"}]
     dataset = components(bom)["acme/reviews"]
     assert dataset["type"] == "data"

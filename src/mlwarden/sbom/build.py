@@ -434,6 +434,13 @@ def _hf_components(cache: Path, root: Path, config: Config, policy: Policy) -> l
             component["version"] = str(commit)
         component["purl"] = purl
         component["externalReferences"] = [{"type": "distribution", "url": page}]
+        snapshot = Path(str(item.get("path", "")))
+        files, formats = _hf_files(snapshot if snapshot.is_absolute() else root / snapshot, repo,
+                                   namespace or None, name, commit)
+        if formats:
+            card.append(("mlwarden:formats", ",".join(formats)))
+        if files:
+            component["components"] = files
         if repo_type == "dataset":
             component["data"] = [{"type": "dataset", "name": repo, "contents": {"url": page}}]
         else:
@@ -441,6 +448,47 @@ def _hf_components(cache: Path, root: Path, config: Config, policy: Policy) -> l
         component["properties"] = _properties(props + (card if repo_type == "dataset" else []))
         out.append(component)
     return out
+
+
+_MODEL_SUFFIXES = {".safetensors": "safetensors", ".bin": "pytorch-bin", ".pt": "pytorch", ".pth": "pytorch",
+                   ".ckpt": "checkpoint", ".onnx": "onnx", ".h5": "hdf5", ".keras": "keras", ".gguf": "gguf",
+                   ".msgpack": "flax", ".pkl": "pickle", ".pickle": "pickle", ".joblib": "joblib", ".npz": "numpy",
+                   ".npy": "numpy", ".tflite": "tflite", ".mlmodel": "coreml", ".pb": "tensorflow"}
+_MAX_HF_FILES = 10_000
+_HF_HASH_SOURCE = "Hugging Face cache blob name (checked by mlwarden hf verify)"
+
+
+def _hf_files(snapshot: Path, repo: str, namespace: str | None, name: str,
+              commit: str | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The files of a cached revision whose blob is named by its SHA-256 (Git LFS files: the weights), as
+    `file` sub-components, and the model formats present. Blob names are read from the links, never the
+    content; `mlwarden hf verify` is what checks that each blob matches its name."""
+    import os
+
+    files: list[dict[str, Any]] = []
+    formats: set[str] = set()
+    seen = 0
+    for folder, dirs, names in os.walk(snapshot):
+        dirs.sort()
+        for file_name in sorted(names):
+            seen += 1
+            if seen > _MAX_HF_FILES:
+                return files, sorted(formats)
+            path = Path(folder) / file_name
+            rel = path.relative_to(snapshot).as_posix()
+            suffix = path.suffix.lower()
+            if suffix in _MODEL_SUFFIXES:
+                formats.add(_MODEL_SUFFIXES[suffix])
+            try:
+                blob = os.path.basename(os.readlink(path)) if path.is_symlink() else ""
+            except OSError:
+                continue
+            if _HEX.fullmatch(blob) and len(blob) == 64:
+                ref = purls.build("huggingface", name, commit, namespace=namespace, subpath=rel)
+                files.append({"type": "file", "bom-ref": ref, "name": f"{repo}/{rel}",
+                              "hashes": [{"alg": "SHA-256", "content": blob}],
+                              "properties": [{"name": "mlwarden:hash-source", "value": _HF_HASH_SOURCE}]})
+    return files, sorted(formats)
 
 
 # --- vulnerabilities -------------------------------------------------------------------------------------------
