@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -146,96 +145,97 @@ class _Validator:
     def __init__(self, store: _Store) -> None:
         self.store = store
 
-    def errors(self, value: Any, schema: Any, base: str, path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+    def errors(self, value: Any, schema: Any, base: str, path: tuple[str | int, ...], out: list[SchemaError]) -> None:
         if schema is True or schema == {}:
             return
         if schema is False:
-            yield SchemaError(path, "no value is allowed here")
+            out.append(SchemaError(path, "no value is allowed here"))
             return
         if "$ref" in schema:  # draft-07: $ref siblings are ignored
             target, name = self.store.resolve(schema["$ref"], base)
-            yield from self.errors(value, target, name, path)
+            self.errors(value, target, name, path, out)
             return
         kinds = schema.get("type")
         if kinds is not None:
             allowed = [kinds] if isinstance(kinds, str) else kinds
             if not any(_is_type(value, k) for k in allowed):
-                yield SchemaError(path, f"{_short(value)} is not of type {' or '.join(map(repr, allowed))}")
+                out.append(SchemaError(path, f"{_short(value)} is not of type {' or '.join(map(repr, allowed))}"))
                 return  # the other keywords would only repeat the type error
         if "enum" in schema and _canonical(value) not in self.store.enum(schema["enum"]):
-            yield SchemaError(path, f"{_short(value)} is not one of {_short(schema['enum'])}")
+            out.append(SchemaError(path, f"{_short(value)} is not one of {_short(schema['enum'])}"))
         if "const" in schema and _canonical(value) != _canonical(schema["const"]):
-            yield SchemaError(path, f"{_short(schema['const'])} was expected")
+            out.append(SchemaError(path, f"{_short(schema['const'])} was expected"))
         if isinstance(value, str):
-            yield from self._string(value, schema, path)
+            self._string(value, schema, path, out)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            yield from self._number(value, schema, path)
+            self._number(value, schema, path, out)
         elif isinstance(value, list):
-            yield from self._array(value, schema, base, path)
+            self._array(value, schema, base, path, out)
         elif isinstance(value, dict):
-            yield from self._object(value, schema, base, path)
-        yield from self._combinators(value, schema, base, path)
+            self._object(value, schema, base, path, out)
+        self._combinators(value, schema, base, path, out)
 
-    def _string(self, value: str, schema: dict[str, Any], path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+    def _string(self, value: str, schema: dict[str, Any], path: tuple[str | int, ...], out: list[SchemaError]) -> None:
         length = len(value)  # code points, as JSON Schema counts
         if "minLength" in schema and length < schema["minLength"]:
-            yield SchemaError(path, f"{_short(value)} is too short")
+            out.append(SchemaError(path, f"{_short(value)} is too short"))
         if "maxLength" in schema and length > schema["maxLength"]:
-            yield SchemaError(path, f"{_short(value)} is too long")
+            out.append(SchemaError(path, f"{_short(value)} is too long"))
         if "pattern" in schema and not self.store.pattern(schema["pattern"]).search(value):
-            yield SchemaError(path, f"{_short(value)} does not match {schema['pattern']!r}")
+            out.append(SchemaError(path, f"{_short(value)} does not match {schema['pattern']!r}"))
         checker = CHECKERS.get(schema.get("format", ""))
         if checker is not None and not checker(value):
-            yield SchemaError(path, f"{_short(value)} is not a valid {schema['format']}")
+            out.append(SchemaError(path, f"{_short(value)} is not a valid {schema['format']}"))
 
-    def _number(self, value: float, schema: dict[str, Any], path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+    def _number(self, value: float, schema: dict[str, Any], path: tuple[str | int, ...],
+                out: list[SchemaError]) -> None:
         if "minimum" in schema and value < schema["minimum"]:
-            yield SchemaError(path, f"{_short(value)} is less than the minimum of {schema['minimum']}")
+            out.append(SchemaError(path, f"{_short(value)} is less than the minimum of {schema['minimum']}"))
         if "maximum" in schema and value > schema["maximum"]:
-            yield SchemaError(path, f"{_short(value)} is greater than the maximum of {schema['maximum']}")
+            out.append(SchemaError(path, f"{_short(value)} is greater than the maximum of {schema['maximum']}"))
         if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-            yield SchemaError(path, f"{_short(value)} must be greater than {schema['exclusiveMinimum']}")
+            out.append(SchemaError(path, f"{_short(value)} must be greater than {schema['exclusiveMinimum']}"))
         if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
-            yield SchemaError(path, f"{_short(value)} must be less than {schema['exclusiveMaximum']}")
+            out.append(SchemaError(path, f"{_short(value)} must be less than {schema['exclusiveMaximum']}"))
         if "multipleOf" in schema and (value / schema["multipleOf"]) % 1:
-            yield SchemaError(path, f"{_short(value)} is not a multiple of {schema['multipleOf']}")
+            out.append(SchemaError(path, f"{_short(value)} is not a multiple of {schema['multipleOf']}"))
 
     def _array(self, value: list[Any], schema: dict[str, Any], base: str,
-               path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+               path: tuple[str | int, ...], out: list[SchemaError]) -> None:
         if "minItems" in schema and len(value) < schema["minItems"]:
-            yield SchemaError(path, f"should have at least {schema['minItems']} item(s)")
+            out.append(SchemaError(path, f"should have at least {schema['minItems']} item(s)"))
         if "maxItems" in schema and len(value) > schema["maxItems"]:
-            yield SchemaError(path, f"should have at most {schema['maxItems']} item(s)")
+            out.append(SchemaError(path, f"should have at most {schema['maxItems']} item(s)"))
         if schema.get("uniqueItems"):
             seen: set[Any] = set()
             for index, item in enumerate(value):
                 key = _canonical(item)
                 if key in seen:
-                    yield SchemaError((*path, index), "duplicate item (the array's items must be unique)")
+                    out.append(SchemaError((*path, index), "duplicate item (the array's items must be unique)"))
                     break
                 seen.add(key)
         items = schema.get("items")
         if isinstance(items, list):
             for index, (item, sub) in enumerate(zip(value, items, strict=False)):
-                yield from self.errors(item, sub, base, (*path, index))
+                self.errors(item, sub, base, (*path, index), out)
             extra = schema.get("additionalItems", True)
             for index in range(len(items), len(value)):
-                yield from self.errors(value[index], extra, base, (*path, index))
+                self.errors(value[index], extra, base, (*path, index), out)
         elif items is not None:
             for index, item in enumerate(value):
-                yield from self.errors(item, items, base, (*path, index))
+                self.errors(item, items, base, (*path, index), out)
         if "contains" in schema and not any(self._ok(item, schema["contains"], base) for item in value):
-            yield SchemaError(path, "no item matches the schema of 'contains'")
+            out.append(SchemaError(path, "no item matches the schema of 'contains'"))
 
     def _object(self, value: dict[str, Any], schema: dict[str, Any], base: str,
-                path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+                path: tuple[str | int, ...], out: list[SchemaError]) -> None:
         for name in schema.get("required", ()):
             if name not in value:
-                yield SchemaError(path, f"{name!r} is a required property")
+                out.append(SchemaError(path, f"{name!r} is a required property"))
         if "minProperties" in schema and len(value) < schema["minProperties"]:
-            yield SchemaError(path, f"should have at least {schema['minProperties']} properties")
+            out.append(SchemaError(path, f"should have at least {schema['minProperties']} properties"))
         if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-            yield SchemaError(path, f"should have at most {schema['maxProperties']} properties")
+            out.append(SchemaError(path, f"should have at most {schema['maxProperties']} properties"))
         properties = schema.get("properties", {})
         patterns = schema.get("patternProperties", {})
         extra = schema.get("additionalProperties", True)
@@ -243,56 +243,62 @@ class _Validator:
             matched = False
             if key in properties:
                 matched = True
-                yield from self.errors(item, properties[key], base, (*path, key))
+                self.errors(item, properties[key], base, (*path, key), out)
             for pattern, sub in patterns.items():
                 if self.store.pattern(pattern).search(key):
                     matched = True
-                    yield from self.errors(item, sub, base, (*path, key))
+                    self.errors(item, sub, base, (*path, key), out)
             if not matched and extra is not True:
                 if extra is False:
-                    yield SchemaError(path, f"additional property {_short(key)} is not allowed")
+                    out.append(SchemaError(path, f"additional property {_short(key)} is not allowed"))
                 else:
-                    yield from self.errors(item, extra, base, (*path, key))
+                    self.errors(item, extra, base, (*path, key), out)
             if "propertyNames" in schema:
-                yield from self.errors(key, schema["propertyNames"], base, (*path, key))
+                self.errors(key, schema["propertyNames"], base, (*path, key), out)
         for key, needed in schema.get("dependencies", {}).items():
             if key in value:
                 if isinstance(needed, list):
                     for name in needed:
                         if name not in value:
-                            yield SchemaError(path, f"{name!r} is required when {key!r} is present")
+                            out.append(SchemaError(path, f"{name!r} is required when {key!r} is present"))
                 else:
-                    yield from self.errors(value, needed, base, path)
+                    self.errors(value, needed, base, path, out)
 
     def _combinators(self, value: Any, schema: dict[str, Any], base: str,
-                     path: tuple[str | int, ...]) -> Iterator[SchemaError]:
+                     path: tuple[str | int, ...], out: list[SchemaError]) -> None:
         for sub in schema.get("allOf", ()):
-            yield from self.errors(value, sub, base, path)
+            self.errors(value, sub, base, path, out)
         if "anyOf" in schema:
-            yield from self._alternatives(value, schema["anyOf"], base, path, exactly_one=False)
+            self._alternatives(value, schema["anyOf"], base, path, out, exactly_one=False)
         if "oneOf" in schema:
-            yield from self._alternatives(value, schema["oneOf"], base, path, exactly_one=True)
+            self._alternatives(value, schema["oneOf"], base, path, out, exactly_one=True)
         if "not" in schema and self._ok(value, schema["not"], base):
-            yield SchemaError(path, f"{_short(value)} should not be valid under {_short(schema['not'])}")
+            out.append(SchemaError(path, f"{_short(value)} should not be valid under {_short(schema['not'])}"))
         if "if" in schema:
             branch = "then" if self._ok(value, schema["if"], base) else "else"
             if branch in schema:
-                yield from self.errors(value, schema[branch], base, path)
+                self.errors(value, schema[branch], base, path, out)
 
     def _alternatives(self, value: Any, options: list[Any], base: str, path: tuple[str | int, ...],
-                      exactly_one: bool) -> Iterator[SchemaError]:
-        results = [list(self.errors(value, sub, base, path)) for sub in options]
+                      out: list[SchemaError], *, exactly_one: bool) -> None:
+        results: list[list[SchemaError]] = []
+        for sub in options:
+            found: list[SchemaError] = []
+            self.errors(value, sub, base, path, found)
+            results.append(found)
         valid = sum(1 for errors in results if not errors)
         if valid == 0:
             # The alternative that got furthest (errors deepest in the value, then fewest) explains it best.
             closest = min(results, key=lambda errors: (-max(len(e.path) for e in errors), len(errors)))
-            yield SchemaError(path, f"not valid under any of the {len(options)} allowed shapes "
-                                    f"(closest: {closest[0].where()}: {closest[0].message})")
+            out.append(SchemaError(path, f"not valid under any of the {len(options)} allowed shapes "
+                                         f"(closest: {closest[0].where()}: {closest[0].message})"))
         elif exactly_one and valid > 1:
-            yield SchemaError(path, f"valid under {valid} of the allowed shapes, exactly one is required")
+            out.append(SchemaError(path, f"valid under {valid} of the allowed shapes, exactly one is required"))
 
     def _ok(self, value: Any, schema: Any, base: str) -> bool:
-        return next(iter(self.errors(value, schema, base, ())), None) is None
+        found: list[SchemaError] = []
+        self.errors(value, schema, base, (), found)
+        return not found
 
 
 def schema_errors(doc: Any, spec: str) -> list[SchemaError]:
@@ -300,4 +306,6 @@ def schema_errors(doc: Any, spec: str) -> list[SchemaError]:
     if spec not in SPECS:
         raise ValueError(f"unsupported CycloneDX version {spec!r}")
     store = _store()
-    return list(_Validator(store).errors(doc, store.docs[f"bom-{spec}.schema.json"], f"bom-{spec}.schema.json", ()))
+    out: list[SchemaError] = []
+    _Validator(store).errors(doc, store.docs[f"bom-{spec}.schema.json"], f"bom-{spec}.schema.json", (), out)
+    return out
