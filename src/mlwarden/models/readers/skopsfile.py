@@ -35,13 +35,17 @@ _TRUSTED: dict[str, set[str] | None] = {
     "MaskedArrayNode": {"numpy.ma.core.MaskedArray"},
     "RandomStateNode": {"numpy.random.mtrand.RandomState"},
     "RandomGeneratorNode": {"numpy.random._generator.Generator"},
-    "SparseMatrixNode": None,
-    "TreeNode": {"sklearn.tree._tree.Tree"},
+    "SparseMatrixNode": set(),  # skops 0.16 lists scipy.sparse matrices as untrusted
+    "TreeNode": set(),  # and sklearn's Tree (crafted node arrays crash sklearn: skops UNTRUSTED_TYPE_REASONS)
     "LossNode": None,
     "MethodNode": set(), "PartialNode": set(), "ConstructorFromReduceNode": set(), "OperatorFuncNode": set(),
     "DTypeNode": set(), "CachedNode": set(), "_DictWithDeprecatedKeysNode": set(),
 }
-_SCALAR_PREFIX = ("numpy.",)
+_UNTRUSTED_SKLEARN = {"sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"}
+# Untrusted by skops, but plain data structures of the libraries skops is built for: a finding at low, since
+# the user must still pass them in trusted= (a crafted one can crash, not run code).
+_DATA_KINDS = {"TreeNode", "SparseMatrixNode", "DTypeNode", "ObjectNode"}
+_DATA_MODULES = ("sklearn.", "scipy.sparse.", "numpy")
 MAX_NODES = 2_000_000
 
 
@@ -83,11 +87,11 @@ def _trusted(loader: str, path: str) -> bool:
         return path in _PRIMITIVES or path in _CONTAINERS or _is_numpy_scalar(path)
     if loader == "NdArrayNode":
         return path == "numpy.ndarray" or _is_numpy_scalar(path)
-    if loader == "SparseMatrixNode":
-        return module.startswith("scipy.sparse") and not name.startswith("_")
     if loader in ("ObjectNode", "LossNode"):
         # skops trusts the estimators sklearn.utils.all_estimators lists and a few loss/link/binning helpers:
         # public classes defined inside sklearn's own modules.
+        if path in _UNTRUSTED_SKLEARN:
+            return False
         return (module.startswith("sklearn.") and not name.startswith("_")) or name == "_BinMapper"
     trusted = _TRUSTED.get(loader)
     return bool(trusted) and path in trusted  # type: ignore[operator]
@@ -146,8 +150,9 @@ def check_skops(names: list[str], read: Callable[[str], bytes]) -> Report:
         reason = dangerous_reason(path)
         callable_kind = loader in ("FunctionNode", "TypeNode", "MethodNode", "PartialNode", "OperatorFuncNode",
                                    "ConstructorFromReduceNode") or loader.startswith("unknown")
-        # An untrusted object type is rebuilt with __new__ and __setstate__ of an arbitrary class: a call too.
-        severity = Severity.CRITICAL if reason else Severity.HIGH
+        # Any other untrusted object type is rebuilt with __new__ and __setstate__ of its class: a call too.
+        library_data = loader in _DATA_KINDS and path.startswith(_DATA_MODULES)
+        severity = Severity.CRITICAL if reason else Severity.LOW if library_data else Severity.HIGH
         what = "function or type" if callable_kind else "object type"
         report.add("MW134", "schema.json", f"untrusted {what} {path} ({loader})" + (f": {reason}" if reason else "")
                    + "; skops.io.load refuses it unless passed in trusted=", f"skops:{path}", severity)
