@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,17 +16,17 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper  # noqa: E402
 
 
-def _model(nodes: list[object], initializers: list[object] = (), opsets: tuple[tuple[str, int], ...] = (),
-           functions: list[object] = ()) -> bytes:  # type: ignore[assignment]
+def _model(nodes: list[Any], initializers: Sequence[Any] = (), opsets: tuple[tuple[str, int], ...] = (),
+           functions: Sequence[Any] = ()) -> bytes:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
     graph = helper.make_graph(nodes, "g", [x], [y], initializer=list(initializers))
     imports = [helper.make_opsetid("", 17), *(helper.make_opsetid(d, v) for d, v in opsets)]
     model = helper.make_model(graph, opset_imports=imports, functions=list(functions))
-    return model.SerializeToString()
+    return bytes(model.SerializeToString())
 
 
-def _external(location: str) -> object:
+def _external(location: str) -> Any:
     tensor = helper.make_tensor("w", TensorProto.FLOAT, [2], [1.0, 2.0])
     tensor.ClearField("float_data")
     tensor.data_location = TensorProto.EXTERNAL
@@ -58,7 +60,8 @@ def test_real_external_data_beside_the_model_is_clean(tmp_path: Path) -> None:
 def test_external_data_outside_the_folder_is_high(tmp_path: Path, location: str) -> None:
     data = _model([helper.make_node("Add", ["x", "w"], ["y"])], [_external(location)])
     findings = scan_bytes(tmp_path, data, "model.onnx")
-    assert rules(findings) == {"MW131"} and worst(findings) == Severity.HIGH
+    assert rules(findings) == {"MW131"}
+    assert worst(findings) == Severity.HIGH
 
 
 def test_external_data_inside_a_subgraph_is_found() -> None:
@@ -72,7 +75,8 @@ def test_external_data_inside_a_subgraph_is_found() -> None:
 def test_custom_domain_is_reported_and_local_functions_are_not(tmp_path: Path) -> None:
     custom = helper.make_node("Evil", ["x"], ["y"], domain="com.attacker")
     findings = scan_bytes(tmp_path, _model([custom], opsets=(("com.attacker", 1),)), "model.onnx")
-    assert rules(findings) == {"MW132"} and worst(findings) == Severity.MEDIUM
+    assert rules(findings) == {"MW132"}
+    assert worst(findings) == Severity.MEDIUM
     func = helper.make_function("local.fn", "MyRelu", ["a"], ["b"], [helper.make_node("Relu", ["a"], ["b"])],
                                 [helper.make_opsetid("", 17)])
     local = helper.make_node("MyRelu", ["x"], ["y"], domain="local.fn")
@@ -90,7 +94,8 @@ def test_python_op_is_high(tmp_path: Path) -> None:
 def test_truncated_model_fails_closed(tmp_path: Path) -> None:
     data = _model([helper.make_node("Relu", ["x"], ["y"])])
     findings = scan_bytes(tmp_path, data[: len(data) // 2], "model.onnx")
-    assert rules(findings) == {"MW112"} and "could not be verified" in findings[0].message
+    assert rules(findings) == {"MW112"}
+    assert "could not be verified" in findings[0].message
 
 
 def test_recognised_by_content_under_another_name(tmp_path: Path) -> None:
@@ -99,5 +104,7 @@ def test_recognised_by_content_under_another_name(tmp_path: Path) -> None:
 
 
 def test_escapes() -> None:
-    assert not escapes("weights.bin") and not escapes("data/w.bin")
-    assert escapes("..\\x") and escapes("~/.ssh/id_rsa")
+    assert not escapes("weights.bin")
+    assert not escapes("data/w.bin")
+    assert escapes("..\\x")
+    assert escapes("~/.ssh/id_rsa")

@@ -25,7 +25,8 @@ def test_benign_saved_model_with_its_saver_is_clean(tmp_path: Path) -> None:
 def test_read_file_with_its_constant_path_is_high(tmp_path: Path) -> None:
     nodes = [pb.node("path", "Const", string_const="/etc/passwd"), pb.node("rf", "ReadFile", ("path",))]
     findings = scan_bytes(tmp_path, pb.saved_model(pb.graph(nodes)), "saved_model.pb")
-    assert rules(findings) == {"MW130"} and worst(findings) == Severity.HIGH
+    assert rules(findings) == {"MW130"}
+    assert worst(findings) == Severity.HIGH
     assert "/etc/passwd" in findings[0].message
 
 
@@ -53,7 +54,8 @@ def test_keras_metadata_lambda_is_reported(tmp_path: Path) -> None:
     dense = json.dumps({"class_name": "Dense", "config": {"name": "d", "units": 2}})
     lam = json.dumps({"class_name": "Lambda", "config": {"name": "evil", "function": {"code": "4wEAAAAA"}}})
     findings = scan_bytes(tmp_path, pb.keras_metadata([dense, lam]), "keras_metadata.pb")
-    assert rules(findings) == {"MW109"} and "evil" in findings[0].message
+    assert rules(findings) == {"MW109"}
+    assert "evil" in findings[0].message
     assert scan_bytes(tmp_path, pb.keras_metadata([dense]), "keras_metadata.pb") == []
 
 
@@ -67,7 +69,8 @@ def test_keras2_user_object_metadata_in_saved_model_is_read() -> None:
 def test_malformed_saved_model_fails_closed(tmp_path: Path) -> None:
     data = pb.saved_model(pb.graph(_BENIGN))[:-7] + b"\xff\xff"
     findings = scan_bytes(tmp_path, data, "saved_model.pb")
-    assert rules(findings) == {"MW112"} and worst(findings) == Severity.HIGH
+    assert rules(findings) == {"MW112"}
+    assert worst(findings) == Severity.HIGH
     assert "could not be verified" in findings[0].message
 
 

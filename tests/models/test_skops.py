@@ -50,7 +50,8 @@ def test_benign_pipeline_is_clean_and_os_system_is_critical(tmp_path: Path, mark
     models = _models()
     assert scan_bytes(tmp_path, sio.dumps(models["pipeline"]), "model.skops") == []
     findings = scan_bytes(tmp_path, sio.dumps(models["os-system"]), "model.skops")
-    assert rules(findings) == {"MW134"} and worst(findings) == Severity.CRITICAL
+    assert rules(findings) == {"MW134"}
+    assert worst(findings) == Severity.CRITICAL
 
 
 def test_library_data_types_are_low_and_custom_classes_high(tmp_path: Path) -> None:
@@ -74,4 +75,5 @@ def test_unknown_node_kind_and_missing_schema(tmp_path: Path) -> None:
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("other.json", "{}")
     findings = scan_bytes(tmp_path, buf.getvalue(), "model.skops")
-    assert rules(findings) == {"MW112"} and "could not be verified" in findings[0].message
+    assert rules(findings) == {"MW112"}
+    assert "could not be verified" in findings[0].message

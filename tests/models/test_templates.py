@@ -58,7 +58,8 @@ def test_tokenizer_config_string_and_list_forms(tmp_path: Path) -> None:
     listed = json.dumps({"chat_template": [{"name": "default", "template": CHATML},
                                            {"name": "tool_use", "template": ESCAPES["lipsum"]}]})
     findings = scan_bytes(tmp_path, listed.encode(), "tokenizer_config.json")
-    assert rules(findings) == {"MW133"} and worst(findings) == Severity.CRITICAL
+    assert rules(findings) == {"MW133"}
+    assert worst(findings) == Severity.CRITICAL
     assert "tool_use" in findings[0].message
 
 
@@ -71,7 +72,8 @@ def test_yaml_config_and_jinja_file(tmp_path: Path) -> None:
 
 def test_unparsable_tokenizer_config_fails_closed_other_json_does_not(tmp_path: Path) -> None:
     findings = scan_bytes(tmp_path, b'{"chat_template": "{{ x }}', "tokenizer_config.json")
-    assert rules(findings) == {"MW112"} and worst(findings) == Severity.HIGH
+    assert rules(findings) == {"MW112"}
+    assert worst(findings) == Severity.HIGH
     assert scan_bytes(tmp_path, b'{"broken": ', "results.json") == []
 
 

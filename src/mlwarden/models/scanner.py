@@ -107,6 +107,8 @@ def _scan_seekable(f: BinaryIO, size: int, member: str | None, depth: int, ctx: 
     if kind != "unknown":
         ctx.result.formats.append(kind)
     _run_readers(f, size, head, member, depth, ctx)
+    if (member or ctx.display).endswith(".distcp"):
+        return  # archives back to back: the distcp reader carves each one (a zip reader sees only the last)
     f.seek(0)
     if kind == "zip":
         _scan_zip(f, size, member, depth, ctx)

@@ -51,12 +51,15 @@ def archives(blob: Blob) -> list[tuple[int, int]]:
             continue
         _, _, _, _, _, cd_size, cd_offset, comment = struct.unpack("<4sHHHHIIH", record)
         end = eocd + 22 + comment
-        if cd_offset == 0xFFFFFFFF or cd_size == 0xFFFFFFFF:
-            z64 = _zip64(blob, eocd)
-            if z64 is None:
-                continue
-            cd_size, cd_offset, eocd = z64
-        start = eocd - cd_size - cd_offset
+        cd_end = eocd
+        z64 = _zip64(blob, eocd)
+        if z64 is not None:  # torch (miniz) always writes the zip64 record and locator before the EOCD
+            big_size, big_offset, cd_end = z64
+            cd_size = big_size if cd_size == 0xFFFFFFFF else cd_size
+            cd_offset = big_offset if cd_offset == 0xFFFFFFFF else cd_offset
+        elif 0xFFFFFFFF in (cd_size, cd_offset):
+            continue
+        start = cd_end - cd_size - cd_offset
         if start < 0 or end > blob.size or _read_at(blob, start, 4) != _LOCAL:
             continue
         found.append((start, end - start))

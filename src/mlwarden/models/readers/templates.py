@@ -141,7 +141,7 @@ def check_document(data: bytes, name: str) -> Report:
     base = basename(name).lower()
     known = base in TEMPLATE_NAMES
     text = data.decode("utf-8", "replace")
-    if base.endswith((".jinja", ".j2")):
+    if base.endswith((".jinja", ".j2", ".template")):
         found: list[tuple[str, str]] = [(base, text)]
     else:
         try:
@@ -175,7 +175,7 @@ def _parse(text: str, base: str) -> Any:
 
 def sniff(head: bytes, name: str, size: int | None) -> bool:
     base = basename(name).lower()
-    if base in TEMPLATE_NAMES or base.endswith((".jinja", ".j2")):
+    if base in TEMPLATE_NAMES or base.endswith((".jinja", ".j2", ".template")):
         return True
     return base.endswith((".json", ".yaml", ".yml")) and (size is None or size <= MAX_TEMPLATE_FILE)
 

@@ -79,7 +79,7 @@ def sniff(head: bytes, name: str, size: int | None) -> bool:
 def scan(blob: Blob, scan: Scan) -> None:
     from mlwarden.models.readers.zipaccess import zip_report
 
-    emit(zip_report(blob, check_torchscript, MAX_CODE), scan, blob.member)
+    emit(zip_report(blob, check_torchscript, MAX_CODE, fail_closed=False), scan, blob.member)
 
 
 FORMAT = ReaderFormat("torchscript-code", sniff, scan, seekable=True)

@@ -13,14 +13,16 @@ MAX_MEMBERS = 100_000
 
 
 def zip_report(blob: Blob, check: Callable[[list[str], Callable[[str], bytes]], Report],
-               limit: int = MAX_DOCUMENT) -> Report:
-    """Run ``check(names, read)`` over a zip blob; ``read(name)`` returns at most ``limit`` bytes of the last
-    member of that name (as zipfile does) and raises OSError beyond it or on a corrupt member."""
+               limit: int = MAX_DOCUMENT, *, fail_closed: bool = True) -> Report:
+    """Run ``check(names, read)`` over a zip blob. ``read(name)`` returns at most ``limit`` bytes of the last
+    member of that name (as zipfile does) and raises OSError beyond it or on a corrupt member. An unreadable zip
+    is a finding unless ``fail_closed`` is off (checks that look at every zip: the zip reader reports it)."""
     try:
         members, _notes = zipread.read_members(blob.file, blob.size, MAX_MEMBERS)
     except (zipread.ZipError, OSError, ValueError) as exc:
         report = Report()
-        report.unverifiable(None, f"zip archive cannot be read: {exc}", "zip-unreadable")
+        if fail_closed:
+            report.unverifiable(None, f"zip archive cannot be read: {exc}", "zip-unreadable")
         return report
     by_name = {m.name: m for m in members}
 

@@ -1,0 +1,47 @@
+"""TorchServe .mar archives, laid out as torch-model-archiver writes them (MAR-INF/MANIFEST.json)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from mlwarden.findings import Severity
+from tests import payloads
+from tests.conftest import rules, scan_bytes, worst
+
+
+def _mar(files: dict[str, bytes], model: dict[str, str] | None = None) -> bytes:
+    manifest = {"createdOn": "01/01/2026 00:00:00", "runtime": "python", "archiverVersion": "0.12.0",
+                "model": model if model is not None else {"modelName": "m", "serializedFile": "model.pt",
+                                                          "handler": "image_classifier", "modelVersion": "1.0"}}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("MAR-INF/MANIFEST.json", json.dumps(manifest))
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_builtin_handler_and_safe_weights_are_clean(tmp_path: Path) -> None:
+    assert scan_bytes(tmp_path, _mar({"model.pt": b"\x80\x04K\x01."}), "m.mar") == []
+
+
+def test_handler_code_is_high_and_the_model_inside_is_scanned(tmp_path: Path, marker: Path) -> None:
+    model = {"modelName": "m", "serializedFile": "model.pkl", "handler": "handler.py"}
+    data = _mar({"handler.py": b"import os\nos.system('id')\n", "model.pkl": payloads.os_system(marker)}, model)
+    findings = scan_bytes(tmp_path, data, "m.mar")
+    assert {"MW135", "MW101"} <= rules(findings)
+    assert worst(findings) == Severity.CRITICAL
+    assert any(f.rule == "MW135" and "handler.py" in f.message and f.severity == Severity.HIGH for f in findings)
+
+
+def test_missing_manifest_or_missing_handler_fails_closed(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("model.pt", b"\x80\x04K\x01.")
+    findings = scan_bytes(tmp_path, buf.getvalue(), "m.mar")
+    assert rules(findings) == {"MW112"}
+    gone = _mar({}, {"modelName": "m", "handler": "custom.py"})
+    assert rules(scan_bytes(tmp_path, gone, "m.mar")) == {"MW112"}
