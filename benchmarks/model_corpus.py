@@ -158,7 +158,7 @@ def wheels(folder: Path) -> int:
                 by_wheel[name]["files"] += 1
                 if findings or error:
                     by_wheel[name]["any"] += 1
-                    by_wheel[name]["high"] += int(sev is not None and sev >= Severity.HIGH or error is not None)
+                    by_wheel[name]["high"] += int((sev is not None and sev >= Severity.HIGH) or error is not None)
                     shown = error or "; ".join(f"{f.rule} {f.severity.label}: {f.message[:100]}"
                                                for f in findings[:2])
                     flagged.append(f"{name}: {rel} -> {shown}")
