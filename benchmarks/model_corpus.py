@@ -6,6 +6,7 @@ Nothing is ever loaded: each file goes through mlwarden's scanner (scan_model_fi
     git clone https://github.com/mmaitre314/picklescan  CORPUS/picklescan
     git clone https://github.com/promptfoo/modelaudit    CORPUS/modelaudit
     git clone https://github.com/protectai/modelscan     CORPUS/modelscan
+    python benchmarks/model_corpus.py generate CORPUS   # what the peers' tests build in code (see generate())
     python benchmarks/model_corpus.py corpus CORPUS
 
     # benign model-like files inside wheels (downloaded, never installed)
@@ -179,16 +180,130 @@ def wheels(folder: Path) -> int:
     return 0
 
 
+def generate(folder: Path) -> int:
+    """Write, under CORPUS/generated/{malicious,benign}/, the samples the peers' tests build in code for the
+    formats read by models/readers (ModelAudit's test_onnx_scanner, test_tf_savedmodel_scanner,
+    test_torchserve_mar_scanner, test_jinja2_template_scanner; picklescan/modelscan build pickles that their
+    committed data already holds). Payloads are inert: a pickle that would run ``echo``, never unpickled here."""
+    import io
+    import struct
+
+    out = folder / "generated"
+    mal, ben = out / "malicious", out / "benign"
+    for d in (mal, ben):
+        d.mkdir(parents=True, exist_ok=True)
+    echo = b"\x80\x02cposix\nsystem\nX\x14\x00\x00\x00echo mlwarden-corpus\x85R."
+
+    def zip_bytes(members: dict[str, bytes]) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for name, data in members.items():
+                z.writestr(name, data)
+        return buf.getvalue()
+
+    # TorchServe .mar (torch-model-archiver layout)
+    def mar(model: dict[str, str], files: dict[str, bytes]) -> bytes:
+        manifest = {"runtime": "python", "model": model, "archiverVersion": "0.12.0"}
+        return zip_bytes({"MAR-INF/MANIFEST.json": json.dumps(manifest).encode(), **files})
+
+    safe_pickle = b"\x80\x04}\x94\x8c\x01w\x94K\x01s."
+    (ben / "builtin_handler.mar").write_bytes(mar({"modelName": "m", "serializedFile": "model.pt",
+                                                   "handler": "image_classifier"}, {"model.pt": safe_pickle}))
+    (mal / "pickle_payload.mar").write_bytes(mar({"modelName": "m", "serializedFile": "model.pt",
+                                                  "handler": "image_classifier"}, {"model.pt": echo}))
+    (mal / "traversal.mar").write_bytes(mar({"modelName": "m", "handler": "image_classifier"},
+                                            {"../../evil.py": b"x = 1\n"}))
+    (mal / "nested_zip.mar").write_bytes(mar({"modelName": "m", "handler": "image_classifier"},
+                                             {"extra.zip": zip_bytes({"inner.pkl": echo})}))
+    (mal / "handler_code.mar").write_bytes(mar({"modelName": "m", "handler": "handler.py"},
+                                               {"handler.py": b"import os\nos.system('echo x')\n"}))
+
+    # TF SavedModel: ReadFile / WriteFile / PyFunc nodes and a plain graph (GraphDef inside MetaGraphDef)
+    def pb_field(number: int, data: bytes) -> bytes:
+        return _varint((number << 3) | 2) + _varint(len(data)) + data
+
+    def saved_model(ops: list[str]) -> bytes:
+        nodes = b"".join(pb_field(1, pb_field(1, f"n{i}".encode()) + pb_field(2, op.encode()))
+                         for i, op in enumerate(ops))
+        return _varint(8) + _varint(1) + pb_field(2, pb_field(2, nodes))
+
+    for op in ("ReadFile", "WriteFile", "PyFunc", "EagerPyFunc", "MatchingFiles"):
+        (mal / f"tf_{op}").mkdir(exist_ok=True)
+        (mal / f"tf_{op}" / "saved_model.pb").write_bytes(saved_model(["Placeholder", op]))
+    (ben / "tf_plain").mkdir(exist_ok=True)
+    (ben / "tf_plain" / "saved_model.pb").write_bytes(saved_model(["Placeholder", "MatMul", "Relu", "SaveV2"]))
+
+    # ONNX, with the onnx package when installed
+    try:
+        import onnx
+        from onnx import TensorProto, helper
+    except ImportError:
+        print("onnx not installed: ONNX samples skipped", file=sys.stderr)
+    else:
+        def onnx_model(node: object, location: str | None = None) -> bytes:
+            x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1])
+            y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1])
+            tensor = helper.make_tensor("W", TensorProto.FLOAT, [1], vals=[1.0])
+            if location is not None:
+                tensor.ClearField("float_data")
+                tensor.data_location = TensorProto.EXTERNAL
+                entry = tensor.external_data.add()
+                entry.key, entry.value = "location", location
+            graph = helper.make_graph([node], "graph", [x], [y], initializer=[tensor])
+            return bytes(helper.make_model(graph).SerializeToString())
+
+        relu = helper.make_node("Relu", ["input"], ["output"])
+        (ben / "relu.onnx").write_bytes(onnx_model(relu))
+        (ben / "external_ok.onnx").write_bytes(onnx_model(relu, "weights.bin"))
+        (ben / "weights.bin").write_bytes(struct.pack("f", 1.0))
+        (ben / "external_normalised.onnx").write_bytes(onnx_model(relu, "subdir/../weights.bin"))
+        (mal / "custom_op.onnx").write_bytes(onnx_model(helper.make_node("CustomOp", ["input"], ["output"],
+                                                                         domain="com.test")))
+        (mal / "python_op.onnx").write_bytes(onnx_model(helper.make_node("PythonOp", ["input"], ["output"])))
+        for i, location in enumerate(("../../../tmp/overwrite_target", "subdir/../../overwrite_target",
+                                      "/etc/passwd")):
+            (mal / f"external_traversal_{i}.onnx").write_bytes(onnx_model(relu, location))
+        del onnx
+
+    # Chat templates the peers' Jinja tests build inline
+    templates = {
+        "ssti_globals": "{{ self.__init__.__globals__.__builtins__.__import__('os').popen('id').read() }}",
+        "ssti_subclasses": "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "ssti_attr": "{{ ()|attr('__class__')|attr('__base__') }}",
+        "ssti_cycler": "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    }
+    for name, template in templates.items():
+        (mal / f"{name}_tokenizer_config.json").write_text(json.dumps({"chat_template": template}))
+    (ben / "chatml_tokenizer_config.json").write_text(json.dumps({"chat_template": (
+        "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n'}}"
+        "{% endfor %}")}))
+    count = sum(1 for p in out.rglob("*") if p.is_file())
+    print(f"{count} files written under {out}")
+    return 0
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("corpus", help="the peers' labelled samples").add_argument("folder", type=Path)
     sub.add_parser("wheels", help="benign files inside downloaded wheels").add_argument("folder", type=Path)
+    sub.add_parser("generate", help="write the samples the peers' tests build in code").add_argument(
+        "folder", type=Path)
     args = parser.parse_args()
     if not args.folder.is_dir():
         print(f"no folder {args.folder}", file=sys.stderr)
         return 2
-    return corpus(args.folder) if args.command == "corpus" else wheels(args.folder)
+    command = {"corpus": corpus, "wheels": wheels, "generate": generate}[args.command]
+    return command(args.folder)
 
 
 if __name__ == "__main__":

@@ -106,5 +106,6 @@ def test_recognised_by_content_under_another_name(tmp_path: Path) -> None:
 def test_escapes() -> None:
     assert not escapes("weights.bin")
     assert not escapes("data/w.bin")
+    assert not escapes("sub/../weights.bin")  # stays in the folder once normalised
     assert escapes("..\\x")
     assert escapes("~/.ssh/id_rsa")

@@ -87,11 +87,15 @@ class _Walk:
 
 
 def escapes(location: str) -> bool:
-    """Whether an external-data location leaves the model's folder, as onnx's own checker refuses."""
+    """Whether an external-data location leaves the model's folder (onnx joins it to the model's folder):
+    absolute, a drive, a URL, a home path, or '..' that still climbs out once the path is normalised."""
+    import posixpath
+
     path = location.replace("\\", "/")
-    parts = path.split("/")
-    return (path.startswith(("/", "~")) or ".." in parts or "://" in path
-            or (len(path) > 1 and path[1] == ":") or "\x00" in path)
+    if path.startswith(("/", "~")) or "://" in path or (len(path) > 1 and path[1] == ":") or "\x00" in path:
+        return True
+    normal = posixpath.normpath(path)
+    return normal == ".." or normal.startswith("../")
 
 
 def check_onnx(data: bytes | memoryview, *, strict: bool = True) -> Report:
