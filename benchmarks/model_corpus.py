@@ -27,6 +27,7 @@ import time
 import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -240,7 +241,7 @@ def generate(folder: Path) -> int:
     except ImportError:
         print("onnx not installed: ONNX samples skipped", file=sys.stderr)
     else:
-        def onnx_model(node: object, location: str | None = None) -> bytes:
+        def onnx_model(node: Any, location: str | None = None) -> bytes:
             x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1])
             y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1])
             tensor = helper.make_tensor("W", TensorProto.FLOAT, [1], vals=[1.0])
