@@ -41,7 +41,9 @@ ESCAPES = {
 }
 
 
-@pytest.mark.parametrize("template", [CHATML, LLAMA])
+@pytest.mark.parametrize("template", [CHATML, LLAMA, "{{ config.model_name }}: {{ request_id }}",
+                                      "{% set ns = namespace(found=false) %}{{ ns.found }}",
+                                      "Welcome, new joiner! {{ messages[0]['content'] }}"])
 def test_real_templates_are_clean(template: str) -> None:
     assert check_template("chat_template", template) == []
 
@@ -75,6 +77,11 @@ def test_unparsable_tokenizer_config_fails_closed_other_json_does_not(tmp_path: 
     assert rules(findings) == {"MW112"}
     assert worst(findings) == Severity.HIGH
     assert scan_bytes(tmp_path, b'{"broken": ', "results.json") == []
+
+
+def test_unparsable_template_falls_back_to_the_pattern() -> None:
+    template = "{% generation %}{{ cycler.__init__.__globals__.os.popen('id') }}{% endgeneration %}"
+    assert check_template("chat_template", template)
 
 
 def test_gguf_uses_the_same_analysis() -> None:

@@ -23,9 +23,12 @@ _SSTI = re.compile(
     r"|\bos\.(?:system|popen)|\bsubprocess\b|\bpopen\b|\beval\s*\(|\bexec\s*\(|\|\s*attr\s*\("
     r"|\blipsum\b|\bcycler\b|\bjoiner\b|\bnamespace\s*\.\s*__|\brequest\.application\b|\bself\._",
     re.IGNORECASE)
-# Template globals and context objects that lead to Python objects (Jinja's defaults, Flask's).
-_RISKY_NAMES = frozenset({"lipsum", "cycler", "joiner", "self", "request", "config", "url_for",
-                          "get_flashed_messages", "session"})
+# Jinja's own globals whose values are Python functions/classes (a way to __globals__ in any environment).
+_RISKY_NAMES = frozenset({"lipsum", "cycler", "joiner", "self"})
+# Flask's context objects: only their escape routes count ("{{ config.model_name }}" is ordinary config text).
+_FLASK_NAMES = frozenset({"request", "config", "url_for", "get_flashed_messages", "session", "g"})
+_FLASK_ATTRS = frozenset({"application", "environ", "from_pyfile", "from_object", "from_envvar", "items",
+                          "values", "get", "update", "root_path", "import_name"})
 _DUNDER = re.compile(r"__\w+__|__\w*$|^\w*__")
 TEMPLATE_NAMES = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json",
                             "preprocessor_config.json", "chat_template.jinja"})
@@ -34,27 +37,39 @@ MAX_TEMPLATE_FILE = 16 << 20
 
 def check_template(key: str, template: str, rule: str = "MW110") -> list[Problem]:
     """Sandbox-escape evidence in one template; ``rule`` is MW110 for GGUF and MW133 elsewhere."""
-    hits = set(_ast_hits(template))
-    hits.update(m.group(0) for m in _SSTI.finditer(template))
+    parsed = _ast_hits(template)
+    # The parse is exact (names used as variables, not words in text); the pattern is for what does not parse
+    # here (an extension tag such as transformers' {% generation %}) but may in the loader's environment.
+    hits = set(parsed) if parsed is not None else {m.group(0) for m in _SSTI.finditer(template)}
     if not hits:
         return []
     shown = ", ".join(sorted(hits)[:6])
     return [(rule, f"{key} reaches Python internals ({shown})", f"template:{key}")]
 
 
-def _ast_hits(template: str) -> Iterator[str]:
+def _ast_hits(template: str) -> list[str] | None:
+    """Escape evidence in the parsed template, or None when it cannot be parsed (or jinja2 is absent)."""
     try:
-        from jinja2 import Environment, nodes
+        from jinja2 import Environment
         from jinja2.exceptions import TemplateSyntaxError
-    except ImportError:  # pragma: no cover - jinja2 is optional; the pattern still runs
-        return
+    except ImportError:  # pragma: no cover - jinja2 is optional; the pattern runs instead
+        return None
     try:
-        tree = Environment(autoescape=True, extensions=["jinja2.ext.loopcontrols"]).parse(template)
+        tree = Environment(autoescape=True, extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do"]).parse(template)
     except (TemplateSyntaxError, RecursionError, ValueError):
-        return  # a template Jinja cannot parse does not render either; the pattern check still ran
+        return None
+    return list(_walk(tree))
+
+
+def _walk(tree: Any) -> Iterator[str]:
+    from jinja2 import nodes
+
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Name, nodes.Const)):
         if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
             yield f".{node.attr}"
+        elif (isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name)
+              and node.node.name in _FLASK_NAMES and node.attr in _FLASK_ATTRS):
+            yield f"{node.node.name}.{node.attr}"
         elif isinstance(node, nodes.Getitem):
             name = _fold(node.arg)
             if name is not None and name.startswith("_"):
