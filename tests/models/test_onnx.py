@@ -109,3 +109,25 @@ def test_escapes() -> None:
     assert not escapes("sub/../weights.bin")  # stays in the folder once normalised
     assert escapes("..\\x")
     assert escapes("~/.ssh/id_rsa")
+
+
+def test_escapes_agrees_with_onnx_loader(tmp_path: Path) -> None:
+    """Loader as oracle: onnx.load refuses exactly the external-data locations reported as escaping."""
+    models = tmp_path / "models"
+    (models / "sub").mkdir(parents=True)
+    (models / "weights.bin").write_bytes(b"\0" * 16)
+    (tmp_path / "secret.bin").write_bytes(b"S" * 16)
+    for location in ("weights.bin", "sub/../weights.bin", "../secret.bin", "sub/../../secret.bin",
+                     str(tmp_path / "secret.bin")):
+        tensor = _external(location)
+        entry = tensor.external_data.add()
+        entry.key, entry.value = "length", "8"
+        path = models / "m.onnx"
+        path.write_bytes(_model([helper.make_node("Add", ["x", "w"], ["y"])], [tensor]))
+        reason = ""
+        try:
+            onnx.load(str(path))
+        except onnx.checker.ValidationError as exc:
+            reason = str(exc)
+        refused = "outside" in reason or "absolute" in reason
+        assert refused == escapes(location), (location, reason)

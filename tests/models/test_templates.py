@@ -88,3 +88,32 @@ def test_gguf_uses_the_same_analysis() -> None:
     from mlwarden.models import formats
 
     assert formats.check_template("tokenizer.chat_template", ESCAPES["concat"])[0][0] == "MW110"
+
+
+_RENDER = """
+import sys
+from jinja2 import Environment
+Environment().from_string(sys.stdin.read()).render(messages=[], x=0)
+"""
+
+
+@pytest.mark.parametrize("template", [
+    "{{ lipsum.__globals__['os'].system('touch MARK') }}",
+    "{{ cycler.__init__.__globals__.os.system('touch MARK') }}",
+    "{{ (lipsum|attr('__glo' ~ 'bals__'))['os'].system('touch MARK') }}",
+    "{{ joiner.__init__[('_' * 2) ~ 'globals' ~ ('_' * 2)].os.system('touch MARK') }}",
+    "{{ namespace.__init__.__globals__['os'].system('touch MARK') }}",
+])
+def test_payloads_that_run_in_an_unsandboxed_render_are_critical(tmp_path: Path, template: str) -> None:
+    """Loader as oracle: render like llama-cpp-python before CVE-2024-34359 (plain Environment), in a
+    throwaway process inside a temp dir; the payload must run there, and the scanner must call it critical."""
+    import subprocess
+    import sys
+
+    mark = tmp_path / "MARK"
+    proc = subprocess.run([sys.executable, "-c", _RENDER], input=template.replace("MARK", str(mark)), text=True,
+                          capture_output=True, cwd=tmp_path, timeout=60, check=False)
+    assert mark.exists(), proc.stderr  # the payload is real
+    document = json.dumps({"chat_template": template})
+    findings = scan_bytes(tmp_path, document.encode(), "tokenizer_config.json")
+    assert worst(findings) == Severity.CRITICAL
