@@ -76,3 +76,21 @@ def test_malformed_saved_model_fails_closed(tmp_path: Path) -> None:
 
 def test_other_pb_files_that_are_not_protobuf_are_not_findings(tmp_path: Path) -> None:
     assert scan_bytes(tmp_path, b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "data.pb") == []
+
+
+def test_saved_model_inside_a_tar_gz_is_read(tmp_path: Path) -> None:
+    """SavedModels travel as folders in tarballs: the reader runs on members too."""
+    import io
+    import tarfile
+
+    nodes = [pb.node("cb", "PyFunc", ("x",))]
+    data = pb.saved_model(pb.graph(nodes))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("export/1/saved_model.pb")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    findings = scan_bytes(tmp_path, buf.getvalue(), "model.tar.gz")
+    assert rules(findings) == {"MW130"}
+    assert findings[0].location.member is not None
+    assert findings[0].location.member.endswith("saved_model.pb")

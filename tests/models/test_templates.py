@@ -117,3 +117,13 @@ def test_payloads_that_run_in_an_unsandboxed_render_are_critical(tmp_path: Path,
     document = json.dumps({"chat_template": template})
     findings = scan_bytes(tmp_path, document.encode(), "tokenizer_config.json")
     assert worst(findings) == Severity.CRITICAL
+
+
+def test_tokenizer_config_inside_a_zip_is_read(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("model/tokenizer_config.json", json.dumps({"chat_template": ESCAPES["lipsum"]}))
+    assert rules(scan_bytes(tmp_path, buf.getvalue(), "bundle.zip")) == {"MW133"}

@@ -241,7 +241,8 @@ def _scan_stream(stream: Readable, member: str | None, depth: int, ctx: _Context
         return
     head = _read_full(stream, HEAD_SIZE)
     kind = sniff(head, len(head) if len(head) < HEAD_SIZE else None)
-    if kind in ("zip", "7z", "hdf5", "safetensors", "gguf"):
+    named = registry.matching(head, (member or "").rsplit("/", 1)[-1], None)  # e.g. saved_model.pb in a tar
+    if kind in ("zip", "7z", "hdf5", "safetensors", "gguf") or named:
         with _spooled(head, stream, ctx, member) as (f, size):
             if f is not None:
                 _scan_seekable(f, size, member, depth, ctx)

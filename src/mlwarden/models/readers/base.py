@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, NamedTuple, Protocol
@@ -88,6 +89,23 @@ def join(outer: str | None, inner: str | None) -> str | None:
 
 def basename(name: str) -> str:
     return name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def map_or_read(f: BinaryIO, limit: int) -> bytes | memoryview:
+    """The file's bytes for a protobuf walk: memory-mapped when the file has a descriptor (a 2 GB ONNX model
+    then costs only the pages its headers sit on; tensor data is sliced past, never touched), else read."""
+    import mmap
+
+    try:
+        fileno = f.fileno()
+    except (OSError, AttributeError, ValueError):
+        return read_limited(f, limit)
+    size = os.fstat(fileno).st_size
+    if size > limit:
+        raise ValueError(f"larger than the {limit >> 20} MiB a metadata document may be")
+    if size == 0:
+        return b""
+    return memoryview(mmap.mmap(fileno, 0, access=mmap.ACCESS_READ))
 
 
 def read_limited(f: BinaryIO, limit: int = MAX_DOCUMENT) -> bytes:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from mlwarden.findings import Severity
 from mlwarden.models.readers import protobuf as pb
-from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, read_limited
+from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, map_or_read
 
 MAX_ONNX = 2 << 30  # protobuf's own 2 GiB message limit: larger models keep their weights as external data
 MAX_GRAPH_DEPTH = 64
@@ -143,7 +143,7 @@ def sniff(head: bytes, name: str, size: int | None) -> bool:
 def scan(blob: Blob, scan: Scan) -> None:
     strict = basename(blob.name).lower().endswith(".onnx")
     try:
-        data = read_limited(blob.file, MAX_ONNX)
+        data = map_or_read(blob.file, MAX_ONNX)
     except ValueError as exc:
         report = Report()
         report.unverifiable(None, f"ONNX file {exc}", "onnx-size")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from mlwarden.findings import Severity
 from mlwarden.models.readers import protobuf as pb
-from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, read_limited
+from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, map_or_read
 
 MAX_PB = 1 << 30  # TF itself refuses protobufs of 2 GiB and more; a metadata graph this large is not read
 
@@ -45,7 +45,7 @@ class _Node:
     output_stream: str  # PrintV2's attr: "file://…" writes a file
 
 
-def check_pb(data: bytes, name: str, *, strict: bool = True) -> Report:
+def check_pb(data: bytes | memoryview, name: str, *, strict: bool = True) -> Report:
     """Problems of a SavedModel, frozen graph or Keras metadata protobuf given as bytes. ``strict=False`` for
     a ``.pb`` found by extension only: one that is not a protobuf at all is then not a finding."""
     report = Report()
@@ -176,7 +176,7 @@ def sniff(head: bytes, name: str, size: int | None) -> bool:
 
 def scan(blob: Blob, scan: Scan) -> None:
     try:
-        data = read_limited(blob.file, MAX_PB)
+        data = map_or_read(blob.file, MAX_PB)
     except ValueError as exc:
         report = Report()
         report.unverifiable(None, f"protobuf {exc}", "tf-size")
