@@ -8,6 +8,7 @@ types, without importing skops or the types: each node kind (``__loader__``) tru
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
@@ -53,7 +54,7 @@ def _is_numpy_scalar(path: str) -> bool:
     module, _, name = path.rpartition(".")
     return module in ("numpy", "numpy._core.numerictypes", "numpy.core.numerictypes") and (
         name in {"bool_", "bool", "object_", "bytes_", "str_", "void", "datetime64", "timedelta64"}
-        or name.rstrip("0123456789") in {"int", "uint", "float", "complex", "longdouble", "clongdouble",
+        or name.rstrip(string.digits) in {"int", "uint", "float", "complex", "longdouble", "clongdouble",
                                          "intc", "uintc", "longlong", "ulonglong", "half", "single", "double",
                                          "csingle", "cdouble", "byte", "ubyte", "short", "ushort", "intp",
                                          "uintp", "long", "ulong"})
