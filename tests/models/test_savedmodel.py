@@ -94,3 +94,13 @@ def test_saved_model_inside_a_tar_gz_is_read(tmp_path: Path) -> None:
     assert rules(findings) == {"MW130"}
     assert findings[0].location.member is not None
     assert findings[0].location.member.endswith("saved_model.pb")
+
+
+def test_text_format_saved_model(tmp_path: Path) -> None:
+    text = ('saved_model_schema_version: 1\nmeta_graphs {\n  graph_def {\n    node {\n      name: "x"\n'
+            '      op: "Placeholder"\n    }\n    node {\n      name: "rf"\n      op: "ReadFile"\n      input: "x"\n'
+            '    }\n  }\n}\n')
+    findings = scan_bytes(tmp_path, text.encode(), "saved_model.pbtxt")
+    assert rules(findings) == {"MW130"}
+    assert "'rf'" in findings[0].message
+    assert scan_bytes(tmp_path, text.replace("ReadFile", "Relu").encode(), "saved_model.pbtxt") == []

@@ -9,6 +9,7 @@ tensor.proto, saved_object_graph.proto and keras' saved_metadata.proto."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ _READ_OPS = {"ReadFile", "MatchingFiles", "ImmutableConst", "LoadDataset", "TFRe
 _CHECKPOINT_OPS = {"Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice", "MergeV2Checkpoints"}
 
 
-_NAMED = ("saved_model.pb", "keras_metadata.pb")
+_NAMED = ("saved_model.pb", "keras_metadata.pb", "saved_model.pbtxt")
 
 
 @dataclass
@@ -60,6 +61,20 @@ def check_pb(data: bytes | memoryview, name: str, *, strict: bool = True) -> Rep
         if not strict:
             return Report()
         report.unverifiable(None, f"protobuf is malformed: {exc}", "tf-protobuf")
+    return report
+
+
+_PBTXT_NODE = re.compile(r'name:\s*"([^"]*)"\s*op:\s*"([A-Za-z0-9_>]+)"')
+
+
+def check_pbtxt(text: str) -> Report:
+    """``saved_model.pbtxt`` (protobuf text format, which the loader reads when there is no .pb): node ops by
+    pattern. Text format writes a NodeDef's name before its op, so each (name, op) pair is read in order."""
+    report = Report(formats=["tf-savedmodel"])
+    nodes = [_Node(name, op, [], [], "") for name, op in _PBTXT_NODE.findall(text)]
+    if not nodes and "meta_graphs" not in text and "node" not in text:
+        report.unverifiable(None, "saved_model.pbtxt holds no graph", "tf-pbtxt")
+    _report_nodes("graph (text format)", nodes, report)
     return report
 
 
@@ -113,7 +128,10 @@ def _nodes(raw_nodes: Iterator[memoryview]) -> Iterator[_Node]:
 
 
 def _check_scope(scope: str, raw_nodes: Iterator[memoryview], report: Report) -> None:
-    nodes = list(_nodes(raw_nodes))
+    _report_nodes(scope, list(_nodes(raw_nodes)), report)
+
+
+def _report_nodes(scope: str, nodes: list[_Node], report: Report) -> None:
     consts = {n.name: n.strings for n in nodes if n.op == "Const"}
 
     def paths(node: _Node) -> list[str]:
@@ -181,7 +199,10 @@ def scan(blob: Blob, scan: Scan) -> None:
         report = Report()
         report.unverifiable(None, f"protobuf {exc}", "tf-size")
     else:
-        report = check_pb(data, blob.name, strict=basename(blob.name) in _NAMED)
+        if basename(blob.name) == "saved_model.pbtxt":
+            report = check_pbtxt(bytes(data).decode("utf-8", "replace"))
+        else:
+            report = check_pb(data, blob.name, strict=basename(blob.name) in _NAMED)
     emit(report, scan, blob.member)
 
 
