@@ -8,7 +8,6 @@ tensor.proto, saved_object_graph.proto and keras' saved_metadata.proto."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -167,6 +166,8 @@ def _escapes(path: str) -> bool:
 
 
 def _check_keras_metadata(objects: Iterator[memoryview], field: int, report: Report) -> None:
+    import json  # lazily: the hook's start-up stays light
+
     from mlwarden.models.formats import check_keras_config
 
     seen: set[str] = set()

@@ -7,7 +7,6 @@ types, without importing skops or the types: each node kind (``__loader__``) tru
 
 from __future__ import annotations
 
-import json
 import string
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -135,6 +134,8 @@ def untrusted_types(schema: Any) -> list[tuple[str, str]]:
 
 def check_skops(names: list[str], read: Callable[[str], bytes]) -> Report:
     """Problems of a skops archive given its member names and a reader of members (bytes, bounded)."""
+    import json  # lazily: the hook's start-up stays light
+
     from mlwarden.models.classify import dangerous_reason
 
     report = Report(formats=["skops"])

@@ -8,7 +8,6 @@ and the globals that lead to Python objects (``lipsum``, ``cycler``, ``joiner``,
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -175,6 +174,8 @@ def check_document(data: bytes, name: str) -> Report:
 
 
 def _parse(text: str, base: str) -> Any:
+    import json  # lazily: the hook's start-up stays light
+
     if base.endswith((".yaml", ".yml")):
         import yaml
 

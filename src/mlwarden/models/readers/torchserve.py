@@ -5,7 +5,6 @@ member like any other: the zip reader scans it with the rest."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from mlwarden.findings import Severity
@@ -15,6 +14,8 @@ MANIFEST = "MAR-INF/MANIFEST.json"
 
 
 def check_mar(names: list[str], read: Callable[[str], bytes]) -> Report:
+    import json  # lazily: the hook's start-up stays light
+
     report = Report(formats=["torchserve-mar"])
     if MANIFEST not in names:
         report.unverifiable(None, "TorchServe archive has no MAR-INF/MANIFEST.json", "mar-manifest")
