@@ -278,9 +278,72 @@ def generate(folder: Path) -> int:
     (ben / "chatml_tokenizer_config.json").write_text(json.dumps({"chat_template": (
         "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n'}}"
         "{% endfor %}")}))
+    _fickling_bypasses(folder, out)
     count = sum(1 for p in out.rglob("*") if p.is_file())
     print(f"{count} files written under {out}")
     return 0
+
+
+def _fickling_bypasses(folder: Path, out: Path) -> None:
+    """fickling's test/test_bypasses.py builds each bypass as ``Pickled([op.X(...), ...])``. Its syntax tree is
+    read (never run): calls of fickling opcode classes with literal arguments are rebuilt with fickling and
+    written out; a test asserting a severity above LIKELY_SAFE labels its pickles malicious."""
+    import ast
+
+    source = folder / "fickling" / "test" / "test_bypasses.py"
+    if not source.is_file():
+        print(f"no {source}: fickling's bypass pickles skipped", file=sys.stderr)
+        return
+    import fickling.fickle as op
+
+    tree = ast.parse(source.read_text())
+    written = skipped = 0
+    for func in ast.walk(tree):
+        if not isinstance(func, ast.FunctionDef) or not func.name.startswith("test_"):
+            continue
+        text = ast.unparse(func)
+        if "assertGreater" not in text:
+            continue  # only the tests that assert an alarm label a pickle malicious
+        for n, call in enumerate(c for c in ast.walk(func) if isinstance(c, ast.Call)
+                                 and isinstance(c.func, ast.Name) and c.func.id == "Pickled"):
+            ops = _literal_ops(call, op)
+            if ops is None:
+                continue
+            try:
+                data = op.Pickled(ops).dumps()
+            except (NotImplementedError, ValueError, TypeError, AttributeError):
+                skipped += 1  # an opcode the installed fickling cannot encode
+                continue
+            (out / "malicious" / f"fickling_{func.name}_{n}.pkl").write_bytes(data)
+            written += 1
+    print(f"{written} pickles rebuilt from fickling's bypass tests ({skipped} not encodable)", file=sys.stderr)
+
+
+def _literal_ops(call: Any, op: Any) -> list[Any] | None:
+    """``[op.Name(literal, ...), op.Name.create(literal)]`` as fickling opcodes; None if anything else."""
+    import ast
+
+    if len(call.args) != 1 or not isinstance(call.args[0], ast.List):
+        return None
+    built: list[Any] = []
+    for item in call.args[0].elts:
+        if not isinstance(item, ast.Call):
+            return None
+        target, method = item.func, None
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute):
+            target, method = target.value, target.attr  # op.Proto.create(4)
+        if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "op"):
+            return None
+        cls: Any = getattr(op, target.attr, None)
+        if not isinstance(cls, type) or method not in (None, "create"):
+            return None
+        try:
+            args = [ast.literal_eval(a) for a in item.args]
+        except ValueError:
+            return None  # built from code (marshal.dumps(...), a loop variable): not rebuilt
+        factory: Any = getattr(cls, "create") if method else cls  # noqa: B009 - Any-typed on purpose
+        built.append(factory(*args))
+    return built
 
 
 def _varint(n: int) -> bytes:
