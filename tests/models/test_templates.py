@@ -38,12 +38,15 @@ ESCAPES = {
     "request": "{{ request.application }}",
     "config": "{{ config.items() }}",
     "map-attribute": "{{ xs|map(attribute='__class__')|list }}",
+    "via-variable": "{% set a = '__globals__' %}{{ y[a] }}",
+    "fragments": "{% set a = '__cla' %}{% set b = 'ss__' %}{{ x[a ~ b] }}",
 }
 
 
 @pytest.mark.parametrize("template", [CHATML, LLAMA, "{{ config.model_name }}: {{ request_id }}",
                                       "{% set ns = namespace(found=false) %}{{ ns.found }}",
-                                      "Welcome, new joiner! {{ messages[0]['content'] }}"])
+                                      "Welcome, new joiner! {{ messages[0]['content'] }}",
+                                      "{{ '__bold__' ~ message['content'] ~ '__' }}"])
 def test_real_templates_are_clean(template: str) -> None:
     assert check_template("chat_template", template) == []
 

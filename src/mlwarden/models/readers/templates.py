@@ -28,7 +28,11 @@ _RISKY_NAMES = frozenset({"lipsum", "cycler", "joiner", "self"})
 _FLASK_NAMES = frozenset({"request", "config", "url_for", "get_flashed_messages", "session", "g"})
 _FLASK_ATTRS = frozenset({"application", "environ", "from_pyfile", "from_object", "from_envvar", "items",
                           "values", "get", "update", "root_path", "import_name"})
-_DUNDER = re.compile(r"__\w+__|__\w*$|^\w*__")
+# Python's escape-route attributes spelled out in a string (used later through a variable), and fragments of a
+# dunder name ('__cla', 'ss__') that only matter where a key is computed at render time.
+_SENSITIVE = re.compile(r"__(?:class|mro|base|bases|subclasses|globals|builtins|init|import|getattribute|dict|code"
+                        r"|func|self|reduce|reduce_ex|loader|spec|module|closure|defaults|kwdefaults)__")
+_FRAGMENT = re.compile(r"^_{2}\w*$|^\w*_{2}$")
 TEMPLATE_NAMES = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json",
                             "preprocessor_config.json", "chat_template.jinja"})
 MAX_TEMPLATE_FILE = 16 << 20
@@ -63,6 +67,8 @@ def _ast_hits(template: str) -> list[str] | None:
 def _walk(tree: Any) -> Iterator[str]:
     from jinja2 import nodes
 
+    dynamic_keys = any(_fold(item.arg) is None and not isinstance(item.arg, nodes.Slice)
+                       for item in tree.find_all(nodes.Getitem))
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Name, nodes.Const)):
         if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
             yield f".{node.attr}"
@@ -83,8 +89,10 @@ def _walk(tree: Any) -> Iterator[str]:
                         yield f"|{node.name}(attribute={value!r})"
         elif isinstance(node, nodes.Name) and node.ctx == "load" and node.name in _RISKY_NAMES:
             yield node.name
-        elif isinstance(node, nodes.Const) and isinstance(node.value, str) and _DUNDER.search(node.value.strip()):
-            yield repr(node.value[:40])
+        elif isinstance(node, nodes.Const) and isinstance(node.value, str):
+            text = node.value.strip()
+            if _SENSITIVE.search(text) or (_FRAGMENT.match(text) and dynamic_keys):
+                yield repr(node.value[:40])
 
 
 def _fold(node: Any, depth: int = 0) -> str | None:
