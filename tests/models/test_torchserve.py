@@ -45,3 +45,30 @@ def test_missing_manifest_or_missing_handler_fails_closed(tmp_path: Path) -> Non
     assert rules(findings) == {"MW112"}
     gone = _mar({}, {"modelName": "m", "handler": "custom.py"})
     assert rules(scan_bytes(tmp_path, gone, "m.mar")) == {"MW112"}
+
+
+def test_tgz_and_folder_forms_report_the_handler_named_by_the_manifest(tmp_path: Path) -> None:
+    import tarfile
+
+    manifest = json.dumps({"model": {"modelName": "m", "handler": "handler.py", "serializedFile": "m.pt"}}).encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in (("m/MAR-INF/MANIFEST.json", manifest), ("m/handler.py", b"import os\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    findings = scan_bytes(tmp_path, buf.getvalue(), "m.tar.gz")
+    assert [f.rule for f in findings] == ["MW135"]
+    assert "handler.py" in findings[0].message
+
+    from mlwarden.models.scanner import scan_model_file
+
+    folder = tmp_path / "store" / "m" / "MAR-INF"
+    folder.mkdir(parents=True)
+    (folder / "MANIFEST.json").write_bytes(manifest)
+    result, _ = scan_model_file(folder / "MANIFEST.json", "store/m/MAR-INF/MANIFEST.json")
+    assert [f.rule for f in result.findings] == ["MW135"]
+    builtin = json.dumps({"model": {"modelName": "m", "handler": "image_classifier"}}).encode()
+    (folder / "MANIFEST.json").write_bytes(builtin)
+    result, _ = scan_model_file(folder / "MANIFEST.json", "store/m/MAR-INF/MANIFEST.json")
+    assert result.findings == []

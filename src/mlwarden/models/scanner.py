@@ -136,8 +136,8 @@ def _run_readers(f: BinaryIO, size: int, head: bytes, member: str | None, depth:
     """The readers of models/readers (SavedModel, ONNX, templates, skops, .mar, TorchScript code, distcp)."""
     from mlwarden.models.readers.base import basename
 
-    name = member or ctx.display
-    for fmt in registry.matching(head, basename(name), size):
+    name = member or ctx.display  # the whole path: some readers match a folder (MAR-INF/MANIFEST.json)
+    for fmt in registry.matching(head, name, size):
         adapter = _ReaderScan(f, member, depth, ctx)
         f.seek(0)
         try:
@@ -241,7 +241,7 @@ def _scan_stream(stream: Readable, member: str | None, depth: int, ctx: _Context
         return
     head = _read_full(stream, HEAD_SIZE)
     kind = sniff(head, len(head) if len(head) < HEAD_SIZE else None)
-    named = registry.matching(head, (member or "").rsplit("/", 1)[-1], None)  # e.g. saved_model.pb in a tar
+    named = registry.matching(head, member or "", None)  # e.g. saved_model.pb in a tar
     if kind in ("zip", "7z", "hdf5", "safetensors", "gguf") or named:
         with _spooled(head, stream, ctx, member) as (f, size):
             if f is not None:

@@ -6,7 +6,7 @@ from mlwarden.models.readers import distcp, onnxmodel, savedmodel, skopsfile, te
 from mlwarden.models.readers.base import ReaderFormat
 
 FORMATS: tuple[ReaderFormat, ...] = (savedmodel.FORMAT, onnxmodel.FORMAT, templates.FORMAT, skopsfile.FORMAT,
-                                     torchserve.FORMAT, torchscript.FORMAT, distcp.FORMAT)
+                                     torchserve.FORMAT, torchserve.MANIFEST_FORMAT, torchscript.FORMAT, distcp.FORMAT)
 
 
 def matching(head: bytes, name: str, size: int | None) -> list[ReaderFormat]:

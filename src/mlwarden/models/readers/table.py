@@ -23,6 +23,7 @@ NAMES: dict[str, tuple[str, ...]] = {
     "chat-template": ("tokenizer_config.json", "chat_template.json", "chat_template.jinja"),
     "skops": ("*.skops",),
     "torchserve-mar": ("*.mar",),
+    "torchserve-manifest": ("*/mar-inf/manifest.json",),
     "torchscript-code": (),
     "torch-distcp": ("*.distcp",),
 }

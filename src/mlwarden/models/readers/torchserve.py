@@ -47,8 +47,48 @@ def check_mar(names: list[str], read: Callable[[str], bytes]) -> Report:
     return report
 
 
+def check_manifest(data: bytes) -> Report:
+    """A MANIFEST.json on its own: the tgz and no-archive forms of torch-model-archiver (a folder holding
+    MAR-INF/ beside the handler), where the .py files are separate members the manifest points to."""
+    import json
+
+    report = Report(formats=["torchserve-mar"])
+    try:
+        manifest = json.loads(data)
+        model = manifest.get("model", {}) if isinstance(manifest, dict) else {}
+        if not isinstance(model, dict):
+            raise ValueError("'model' is not an object")
+    except (ValueError, RecursionError) as exc:
+        report.unverifiable(None, f"TorchServe manifest cannot be read: {exc}", "mar-manifest")
+        return report
+    code = [str(model[k]) for k in ("handler", "modelFile") if str(model.get(k, "")).split(":", 1)[0].endswith(".py")]
+    if code:
+        report.add("MW135", None, f"TorchServe manifest names Python that runs when the model is served "
+                   f"({', '.join(code)})", "mar-manifest-code")
+    if model.get("requirementsFile"):
+        report.add("MW135", None, f"TorchServe manifest lists pip requirements ({model['requirementsFile']!r})",
+                   "mar-requirements", Severity.MEDIUM)
+    return report
+
+
 def sniff(head: bytes, name: str, size: int | None) -> bool:
     return head[:4] == b"PK\x03\x04" and name.lower().endswith(".mar")
+
+
+def sniff_manifest(head: bytes, name: str, size: int | None) -> bool:
+    """MAR-INF/MANIFEST.json below a folder (tgz or no-archive form); at a zip's root check_mar reads it."""
+    return name.replace("\\", "/").endswith("/MAR-INF/MANIFEST.json")
+
+
+def scan_manifest(blob: Blob, scan: Scan) -> None:
+    from mlwarden.models.readers.base import read_limited
+
+    try:
+        report = check_manifest(read_limited(blob.file, 1 << 20))
+    except ValueError as exc:
+        report = Report()
+        report.unverifiable(None, f"TorchServe manifest {exc}", "mar-manifest")
+    emit(report, scan, blob.member)
 
 
 def scan(blob: Blob, scan: Scan) -> None:
@@ -58,3 +98,4 @@ def scan(blob: Blob, scan: Scan) -> None:
 
 
 FORMAT = ReaderFormat("torchserve-mar", sniff, scan, seekable=True)
+MANIFEST_FORMAT = ReaderFormat("torchserve-manifest", sniff_manifest, scan_manifest, seekable=True)
