@@ -53,3 +53,12 @@ def test_project_template_files_parse_once_filled(tmp_path: Path) -> None:
                                  "model = pickle.load(open('{{ cookiecutter.model }}.pkl', 'rb'))\n")
     findings, _ = check_code_file(folder / "m.py", "{{ cookiecutter.repo_name }}/m.py", Policy())
     assert [(f.rule, f.location.line) for f in findings] == [("MW705", 3)]
+
+
+def test_weights_only_passed_through_is_low(tmp_path: Path) -> None:
+    (tmp_path / "w.py").write_text("import torch\n"
+                                   "def torch_load(*args, weights_only=True, **kwargs):\n"  # peft save_and_load.py
+                                   "    return torch.load(*args, weights_only=weights_only, **kwargs)\n"
+                                   "torch.load(f)\n")
+    findings, _ = check_code_file(tmp_path / "w.py", "w.py", Policy())
+    assert {(f.location.line, f.severity) for f in findings} == {(3, Severity.LOW), (4, Severity.HIGH)}

@@ -374,6 +374,12 @@ def _check_torch_load(v: _Visitor, node: ast.Call, name: str, last: str, kwargs:
     if name != "torch.load":
         return
     weights_only = _const(kwargs.get("weights_only"))
+    if "weights_only" in kwargs and weights_only is _NOT_CONSTANT:
+        # weights_only=weights_only: a wrapper passing its caller's choice on (peft's torch_load defaults it to
+        # True); the choice is made, and checked, where the wrapper is called
+        v.add("MW704", node, "torch.load with weights_only= computed at run time: make sure it is True",
+              "torch.load", low=True)
+        return
     if weights_only is not True:
         state = "weights_only=False" if weights_only is False else "no weights_only=True"
         v.add("MW704", node, f"torch.load with {state}: use torch.load(..., weights_only=True) or "
