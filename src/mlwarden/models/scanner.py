@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ HEAD_SIZE = 4096
 _SPOOL_IN_MEMORY = 64 * 1024 * 1024
 _UNREADABLE = frozenset({"MW105", "MW111", "MW112"})
 _REPORT_ONLY = frozenset({"executable"})  # formats that report on content without reading it
+_PATH_LINE = re.compile(r"[\w./\\:~ -]+")
 _NAME_PATTERNS: tuple[tuple[str, str], ...] = tuple((pattern, fmt.name) for fmt in FORMATS for pattern in fmt.names)
 
 
@@ -189,9 +191,21 @@ def _route(f: BinaryIO, size: int, name: str, member: str | None, ctx: _Context,
     _interpret(formats, f, size, name, member, head, ctx, seekable=True)
 
 
+def _site_path_file(head: bytes, name: str) -> bool:
+    """A Python path configuration file (site's *.pth: folders and `import` lines), not a torch .pth."""
+    if not name.lower().endswith(".pth") or b"\x00" in head:
+        return False
+    try:
+        lines = head.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        return False
+    return all(not line.strip() or line.startswith(("#", "import ", "import\t")) or _PATH_LINE.fullmatch(line)
+               for line in lines[:50])
+
+
 def _nothing_matched(head: bytes, name: str, member: str | None, ctx: _Context) -> None:
     expected = _name_says(name)
-    if expected and head.strip(b"\x00 \t\r\n"):
+    if expected and head.strip(b"\x00 \t\r\n") and not _site_path_file(head, name):
         ctx.unverified(member, f"named like a {expected} file but its content is not a format mlwarden reads",
                        f"unrecognised:{expected}")
 

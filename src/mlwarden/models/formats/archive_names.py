@@ -20,7 +20,7 @@ def check_member_name(name: str, label: str, scan: Scan, *, is_link: bool = Fals
                  severity=Severity.HIGH)
     if is_link:
         scan.add("MW114", label, f"member {name!r} is a symbolic link", f"link:{name}")
-    if _EXECUTABLE_NAMES.search(name.rstrip("/")):
+    if _EXECUTABLE_NAMES.search(name.rstrip("/")) and in_model_archive(scan):
         scan.add("MW114", label, f"archive holds an executable or script by name: {name!r}", f"exe-name:{name}",
                  severity=Severity.HIGH)
 
@@ -38,3 +38,14 @@ def executable_kind(head: bytes) -> str | None:
     if head[:2] == b"#!":
         return "script with an interpreter line"
     return None
+
+
+_GENERIC_ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".lzma", ".7z", ".zst", ".lz4",
+                     ".z", ".whl", ".jar", ".egg")
+
+
+def in_model_archive(scan: Scan) -> bool:
+    """Whether the file being scanned is a model archive (a .pt, .npz, .keras, .mar, … or any name that is not a
+    generic archive's): there an executable or script has no business; in a tarball of tools it is expected."""
+    base = scan.display.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return not base.endswith(_GENERIC_ARCHIVES)

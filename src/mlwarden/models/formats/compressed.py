@@ -18,9 +18,13 @@ _ZF_HEADER = 2 + 19  # b"ZF" + the hex length padded to len(hex(2**64))
 _ZF_LENGTH = re.compile(rb"^ZF\s*0[xX][0-9a-fA-F]+L?\s*$")
 
 
-def _lzma_alone(head: bytes) -> bool:
-    """A .lzma ("alone") header: liblzma's auto decoder accepts it if the properties and dictionary are valid."""
+def _lzma_alone(head: bytes, name: str) -> bool:
+    """A .lzma ("alone") header has no magic. joblib takes b"\x5d\x00" (the default properties) as one; any
+    other properties are accepted only for a file named .xz/.lzma (pandas and lzma.open pick by extension) and
+    when liblzma's decoder accepts the header: random data must not read as lzma."""
     if len(head) < 13 or head[0] > 224:
+        return False
+    if head[:2] != b"\x5d\x00" and not name.lower().endswith((".xz", ".lzma")):
         return False
     if not (head[5:13] == b"\xff" * 8 or int.from_bytes(head[5:13], "little") < (1 << 40)):
         return False
@@ -33,7 +37,7 @@ def _lzma_alone(head: bytes) -> bool:
     return True
 
 
-def _detect(head: bytes) -> str | None:
+def _detect(head: bytes, name: str = "") -> str | None:
     if head[:2] == b"\x1f\x8b":
         return "gzip"
     if head[:3] == b"BZh":
@@ -46,7 +50,7 @@ def _detect(head: bytes) -> str | None:
         return "lz4"
     if head[:4] == b"\x28\xb5\x2f\xfd":
         return "zstd"
-    if _lzma_alone(head):
+    if _lzma_alone(head, name):
         return "lzma"
     return None
 
@@ -82,7 +86,7 @@ def decompress_and_route(raw: Readable, kind: str, member: str | None, scan: Sca
 
 def _make(kind: str, names: tuple[str, ...]) -> Format:
     def sniff(head: bytes, name: str, size: int | None) -> bool:
-        return _detect(head) == kind
+        return _detect(head, name) == kind
 
     def scan_blob(blob: Blob, scan: Scan) -> None:
         decompress_and_route(blob.file, kind, blob.member, scan, name=blob.name)
@@ -98,7 +102,8 @@ def _scan_zfile(blob: Blob, scan: Scan) -> None:
     header = blob.file.read(_ZF_HEADER + 1)
     # joblib <= 0.8.4 wrote no space after the length: then the stream starts right there
     rest = header[_ZF_HEADER:] if header[-1:] != b" " else b""
-    decompress_and_route(_Prefixed(rest, blob.file), "zlib", blob.member, scan, name=blob.name)
+    # no inner name: the .npy.z companions of joblib 0.9 hold raw array bytes, not .npy files
+    decompress_and_route(_Prefixed(rest, blob.file), "zlib", blob.member, scan)
 
 
 class _Prefixed:

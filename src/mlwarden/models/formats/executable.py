@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlwarden.findings import Severity
-from mlwarden.models.formats.archive_names import executable_kind
+from mlwarden.models.formats.archive_names import executable_kind, in_model_archive
 from mlwarden.models.formats.base import Blob, Format, Scan
 
 
@@ -12,8 +12,8 @@ def sniff(head: bytes, name: str, size: int | None) -> bool:
 
 
 def _scan(blob: Blob, scan: Scan) -> None:
-    if blob.member is None:
-        return  # a stand-alone program is not a model file; only one hidden in a model archive is reported
+    if blob.member is None or not in_model_archive(scan):
+        return  # a program, or a tarball of tools, is not a model: only one hidden in a model archive is reported
     kind = executable_kind(blob.head)
     scan.add("MW114", blob.member, f"archive holds a {kind}", f"executable:{blob.member}", severity=Severity.HIGH)
 
