@@ -245,7 +245,9 @@ def _drop_harmless_failures(slices: list[tuple[Format, int, int]], ctx: _Context
     findings = ctx.result.findings
 
     def unreadable(finding: Finding) -> bool:
-        return finding.rule in _UNREADABLE and finding.severity >= Severity.HIGH
+        # a reader's own crash is our bug, not the loader failing: it is never dropped
+        return (finding.rule in _UNREADABLE and finding.severity >= Severity.HIGH
+                and not finding.key.startswith(("reader-error:", "recursion:")))
 
     clean = any(fmt.name not in _REPORT_ONLY and not any(unreadable(x) for x in findings[a:b])
                 for fmt, a, b in slices)
