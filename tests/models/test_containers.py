@@ -234,3 +234,17 @@ def test_decompression_budget_is_a_finding(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(b"(" + b"\x00" * (4 << 20)))
     result, _ = scan_model_file(path, budgets=Budgets(max_decompressed_bytes=1 << 20))
     assert any(f.rule == "MW107" for f in result.findings)
+
+
+def test_hdf5_behind_a_user_block_is_still_read(tmp_path: Path, marker: Path) -> None:
+    h5py = pytest.importorskip("h5py")
+    config = {"class_name": "Sequential", "config": {"layers": [
+        {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "evil"}}]}}
+    path = tmp_path / "model.h5"
+    with h5py.File(path, "w", userblock_size=512) as h5:
+        h5.attrs["model_config"] = json.dumps(config)
+    data = bytearray(path.read_bytes())
+    pickled = payloads.os_system(marker)
+    data[:len(pickled)] = pickled  # the user block holds a pickle: pickle.load and h5py both accept the file
+    findings = scan_bytes(tmp_path, bytes(data), "model.h5")
+    assert {"MW101", "MW109"} <= rules(findings)

@@ -290,6 +290,30 @@ def joblib_zfile_no_space(marker: Path) -> Sample:
     return "old_nospace.pkl", header + zlib.compress(data), "joblib"
 
 
+def lz4_joblib(marker: Path) -> Sample:
+    import lz4.frame
+
+    data = _payload(marker)
+    return "m.lz4", lz4.frame.compress(data[:6]) + lz4.frame.compress(data[6:]), "joblib"
+
+
+def zstd_pandas(marker: Path) -> Sample:
+    import zstandard
+
+    return "m.pkl.zst", zstandard.ZstdCompressor().compress(_payload(marker)), "pandas"
+
+
+def _optional() -> list[Callable[[Path], Sample]]:
+    found: list[Callable[[Path], Sample]] = []
+    for module, builder in (("lz4", lz4_joblib), ("zstandard", zstd_pandas)):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        found.append(builder)
+    return found
+
+
 BUILDERS: list[Callable[[Path], Sample]] = [
     torch_plain, torch_prepended, torch_fake_eocd_in_comment, torch_duplicate_first_evil, torch_duplicate_last_evil,
     torch_encrypted_flag, torch_protocol0_member, torch_storage_named_payload,
@@ -300,5 +324,5 @@ BUILDERS: list[Callable[[Path], Sample]] = [
     gzip_empty_first_member, gzip_split_members, gzip_member_on_chunk_boundary, xz_two_streams,
     lzma_alone_two_streams, lzma_alone_odd_dictionary, xz_padding_then_stream, npz_lzma_member,
     bz2_two_streams, zlib_joblib, joblib_zfile,
-    joblib_zfile_no_space,
+    joblib_zfile_no_space, *_optional(),
 ]

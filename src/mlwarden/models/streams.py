@@ -56,7 +56,9 @@ class Budget:
             raise BudgetExceeded(f"decompressed more than {self.limit} bytes")
 
 
-_ZLIB_WBITS = {"deflate-raw": -15, "zlib": 15, "gzip": 31}
+# gzip members are parsed as gzip.GzipFile parses them (its own header reader, then raw deflate): zlib's own gzip
+# mode refuses reserved header flags that Python accepts, and Python checks the CRC only after handing out the data.
+_ZLIB_WBITS = {"deflate-raw": -15, "zlib": 15, "gzip": -15}
 # Formats whose readers go on to a next member/stream after the end of one (gzip.GzipFile, bz2.BZ2File,
 # lzma.LZMAFile through _compression.DecompressReader). A zip member (raw deflate) and joblib's zlib are one stream.
 _MULTI = frozenset({"gzip", "bz2", "xz", "lzma"})
@@ -88,12 +90,14 @@ class Decompressor:
         self.trailing: str | None = None
         self._first_of_member = False  # True while a follow-on member has produced nothing yet
         self._at_member_end = False
+        self._gzip_header = False  # a gzip member's header is still to be read
         self._new_member()
 
     def _new_member(self) -> None:
         kind = self._kind
         if kind in _ZLIB_WBITS:
             self._obj = zlib.decompressobj(_ZLIB_WBITS[kind])
+            self._gzip_header = kind == "gzip"
         elif kind == "bz2":
             import bz2
 
@@ -102,6 +106,8 @@ class Decompressor:
             import lzma
 
             self._obj = lzma.LZMADecompressor(lzma.FORMAT_AUTO)
+        elif kind == "lzma-zip":
+            self._obj = None  # made from the member's own header on first read (see _take_zip_lzma_header)
         elif kind == "lz4":
             import lz4.frame  # type: ignore[import-not-found,unused-ignore]
 
@@ -122,6 +128,51 @@ class Decompressor:
                 return False
             self._input += chunk
         return True
+
+    def _take_zip_lzma_header(self) -> None:
+        """zipfile.LZMADecompressor: 2 version bytes, a 2-byte properties size, the LZMA1 properties, raw data."""
+        import lzma
+
+        if not self._fill(4):
+            raise EOFError("zip LZMA header is truncated")
+        psize = int.from_bytes(self._input[2:4], "little")
+        if not self._fill(4 + psize):
+            raise EOFError("zip LZMA header is truncated")
+        props = self._input[4:4 + psize]
+        self._input = self._input[4 + psize:]
+        decode: Any = lzma._decode_filter_properties  # type: ignore[attr-defined]  # what zipfile itself calls
+        self._obj = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[decode(lzma.FILTER_LZMA1, props)])
+
+    def _take_gzip_header(self) -> None:
+        """gzip._read_gzip_header: magic, method 8, flags (reserved bits ignored), optional fields."""
+        if not self._fill(10):
+            raise EOFError("gzip header is truncated")
+        data = self._input
+        if data[:2] != b"\x1f\x8b":
+            raise OSError(f"not a gzip member ({data[:2]!r})")
+        if data[2] != 8:
+            raise OSError(f"unknown gzip compression method {data[2]}")
+        flags = data[3]
+        pos = 10
+        if flags & 0x04:  # FEXTRA
+            if not self._fill(pos + 2):
+                raise EOFError("gzip header is truncated")
+            pos += 2 + int.from_bytes(self._input[pos:pos + 2], "little")
+        for bit in (0x08, 0x10):  # FNAME, FCOMMENT: zero-terminated
+            if flags & bit:
+                while True:
+                    end = self._input.find(b"\x00", pos)
+                    if end >= 0:
+                        pos = end + 1
+                        break
+                    if not self._fill(len(self._input) + 1) or len(self._input) > (64 << 20):
+                        raise EOFError("gzip header is truncated")
+        if flags & 0x02:  # FHCRC
+            pos += 2
+        if not self._fill(pos):
+            raise EOFError("gzip header is truncated")
+        self._input = self._input[pos:]
+        self._gzip_header = False
 
     def _next_member(self) -> None:
         """After the end of one member: start the next one as the real reader would, or finish."""
@@ -167,9 +218,17 @@ class Decompressor:
                 self.error = f"{self._kind} data is truncated (no end-of-stream marker)"
             self._done = True
             return
-        obj = self._obj
         first = self._first_of_member
         try:
+            if self._kind == "lzma-zip" and self._obj is None:
+                self._take_zip_lzma_header()
+            obj = self._obj
+            if self._gzip_header:
+                self._take_gzip_header()
+                if not self._input and not self._fill(1):
+                    self.error = "gzip data is truncated (no end-of-stream marker)"
+                    self._done = True
+                    return
             if self._zlib:
                 out: bytes = obj.decompress(self._input, _OUT)
                 self._input = obj.unconsumed_tail
@@ -206,6 +265,9 @@ class Decompressor:
         self._pending += out
         if eof:
             self._input = unused + self._input
+            if self._kind == "gzip":  # the CRC and size trailer (checked by Python only after the data is out)
+                self._fill(8)
+                self._input = self._input[8:]
             self._at_member_end = True
             self._first_of_member = False
             self._next_member()

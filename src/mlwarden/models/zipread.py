@@ -265,7 +265,7 @@ def open_member(f: BinaryIO, member: ZipMember, budget: Budget, *, length: int |
         return RangeReader(f, member.data_offset, extent)
     raw = RangeReader(f, member.data_offset, member.compressed_size)
     kind = _METHODS.get(member.method)
-    if kind is None or kind == "lzma-zip":
+    if kind is None:
         raise ZipError(f"member {member.name!r}: unsupported compression method {member.method}")
     return Decompressor(raw, kind, budget)
 

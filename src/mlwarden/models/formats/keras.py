@@ -63,8 +63,13 @@ def report_config(raw: bytes | str, member: str | None, scan: Scan) -> None:
 
 
 # --- HDF5 (.h5 Keras files) --------------------------------------------------------------------------------
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
 def _sniff_hdf5(head: bytes, name: str, size: int | None) -> bool:
-    return head[:8] == b"\x89HDF\r\n\x1a\n"
+    # the HDF5 library looks for the superblock at 0, 512, 1024, 2048 …: a user block (any bytes, a pickle say)
+    # may come first, and h5py / Keras still open the file
+    return any(head[offset:offset + 8] == _HDF5_MAGIC for offset in (0, 512, 1024, 2048))
 
 
 def _scan_hdf5(blob: Blob, scan: Scan) -> None:
