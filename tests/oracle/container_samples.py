@@ -291,7 +291,7 @@ def joblib_zfile_no_space(marker: Path) -> Sample:
 
 
 def lz4_joblib(marker: Path) -> Sample:
-    import lz4.frame
+    import lz4.frame  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     data = _payload(marker)
     return "m.lz4", lz4.frame.compress(data[:6]) + lz4.frame.compress(data[6:]), "joblib"

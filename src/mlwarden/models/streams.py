@@ -109,7 +109,7 @@ class Decompressor:
         elif kind == "lzma-zip":
             self._obj = None  # made from the member's own header on first read (see _take_zip_lzma_header)
         elif kind == "lz4":
-            import lz4.frame  # type: ignore[import-not-found,unused-ignore]
+            import lz4.frame  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
             self._obj = lz4.frame.LZ4FrameDecompressor()
         elif kind == "zstd":
