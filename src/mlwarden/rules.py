@@ -73,10 +73,12 @@ _RULES = (
          Severity.HIGH,
          "The header length, JSON, dtypes, shapes or offsets are inconsistent (overlaps, out of range).",
          "Obtain an intact file; a malformed header can crash or mislead loaders."),
-    Rule("MW112", "format-not-inspected", "A container could not be inspected",
+    Rule("MW112", "format-not-inspected", "A file could not be verified",
          Severity.HIGH,
-         "The file is a container whose reader is not installed (py7zr for 7z, h5py for HDF5) or that "
-         "cannot be opened; its content was not scanned.",
+         "The file looks like a model (by content or name) but could not be fully read: its reader is not "
+         "installed (py7zr for 7z, h5py for HDF5, lz4, zstandard), it is corrupt, truncated or encrypted, or "
+         "it is named like a model in no format mlwarden reads. What was read before the problem is still "
+         "reported. Data after the last compressed member is reported at medium.",
          "If the message names a reader, install it (pip install 'mlwarden[all]') and scan again; "
          "otherwise obtain an intact copy."),
     Rule("MW113", "numpy-object-array", "NumPy file holds an object array (needs allow_pickle)",
@@ -85,8 +87,10 @@ _RULES = (
          "Prefer plain dtypes; load object arrays only from trusted sources."),
     Rule("MW114", "archive-suspicious-member", "Archive member has a suspicious name or header",
          Severity.MEDIUM,
-         "A member path escapes the archive (absolute or '..'), is a link, or the zip's local header "
-         "disagrees with its central directory (a trick that makes scanners and loaders see different files).",
+         "A member is a link, or the zip's headers disagree (local header vs central directory, several "
+         "directories, duplicate names, stored sizes that differ): tricks that make loaders see different files; "
+         "every view is scanned. High: a member path escapes the archive (absolute or '..'), or a model "
+         "archive holds an executable or script.",
          "Do not extract the archive; obtain a clean copy."),
     Rule("MW115", "pickle-unknown-class-instantiated", "Pickle instantiates a class outside the safe list",
          Severity.LOW,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import fnmatch
 import io
 import re
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -283,6 +282,8 @@ class _Prefixed:
 @contextmanager
 def _spooled(head: bytes, stream: Readable) -> Iterator[tuple[BinaryIO, int]]:
     """A seekable copy of a stream (in memory up to 64 MiB, then on disk); the decompression budget bounds it."""
+    import tempfile  # imports shutil, bz2, lzma: only when a stream needs spooling (hooks start light)
+
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as tmp:
         tmp.write(head)
         size = len(head)
