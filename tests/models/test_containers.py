@@ -231,7 +231,7 @@ def test_member_budget_is_a_finding(tmp_path: Path) -> None:
 
 def test_decompression_budget_is_a_finding(tmp_path: Path) -> None:
     path = tmp_path / "bomb.pkl.gz"
-    path.write_bytes(gzip.compress(b"(" + b"\x00" * (4 << 20)))
+    path.write_bytes(gzip.compress(pickle.dumps(b"\x00" * (4 << 20), protocol=4)))
     result, _ = scan_model_file(path, budgets=Budgets(max_decompressed_bytes=1 << 20))
     assert any(f.rule == "MW107" for f in result.findings)
 
@@ -248,3 +248,9 @@ def test_hdf5_behind_a_user_block_is_still_read(tmp_path: Path, marker: Path) ->
     data[:len(pickled)] = pickled  # the user block holds a pickle: pickle.load and h5py both accept the file
     findings = scan_bytes(tmp_path, bytes(data), "model.h5")
     assert {"MW101", "MW109"} <= rules(findings)
+
+
+def test_large_member_named_like_a_model_in_no_known_format_is_not_verified(tmp_path: Path) -> None:
+    data = payloads.torch_like_zip(b"\x01" * 10_000)  # data.pkl that is nothing we read, longer than a sniff
+    findings = scan_bytes(tmp_path, data, "model.pt")
+    assert any(f.rule == "MW112" and f.location.member == "archive/data.pkl" for f in findings)

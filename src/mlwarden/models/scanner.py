@@ -168,10 +168,10 @@ def _route_stream(stream: Readable, name: str, member: str | None, ctx: _Context
     if len(formats) == 1 and not formats[0].seekable:
         _interpret(formats, _Prefixed(head, stream), size, name, member, head, ctx, seekable=False)
         return
-    if not formats and size is not None:
+    if not formats:
         _nothing_matched(head, name, member, ctx)
         return
-    with _spooled(head, stream) as (f, total):
+    with _spooled(head, stream, ctx, member) as (f, total):
         _route(f, total, name, member, ctx, as_format=as_format, head=head)
 
 
@@ -280,7 +280,7 @@ class _Prefixed:
 
 
 @contextmanager
-def _spooled(head: bytes, stream: Readable) -> Iterator[tuple[BinaryIO, int]]:
+def _spooled(head: bytes, stream: Readable, ctx: _Context, member: str | None) -> Iterator[tuple[BinaryIO, int]]:
     """A seekable copy of a stream (in memory up to 64 MiB, then on disk); the decompression budget bounds it."""
     import tempfile  # imports shutil, bz2, lzma: only when a stream needs spooling (hooks start light)
 
@@ -293,5 +293,6 @@ def _spooled(head: bytes, stream: Readable) -> Iterator[tuple[BinaryIO, int]]:
                 break
             size += len(chunk)
             tmp.write(chunk)
+            ctx.check_time(member)
         tmp.seek(0)
         yield tmp, size  # type: ignore[misc]
