@@ -326,3 +326,19 @@ BUILDERS: list[Callable[[Path], Sample]] = [
     bz2_two_streams, zlib_joblib, joblib_zfile,
     joblib_zfile_no_space, *_optional(),
 ]
+
+
+def npz_object_array_under_a_storage_name(marker: Path) -> Sample:
+    """A torch checkpoint that is also an .npz: np.load unpickles the object array stored as `archive/data/0`."""
+    data = payloads.torch_like_zip(pickle.dumps({"w": 1}, protocol=2),
+                                   extra={"archive/data/1": _npy_object(marker, _HEADERS["plain"])})
+    return "both.npz", data, "numpy"
+
+
+def joblib_zfile_bare_hex(marker: Path) -> Sample:
+    """joblib parses the ZF length with int(x, 16): no 0x prefix needed."""
+    data = _payload(marker)
+    return "bare.pkl", b"ZF" + (b"%x" % len(data)).ljust(19) + zlib.compress(data), "joblib"
+
+
+BUILDERS += [npz_object_array_under_a_storage_name, joblib_zfile_bare_hex]

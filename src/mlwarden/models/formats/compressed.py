@@ -8,14 +8,11 @@ joblib's `read_zfile`). Recognised by magic bytes as joblib's `_detect_compresso
 
 from __future__ import annotations
 
-import re
-
 from mlwarden.models.formats.base import Blob, Format, Scan
 from mlwarden.models.streams import Decompressor, Readable
 
 _ZLIB_FLAGS = frozenset({0x01, 0x5E, 0x9C, 0xDA})  # CMF 0x78 with a valid check and no preset dictionary
 _ZF_HEADER = 2 + 19  # b"ZF" + the hex length padded to len(hex(2**64))
-_ZF_LENGTH = re.compile(rb"^ZF\s*0[xX][0-9a-fA-F]+L?\s*$")
 
 
 def _lzma_alone(head: bytes, name: str) -> bool:
@@ -95,7 +92,15 @@ def _make(kind: str, names: tuple[str, ...]) -> Format:
 
 
 def _sniff_zfile(head: bytes, name: str, size: int | None) -> bool:
-    return head[:2] == b"ZF" and bool(_ZF_LENGTH.match(head[:_ZF_HEADER]))
+    """joblib takes any file starting with b"ZF" and parses the next 19 bytes with int(..., 16): the same call
+    decides here (so "28", " +0x28", "0x_28" all count, as they do for joblib)."""
+    if head[:2] != b"ZF" or len(head) < _ZF_HEADER:
+        return False
+    try:
+        int(head[2:_ZF_HEADER], 16)
+    except ValueError:
+        return False
+    return True
 
 
 def _scan_zfile(blob: Blob, scan: Scan) -> None:

@@ -65,7 +65,7 @@ def _scan(blob: Blob, scan: Scan) -> None:
         scan.check_time(member)
         label = _label(member, entry.name)
         check_member_name(entry.name, label, scan, is_link=entry.is_symlink)
-        if torch_zip and _TORCH_STORAGE.search(entry.name):
+        if torch_zip and _TORCH_STORAGE.search(entry.name) and not _storage_is_container(f, entry, scan):
             continue  # torch reads tensor storages as raw bytes; it never unpickles them
         if entry.encrypted:
             scan.unverified(label, "member is encrypted; it is read as plain data, as torch's reader does",
@@ -80,6 +80,18 @@ def _scan(blob: Blob, scan: Scan) -> None:
             # zipfile reads min(sizes); a reader trusting the size reads on: scan that extent too
             longer = zipread.open_member(f, entry, scan.budget, length=entry.size)
             scan.nested(longer, f"{label}(as {entry.size} bytes)", name=entry.name)
+
+
+def _storage_is_container(f: BinaryIO, entry: zipread.ZipMember, scan: Scan) -> bool:
+    """Whether a tensor storage's bytes are a format other than a bare pickle: np.load reads an archive that is
+    both a torch checkpoint and an .npz, and unpickles an object array stored under a storage's name."""
+    from mlwarden.models.formats import matching
+
+    try:
+        head = zipread.open_member(f, entry, scan.budget).read(4096)
+    except (zipread.ZipError, OSError, ValueError):
+        return True  # let the normal path report why it cannot be read
+    return any(fmt.name not in ("pickle", "executable") for fmt in matching(head, entry.name, None))
 
 
 def _keras_configs(f: BinaryIO, members: list[zipread.ZipMember], member: str | None, scan: Scan) -> None:
