@@ -254,3 +254,14 @@ def test_large_member_named_like_a_model_in_no_known_format_is_not_verified(tmp_
     data = payloads.torch_like_zip(b"\x01" * 10_000)  # data.pkl that is nothing we read, longer than a sniff
     findings = scan_bytes(tmp_path, data, "model.pt")
     assert any(f.rule == "MW112" and f.location.member == "archive/data.pkl" for f in findings)
+
+
+def test_corrupt_deflate_member_is_reported_after_what_it_yielded(tmp_path: Path, marker: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("archive/data.pkl", payloads.os_system(marker) + bytes(range(256)) * 64)
+    raw = bytearray(buf.getvalue())
+    start = raw.find(b"archive/data.pkl") + len("archive/data.pkl")
+    raw[start + 40:start + 80] = b"\xff" * 40  # break the deflate stream after the payload's bytes
+    findings = scan_bytes(tmp_path, bytes(raw), "model.pt")
+    assert any(f.rule == "MW112" and f.severity >= Severity.HIGH for f in findings)

@@ -76,6 +76,9 @@ def _scan(blob: Blob, scan: Scan) -> None:
             scan.unverified(label, str(exc), f"zip-member:{entry.name}")
             continue
         scan.nested(stream, label, name=entry.name)
+        error = getattr(stream, "error", None)  # a Decompressor ends at corrupt data and says why
+        if error:
+            scan.unverified(label, f"could not be decompressed: {error}", f"corrupt-member:{entry.name}")
         if entry.method == 0 and entry.size > entry.compressed_size:
             # zipfile reads min(sizes); a reader trusting the size reads on: scan that extent too
             longer = zipread.open_member(f, entry, scan.budget, length=entry.size)
