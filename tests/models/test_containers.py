@@ -265,3 +265,51 @@ def test_corrupt_deflate_member_is_reported_after_what_it_yielded(tmp_path: Path
     raw[start + 40:start + 80] = b"\xff" * 40  # break the deflate stream after the payload's bytes
     findings = scan_bytes(tmp_path, bytes(raw), "model.pt")
     assert any(f.rule == "MW112" and f.severity >= Severity.HIGH for f in findings)
+
+
+# --- mutated containers never crash the scan -------------------------------------------------------------------
+def _container_seeds() -> list[bytes]:
+    import bz2
+    import lzma
+    import zlib
+
+    from tests.oracle.container_samples import _npy_object, _tar
+
+    marker = Path("/nonexistent/marker")
+    body = payloads.os_system(marker)
+    return [
+        _tar([("storages", body)], v7=True),
+        gzip.compress(b"") + gzip.compress(body),
+        lzma.compress(body[:5]) + lzma.compress(body[5:]),
+        lzma.compress(body, format=lzma.FORMAT_ALONE),
+        bz2.compress(body) + bz2.compress(body),
+        b"ZF" + hex(len(body)).encode().ljust(19) + zlib.compress(body),
+        _zip([("arr_0.npy", _npy_object(marker, "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"))]),
+        payloads.set_zip_flag_bits(payloads.torch_like_zip(body)),
+    ]
+
+
+def test_mutated_containers_never_crash(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    seeds = _container_seeds()
+    budgets = Budgets(max_seconds_per_file=5.0, max_decompressed_bytes=8 << 20)
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sampled_from(seeds), st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), max_size=6),
+           st.integers(0, 1 << 16))
+    def run(seed: bytes, flips: list[tuple[int, int]], cut: int) -> None:
+        raw = bytearray(seed)
+        for pos, value in flips:
+            raw[pos % len(raw)] = value
+        if cut % 3 == 0:
+            del raw[cut % len(raw):]
+        path = tmp_path_factory.mktemp("mut") / "sample.pt"
+        path.write_bytes(bytes(raw))
+        result, _ = scan_model_file(path, budgets=budgets)
+        assert result.error is None
+        assert not any(f.key.startswith("reader-error:") or f.key == "internal-error" for f in result.findings), \
+            [f.message for f in result.findings]
+
+    run()
