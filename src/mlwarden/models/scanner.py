@@ -57,6 +57,7 @@ class _Context:
     members: int = 0
     depth: int = 0
     pickles: list[tuple[str, bytes]] | None = None  # filled for `explain`
+    path: Path | None = None  # the file on disk
 
     @property
     def formats(self) -> list[str]:
@@ -128,7 +129,7 @@ def scan_model_file(path: Path, display: str | None = None, *, budgets: Budgets 
     ctx = _Context(display=display or str(path), budgets=budgets, safe=default_safe_globals() | extra_safe,
                    budget=Budget(budgets.max_decompressed_bytes),
                    deadline=time.monotonic() + budgets.max_seconds_per_file, result=result,
-                   pickles=[] if collect_pickles else None)
+                   pickles=[] if collect_pickles else None, path=path)
     try:
         f = path.open("rb")
     except OSError as exc:
@@ -218,7 +219,8 @@ def _interpret(formats: list[Format], f: Readable, size: int | None, name: str, 
             f.seek(0)  # type: ignore[attr-defined]
         ctx.result.formats.append(fmt.name)
         start = len(ctx.result.findings)
-        blob = Blob(file=f, size=size, name=name, member=member, head=head)  # type: ignore[arg-type]
+        on_disk = str(ctx.path) if member is None and ctx.depth == 0 and ctx.path is not None else None
+        blob = Blob(file=f, size=size, name=name, member=member, head=head, path=on_disk)  # type: ignore[arg-type]
         _guarded(fmt, blob, ctx)
         slices.append((fmt, start, len(ctx.result.findings)))
     if len(slices) > 1:

@@ -90,6 +90,27 @@ def _scan(blob: Blob, scan: Scan) -> None:
         if recorder is not None and scan.pickles is not None:
             scan.pickles.append((blob.member or "", bytes(recorder.data)))
     report(analysis, blob.member, scan)
+    if blob.path is not None:
+        _companions(analysis, blob.path, scan)
+
+
+def _companions(analysis: Analysis, path: str, scan: Scan) -> None:
+    """Old joblib pickles (NDArrayWrapper) make joblib open files next to them by name (np.load with
+    allow_pickle): those files are part of what loading this one runs, so they are scanned with it.
+    The pickle machine lists them (``Analysis.companions``) where it knows how."""
+    from pathlib import Path
+
+    names = [c.filename for c in getattr(analysis, "companions", [])]
+    if not names:
+        return
+    try:
+        from mlwarden.models.pickle.joblib import companion_paths  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return
+    for companion in companion_paths(Path(path), names):
+        scan.count_members(1, None)
+        with companion.open("rb") as f:
+            scan.nested(f, f"(companion){companion.name}", name=companion.name)
 
 
 def report(analysis: Analysis, member: str | None, scan: Scan) -> None:
