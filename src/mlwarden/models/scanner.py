@@ -32,7 +32,9 @@ from mlwarden.rules import make_finding
 HEAD_SIZE = 4096
 _SPOOL_IN_MEMORY = 64 * 1024 * 1024
 _UNREADABLE = frozenset({"MW105", "MW111", "MW112"})
-_REPORT_ONLY = frozenset({"executable"})  # formats that report on content without reading it
+_REPORT_ONLY = frozenset({"executable"})
+# Formats recognised by a probe or a loose signature rather than magic bytes (see _drop_harmless_failures).
+_WEAK_SNIFFS = frozenset({"pickle", "safetensors"})  # formats that report on content without reading it
 _PATH_LINE = re.compile(r"[\w./\\:~ -]+")
 _NAME_PATTERNS: tuple[tuple[str, str], ...] = tuple((pattern, fmt.name) for fmt in FORMATS for pattern in fmt.names)
 
@@ -183,12 +185,14 @@ def _route(f: BinaryIO, size: int, name: str, member: str | None, ctx: _Context,
         f.seek(0)
         head = f.read(HEAD_SIZE)
     formats = [BY_NAME[as_format]] if as_format else matching(head, name, size)
+    weak = _WEAK_SNIFFS
     if not as_format and zip_.FORMAT not in formats and zip_.ends_like_zip(f, size):
         formats.insert(0, zip_.FORMAT)  # data before a zip (self-extracting, a pickle with a zip appended)
+        weak = weak | {zip_.FORMAT.name}  # a signature in the tail may be chance in binary data
     if not formats:
         _nothing_matched(head, name, member, ctx)
         return
-    _interpret(formats, f, size, name, member, head, ctx, seekable=True)
+    _interpret(formats, f, size, name, member, head, ctx, seekable=True, weak=weak)
 
 
 def _site_path_file(head: bytes, name: str) -> bool:
@@ -211,7 +215,7 @@ def _nothing_matched(head: bytes, name: str, member: str | None, ctx: _Context) 
 
 
 def _interpret(formats: list[Format], f: Readable, size: int | None, name: str, member: str | None, head: bytes,
-               ctx: _Context, *, seekable: bool) -> None:
+               ctx: _Context, *, seekable: bool, weak: frozenset[str] = frozenset()) -> None:
     """Scan the blob as each format in turn; the worst wins (see the module docstring)."""
     slices: list[tuple[Format, int, int]] = []
     for fmt in formats:
@@ -224,7 +228,7 @@ def _interpret(formats: list[Format], f: Readable, size: int | None, name: str, 
         _guarded(fmt, blob, ctx)
         slices.append((fmt, start, len(ctx.result.findings)))
     if len(slices) > 1:
-        _drop_harmless_failures(slices, ctx)
+        _drop_harmless_failures(slices, ctx, weak or _WEAK_SNIFFS)
 
 
 def _guarded(fmt: Format, blob: Blob, ctx: _Context) -> None:
@@ -242,7 +246,10 @@ def _guarded(fmt: Format, blob: Blob, ctx: _Context) -> None:
                        f"reader-error:{fmt.name}")
 
 
-def _drop_harmless_failures(slices: list[tuple[Format, int, int]], ctx: _Context) -> None:
+def _drop_harmless_failures(slices: list[tuple[Format, int, int]], ctx: _Context, weak: frozenset[str]) -> None:
+    """Drop the "cannot be read" findings of a weakly sniffed interpretation (a probe or a chance signature)
+    that found nothing else, when another interpretation read the blob cleanly: benign files whose bytes
+    happen to look like a pickle or a safetensors header stay quiet. Strong magic always keeps its failures."""
     findings = ctx.result.findings
 
     def unreadable(finding: Finding) -> bool:
@@ -255,8 +262,8 @@ def _drop_harmless_failures(slices: list[tuple[Format, int, int]], ctx: _Context
     if not clean:
         return
     drop: set[int] = set()
-    for _fmt, a, b in slices:
-        if a < b and all(unreadable(x) for x in findings[a:b]):
+    for fmt, a, b in slices:
+        if fmt.name in weak and a < b and all(unreadable(x) for x in findings[a:b]):
             drop.update(range(a, b))
     if drop:
         ctx.result.findings[:] = [x for i, x in enumerate(findings) if i not in drop]

@@ -197,6 +197,7 @@ def read_members(f: BinaryIO, file_size: int, max_members: int) -> tuple[list[Zi
     """The union of the members every reader sees (each extent once, in a stable order), and notes about
     header tricks and disagreements between readers."""
     notes: list[str] = []
+    failed: list[str] = []  # notes of views that found nothing: reported only if no view finds anything
     views: list[tuple[str, list[ZipMember]]] = []
     for rec in _end_records(f, file_size):
         # zipfile: offsets shift by whatever lies before the directory; miniz: offsets are absolute.
@@ -214,15 +215,17 @@ def read_members(f: BinaryIO, file_size: int, max_members: int) -> tuple[list[Zi
             except (ZipError, struct.error) as exc:
                 view_notes.append(str(exc))
                 members = []
-            if members or not views:
-                notes.extend(view_notes)
             if members:
+                notes.extend(view_notes)
                 views.append((f"{label}@{rec.position}+{shift}", members))
+            else:
+                failed.extend(view_notes)
     starts = [min(m.header_offset for m in members) for _label, members in views]
     walked = _walk_local(f, file_size, min(starts) if starts else 0, max_members)
     if not views:
+        notes.extend(failed)
         if not walked:
-            raise ZipError("no zip members found")
+            raise ZipError("no zip members found" + (f" ({failed[0]})" if failed else ""))
         notes.append("no central directory: members found by walking local headers")
     union: list[ZipMember] = []
     seen: set[tuple[int, int, int, int]] = set()

@@ -15,6 +15,7 @@ from mlwarden.models.formats import (
     keras,
     npy,
     pickle_,
+    readers_adapter,
     safetensors,
     sevenz,
     tar,
@@ -33,6 +34,7 @@ FORMATS: tuple[Format, ...] = (
     safetensors.FORMAT,
     executable.FORMAT,
     pickle_.FORMAT,
+    *readers_adapter.reader_formats(),  # models/readers (ONNX, SavedModel, templates, …) when present
 )
 BY_NAME: dict[str, Format] = {fmt.name: fmt for fmt in FORMATS}
 

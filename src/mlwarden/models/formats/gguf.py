@@ -76,6 +76,16 @@ def gguf_templates(f: BinaryIO, *, max_kv: int = 1_000_000, max_string: int = 64
 
 
 def check_template(key: str, template: str) -> list[Problem]:
+    """The SSTI analysis shared with every other place a chat template lives (models/readers/templates.py when
+    present; this one until then)."""
+    import importlib
+
+    try:
+        shared = importlib.import_module("mlwarden.models.readers.templates")
+    except ImportError:
+        shared = None
+    if shared is not None and hasattr(shared, "check_template"):
+        return list(shared.check_template(key, template))
     hits = sorted({m.group(0) for m in _SSTI.finditer(template)})
     hits += _jinja_private_attributes(template)
     if not hits:
