@@ -117,7 +117,7 @@ def is_model_candidate(path: Path) -> bool:
         with path.open("rb") as f:
             head = f.read(HEAD_SIZE)
             size = path.stat().st_size
-            return bool(matching(head, path.name, size)) or zip_.ends_like_zip(f, size)
+            return bool(matching(head, str(path), size)) or zip_.ends_like_zip(f, size)
     except OSError:
         return False
 
@@ -139,7 +139,7 @@ def scan_model_file(path: Path, display: str | None = None, *, budgets: Budgets 
         return result, []
     with f:
         try:
-            _route(f, path.stat().st_size, path.name, None, ctx)
+            _route(f, path.stat().st_size, str(path), None, ctx)  # the path: some formats live in fixed folders
         except StopScan:
             pass
         except OSError as exc:

@@ -70,7 +70,8 @@ def decompress_and_route(raw: Readable, kind: str, member: str | None, scan: Sca
                             f"(pip install 'mlwarden[{extra}]')", f"{kind}-missing")
             return
     stream = Decompressor(raw, kind, scan.budget)
-    inner_name = name.rsplit(".", 1)[0] if "." in name else ""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    inner_name = name[:len(name) - len(base)] + base.rsplit(".", 1)[0] if "." in base else ""  # m.pkl.gz: m.pkl
     scan.nested(stream, _label(member, f"({kind})"), name=inner_name)
     if stream.error:
         scan.unverified(member, f"could not be decompressed: {stream.error}", "corrupt-compression")

@@ -3,7 +3,7 @@ TorchScript code, distributed checkpoints; written on another branch against the
 format table, if that package is present.
 
 Their ``Scan.nested`` also takes a ``(start, length)`` range of the blob's file (an archive carved out of a
-storage file): it becomes a stream over that range here. Their sniffs take a base name.
+storage file): it becomes a stream over that range here. Their sniffs take the full path, their blobs a base name.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class _RangeScan:
 
 def _adapt(reader: Any) -> Format:
     def sniff(head: bytes, name: str, size: int | None) -> bool:
-        return bool(reader.sniff(head, _basename(name), size))
+        return bool(reader.sniff(head, name, size))  # the full path: some live under fixed folders (MAR-INF/)
 
     def scan(blob: Blob, outer: Scan) -> None:
         reader.scan(dataclasses.replace(blob, name=_basename(blob.name)), _RangeScan(outer, blob))
