@@ -29,6 +29,7 @@ _CENTRAL = b"PK\x01\x02"
 _LOCAL = b"PK\x03\x04"
 _TAIL = 65_535 + 22
 _MAX_END_RECORDS = 16
+_MAX_DIRECTORY = 64 << 20  # read into memory per view; real directories are ~100 bytes a member
 _METHODS = {8: "deflate-raw", 12: "bz2", 14: "lzma-zip", 93: "zstd"}
 
 
@@ -133,8 +134,8 @@ def _central(f: BinaryIO, rec: _EndRecord, shift: int, max_members: int,
              notes: list[str]) -> list[ZipMember]:
     if rec.count > max_members:
         raise ZipBudgetError(f"archive declares {rec.count} members (budget {max_members})")
-    if rec.cd_size > 64 * max_members * 1024:
-        raise ZipError(f"central directory of {rec.cd_size} bytes is implausible")
+    if rec.cd_size > _MAX_DIRECTORY:
+        raise ZipError(f"central directory of {rec.cd_size} bytes is larger than {_MAX_DIRECTORY >> 20} MiB")
     directory = _read_at(f, rec.cd_offset + shift, rec.cd_size)
     members: list[ZipMember] = []
     pos = 0
