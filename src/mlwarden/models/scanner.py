@@ -105,13 +105,16 @@ class _Context:
 
 
 def _name_says(name: str) -> str | None:
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
-    return next((fmt for pattern, fmt in _NAME_PATTERNS if fnmatch.fnmatchcase(base, pattern)), None)
+    """The format a file's name promises: patterns match the base name, or the whole path when they hold '/'."""
+    path = name.replace("\\", "/").lower()
+    base = path.rsplit("/", 1)[-1]
+    return next((fmt for pattern, fmt in _NAME_PATTERNS
+                 if fnmatch.fnmatchcase(path if "/" in pattern else base, pattern)), None)
 
 
 def is_model_candidate(path: Path) -> bool:
     """Whether a file's bytes (or, failing that, its name) make it something the model scanner should examine."""
-    if _name_says(path.name):
+    if _name_says(str(path)):
         return True
     try:
         with path.open("rb") as f:

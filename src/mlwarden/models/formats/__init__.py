@@ -15,13 +15,13 @@ from mlwarden.models.formats import (
     keras,
     npy,
     pickle_,
-    readers_adapter,
     safetensors,
     sevenz,
     tar,
     zip_,
 )
 from mlwarden.models.formats.base import Blob, Format, Scan, StopScan
+from mlwarden.models.readers import table as readers_table
 
 FORMATS: tuple[Format, ...] = (
     zip_.FORMAT,
@@ -34,7 +34,7 @@ FORMATS: tuple[Format, ...] = (
     safetensors.FORMAT,
     executable.FORMAT,
     pickle_.FORMAT,
-    *readers_adapter.reader_formats(),  # models/readers (ONNX, SavedModel, templates, …) when present
+    *readers_table.table_formats(Format),  # models/readers: SavedModel, ONNX, templates, skops, .mar, …
 )
 BY_NAME: dict[str, Format] = {fmt.name: fmt for fmt in FORMATS}
 

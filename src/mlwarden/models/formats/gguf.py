@@ -1,23 +1,16 @@
 """GGUF: metadata walked without loading tensors (as gguf-py / llama.cpp read it); chat templates checked for
-Jinja sandbox escapes (MW110, CVE-2024-34359)."""
+Jinja sandbox escapes (MW110, CVE-2024-34359) by the chat-template analysis every template shares."""
 
 from __future__ import annotations
 
-import re
 import struct
 from typing import BinaryIO
 
 from mlwarden.models.formats.base import Blob, Format, Scan
+from mlwarden.models.readers.templates import check_template as check_template  # one SSTI analysis
 
 Problem = tuple[str, str, str]  # rule id, message, stable key
 _GGUF_SCALARS = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-# What a template needs to leave Jinja's sandbox (CVE-2024-34359 and public SSTI payloads).
-_SSTI = re.compile(
-    r"__(?:class|mro|base|bases|subclasses|globals|builtins|init|import|getattribute|dict|code|func|self)__"
-    r"|\bos\.(?:system|popen)|\bsubprocess\b|\bpopen\b|\beval\s*\(|\bexec\s*\(|\|\s*attr\s*\("
-    r"|\blipsum\b|\bcycler\b|\bjoiner\b|\bnamespace\s*\.\s*__|\brequest\.application\b|\bself\._",
-    re.IGNORECASE)
-
 
 class GGUFError(Exception):
     pass
@@ -73,43 +66,6 @@ def gguf_templates(f: BinaryIO, *, max_kv: int = 1_000_000, max_string: int = 64
         else:
             raise GGUFError(f"unknown metadata value type {vtype}")
     return templates
-
-
-def check_template(key: str, template: str) -> list[Problem]:
-    """The SSTI analysis shared with every other place a chat template lives (models/readers/templates.py when
-    present; this one until then)."""
-    import importlib
-
-    try:
-        shared = importlib.import_module("mlwarden.models.readers.templates")
-    except ImportError:
-        shared = None
-    if shared is not None and hasattr(shared, "check_template"):
-        return list(shared.check_template(key, template))
-    hits = sorted({m.group(0) for m in _SSTI.finditer(template)})
-    hits += _jinja_private_attributes(template)
-    if not hits:
-        return []
-    shown = ", ".join(sorted(set(hits))[:6])
-    return [("MW110", f"{key} reaches Python internals ({shown})", f"template:{key}")]
-
-
-def _jinja_private_attributes(template: str) -> list[str]:
-    """Attributes starting with '_' in the parsed template: the ones Jinja's sandbox refuses."""
-    try:
-        from jinja2 import Environment, nodes
-        from jinja2.exceptions import TemplateSyntaxError
-    except ImportError:  # pragma: no cover - jinja2 is optional; the regex still runs
-        return []
-    try:
-        tree = Environment(autoescape=True).parse(template)  # parse only: nothing is rendered
-    except (TemplateSyntaxError, RecursionError):
-        return []
-    found = [node.attr for node in tree.find_all(nodes.Getattr) if node.attr.startswith("_")]
-    found += [str(node.arg.value) for node in tree.find_all(nodes.Getitem)
-              if isinstance(node.arg, nodes.Const) and str(node.arg.value).startswith("_")]
-    return found
-
 
 
 def sniff(head: bytes, name: str, size: int | None) -> bool:
