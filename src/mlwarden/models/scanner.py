@@ -25,7 +25,7 @@ from typing import BinaryIO
 from mlwarden.config import Budgets
 from mlwarden.findings import Finding, Location, ScanError, Severity
 from mlwarden.models.classify import default_safe_globals
-from mlwarden.models.formats import BY_NAME, FORMATS, Blob, Format, StopScan, matching, zip_
+from mlwarden.models.formats import BY_NAME, FORMATS, SELF_REPORTING, Blob, Format, StopScan, matching, zip_
 from mlwarden.models.streams import Budget, BudgetExceeded, Readable
 from mlwarden.rules import make_finding
 
@@ -224,7 +224,8 @@ def _interpret(formats: list[Format], f: Readable, size: int | None, name: str, 
     for fmt in formats:
         if seekable:
             f.seek(0)  # type: ignore[attr-defined]
-        ctx.result.formats.append(fmt.name)
+        if fmt.name not in SELF_REPORTING:
+            ctx.result.formats.append(fmt.name)
         start = len(ctx.result.findings)
         on_disk = str(ctx.path) if member is None and ctx.depth == 0 and ctx.path is not None else None
         blob = Blob(file=f, size=size, name=name, member=member, head=head, path=on_disk)  # type: ignore[arg-type]

@@ -37,6 +37,9 @@ FORMATS: tuple[Format, ...] = (
     *readers_table.table_formats(Format),  # models/readers: SavedModel, ONNX, templates, skops, .mar, …
 )
 BY_NAME: dict[str, Format] = {fmt.name: fmt for fmt in FORMATS}
+# The readers' adapter records their names itself, only when a reader really read the blob (their sniffs are
+# broad: every zip may hold TorchScript code).
+SELF_REPORTING: frozenset[str] = frozenset(fmt.name for fmt in readers_table.table_formats(Format))
 
 # The readers' pure functions, for callers and tests that used models/formats.py.
 check_safetensors = safetensors.check_safetensors
