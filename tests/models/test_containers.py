@@ -338,3 +338,8 @@ def test_old_joblib_companion_is_scanned_with_its_pickle(tmp_path: Path, marker:
         run_loaders([("joblib", live / "m.pkl")], live)
         assert live_marker.exists(), "the sample should be live in joblib"
         live_marker.unlink()
+
+
+def test_executable_named_like_a_model_is_not_verified(tmp_path: Path) -> None:
+    findings = scan_bytes(tmp_path, b"\x7fELF\x02\x01\x01" + b"\x00" * 200, "pytorch_model.bin")
+    assert any(f.rule == "MW112" and f.severity == Severity.HIGH for f in findings)

@@ -174,9 +174,10 @@ def _route_stream(stream: Readable, name: str, member: str | None, ctx: _Context
     if len(formats) == 1 and not formats[0].seekable:
         _interpret(formats, _Prefixed(head, stream), size, name, member, head, ctx, seekable=False)
         return
-    if not formats:
+    if all(fmt.name in _REPORT_ONLY for fmt in formats):
         _nothing_matched(head, name, member, ctx)
-        return
+        if not formats:
+            return
     with _spooled(head, stream, ctx, member) as (f, total):
         _route(f, total, name, member, ctx, as_format=as_format, head=head)
 
@@ -192,9 +193,10 @@ def _route(f: BinaryIO, size: int, name: str, member: str | None, ctx: _Context,
     if not as_format and zip_.FORMAT not in formats and zip_.ends_like_zip(f, size):
         formats.insert(0, zip_.FORMAT)  # data before a zip (self-extracting, a pickle with a zip appended)
         weak = weak | {zip_.FORMAT.name}  # a signature in the tail may be chance in binary data
-    if not formats:
-        _nothing_matched(head, name, member, ctx)
-        return
+    if all(fmt.name in _REPORT_ONLY for fmt in formats):
+        _nothing_matched(head, name, member, ctx)  # an ELF named pytorch_model.bin is still not a model we read
+        if not formats:
+            return
     _interpret(formats, f, size, name, member, head, ctx, seekable=True, weak=weak)
 
 
