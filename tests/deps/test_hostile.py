@@ -264,3 +264,16 @@ def test_fifty_thousand_entries_of_other_formats(tmp_path: Path, name: str, head
     with _timed(20):
         manifests = parse_file(tmp_path / name, tmp_path)
     assert len(manifests[0].pins) == 50_000
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(["-r", "-c", "-e", "--hash", "-i", "--index-url=", "\\", "#", "${HOME}", "@", ";", "[", "git+",
+                     "file:///etc/passwd", "-r ../../../etc/passwd", "--extra-index", "--", "-"]),
+), max_size=12))
+def test_requirements_reader_never_raises(tmp_path: Path, lines: list[str]) -> None:
+    (tmp_path / "requirements.txt").write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+    for manifest in parse_requirements(tmp_path / "requirements.txt", tmp_path):
+        for problem in manifest.problems:
+            assert "\n" not in problem.message

@@ -72,7 +72,8 @@ def kind_of(path: Path) -> str | None:
     lower = name.lower()
     if re.fullmatch(r".*requirements.*\.(txt|in|pip)|constraints.*\.(txt|in)", lower):
         return "requirements"
-    if path.parent.name.lower() in _REQUIREMENT_FOLDERS and lower.endswith((".txt", ".in")):
+    if path.parent.name.lower() in _REQUIREMENT_FOLDERS and lower.endswith((".txt", ".in")) \
+            and not lower.startswith(("readme", "license", "licence", "changelog", "notes", "authors")):
         return "requirements"
     if lower.endswith(".in") and lower[:-3] in _IN_NAMES:
         return "requirements"
