@@ -142,9 +142,6 @@ _RULES = (
     Rule("MW213", "hf-expected-hash", "File does not match the hash the policy expects", Severity.CRITICAL,
          "The [[hf]] entry records the sha256 of this file and the file differs (or is missing).",
          "Do not use the download; obtain the approved file."),
-    Rule("MW214", "hf-not-found", "Path is not a Hugging Face cache or local_dir download", Severity.LOW,
-         "The path given holds no cached repository and no .cache/huggingface folder.",
-         "Point the command at the hub cache (HF_HUB_CACHE) or at a local_dir download."),
     # --- MW3xx: dependencies and sources ------------------------------------------------------------
     Rule("MW301", "dep-unpinned", "Requirement is not pinned to one version", Severity.MEDIUM,
          "A requirement without == (or ===) installs whatever the index serves on the day: a new release, "
@@ -243,10 +240,6 @@ _RULES = (
          "An allowlist entry or waiver expires within the warning window, or has expired but is still "
          "inside the grace period.",
          "Review and renew the entry, or plan its removal."),
-    Rule("MW603", "policy-invalid", "Policy file is invalid",
-         Severity.HIGH,
-         "A policy file does not parse or does not follow the schema.",
-         "Fix the file; `mlwarden allowlist check` lists every problem with file and line."),
     # --- MW7xx: code that loads models ---------------------------------------------------------------
     Rule("MW701", "hub-load-unpinned", "Hub download without a pinned commit", Severity.HIGH,
          "from_pretrained, hf_hub_download, snapshot_download, load_dataset or pipeline without a 40-hex "
@@ -284,6 +277,21 @@ _RULES = (
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+# Ids that were registered once and are never reused: MW214 (a path that is not a Hugging Face cache is an
+# error, exit 2) and MW603 (an invalid policy is an error, exit 2, with every problem listed).
+RETIRED = frozenset({"MW214", "MW603"})
+
+
+def closest_rule(word: str) -> str:
+    """" (did you mean 'MW101'?)" for a misspelt rule id: O/o read as 0, I/l as 1, then the nearest id."""
+    import difflib
+
+    normal = word.upper().replace("O", "0").replace("I", "1").replace("L", "1").replace("MW", "", 1)
+    candidate = f"MW{normal}"
+    if candidate in RULES:
+        return f" (did you mean {candidate!r}?)"
+    match = difflib.get_close_matches(candidate, list(RULES), n=1, cutoff=0.8)
+    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def get(rule_id: str) -> Rule:
