@@ -237,3 +237,17 @@ def test_cooldown_upload_times_from_the_index_cached(tmp_path: Path) -> None:
     now = dt.datetime(2026, 6, 20, tzinfo=dt.timezone.utc)
     assert [f.rule for f in check_cooldown(manifests, 7, Policy(), now=now, times=times).findings] == ["MW314"]
     assert with_times(pins, times)[0].uploaded == "2026-06-18T16:12:49.000000Z"
+
+
+def test_wheel_in_the_tree_is_read_by_deps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    _wheel(tmp_path / "litellm-1.82.8-py3-none-any.whl", {"litellm_init.pth": LITELLM_STYLE})
+    _wheel(tmp_path / "numpy-1.26.4-py3-none-any.whl", {"numpy/__init__.py": "", "numpy.pth": "numpy_libs\n"})
+    monkeypatch.chdir(tmp_path)
+    assert main(["deps"]) == 1
+    out = capsys.readouterr().out
+    assert "MW315" in out
+    assert "litellm_init.pth" in out
+    assert "numpy-1.26.4-py3-none-any.whl" not in out  # a path line is not code
+    [manifest] = parse_file(tmp_path / "litellm-1.82.8-py3-none-any.whl", tmp_path)
+    assert [(p.name, p.version) for p in manifest.pins] == [("litellm", "1.82.8")]

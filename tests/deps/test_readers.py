@@ -200,7 +200,8 @@ def test_conda_environment_and_conda_lock() -> None:
 def test_discovery_of_every_kind() -> None:
     cases = {"requirements/base.txt": "requirements", "reqs/dev.txt": "requirements", "dev.in": "requirements",
              "requirements-dev.in": "requirements", "constraints-ml.txt": "requirements", "MANIFEST.in": None,
-             "Makefile.in": None, "Pipfile": "Pipfile", "Pipfile.lock": "Pipfile.lock", "pylock.toml": "pylock",
+             "Makefile.in": None, "x-1.0-py3-none-any.whl": "wheel",
+             "Pipfile": "Pipfile", "Pipfile.lock": "Pipfile.lock", "pylock.toml": "pylock",
              "pylock.dev.toml": "pylock", "conda-lock.yml": "conda-lock", "environment.yml": "conda",
              "notes.txt": None, "uv.lock": "uv.lock", "poetry.lock": "poetry.lock"}
     for name, kind in cases.items():

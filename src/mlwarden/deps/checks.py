@@ -142,7 +142,8 @@ def _pin_findings(pin: Pin, manifest: Manifest, rules: SourceRules, policy: Poli
     elif manifest.kind in ("requirements", "conda") and pin.version is None:
         out.append(_finding("MW301", *where, f"{pin.name}{pin.specifier or ''} is not pinned to one version",
                             f"unpinned:{name}"))
-    if policy.settings.require_hashes and manifest.kind not in ("pyproject", "conda") and not pin.hashes \
+    if policy.settings.require_hashes and manifest.kind not in ("pyproject", "conda", "wheel", "installed") \
+            and not pin.hashes \
             and (source is None or source.kind in ("index", "url")):
         out.append(_finding("MW302", *where, f"{pin.name} has no hash (the policy requires hashes)",
                             f"nohash:{name}"))

@@ -64,6 +64,8 @@ def kind_of(path: Path) -> str | None:
         return LOCK_NAMES[name]
     if name == "pyproject.toml":
         return "pyproject"
+    if name.endswith(".whl"):
+        return "wheel"
     if re.fullmatch(r"pylock(\.[^.]+)?\.toml", name):
         return "pylock"
     if re.fullmatch(r"([\w.-]*[.-])?conda-lock\.ya?ml", name):
@@ -85,6 +87,10 @@ def parse_file(path: Path, root: Path, *, explicit: bool = True) -> list[Manifes
     kind = kind_of(path) or "requirements"
     if kind == "requirements":
         return parse_requirements(path, root, explicit=explicit)
+    if kind == "wheel":
+        from mlwarden.deps.installed import wheel_manifest
+
+        return [wheel_manifest(path, root)]
     display = display_path(path, root)
     manifest = Manifest(file=display, kind=kind)
     included: list[Manifest] = []

@@ -150,3 +150,21 @@ def scan_wheel(path: Path, shown: str) -> list[Finding]:
             return out
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
         return [make_finding("MW308", Location(shown), f"not a readable wheel ({str(exc)[:100]})", "wheel-unreadable")]
+
+
+_WHEEL_NAME = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._]*)-(?P<version>[^-]+)-[^-]+(-[^-]+)?-[^-]+-[^-]+\.whl$")
+
+
+def wheel_manifest(path: Path, root: Path) -> Manifest:
+    """A wheel in the tree: the release its file name claims (audited like a pin) and the .pth files it would
+    install (MW315)."""
+    shown = display_path(path, root)
+    manifest = Manifest(file=shown, kind="wheel")
+    match = _WHEEL_NAME.match(path.name)
+    if match is None or len(match["name"]) > MAX_NAME_CHARS:
+        manifest.problem("not a wheel file name (name-version-tags.whl): its release is unknown")
+    else:
+        version = match["version"]
+        manifest.pins.append(Pin(match["name"], version, f"=={version}", shown, None, locked=True))
+    manifest.extra_findings += scan_wheel(path, shown)
+    return manifest
