@@ -137,3 +137,20 @@ def test_include_outside_the_project_is_refused_unread(project: Path, tmp_path_f
     out = capsys.readouterr()
     assert "outside the project" in out.out + out.err
     assert marker not in out.out + out.err
+
+
+def test_truncated_conda_lock_fails(project: Path) -> None:
+    text = (LOCKS / "conda-maternal-health" / "conda-lock.yml").read_text()
+    (project / "conda-lock.yml").write_text(text[: text.index("- name:", len(text) // 2)])  # valid YAML, cut short
+    assert main(["deps"]) == 2
+
+
+def test_poetry_1x_metadata_files_keys_are_matched_by_canonical_name(project: Path) -> None:
+    (project / "poetry.lock").write_text(
+        '[[package]]\nname = "PyYAML"\nversion = "6.0.1"\ncategory = "main"\n\n[metadata]\nlock-version = "1.1"\n'
+        'python-versions = "^3.8"\ncontent-hash = "x"\n\n[metadata.files]\npyyaml = [\n'
+        '    {file = "PyYAML-6.0.1.tar.gz", hash = "sha256:' + "c" * 64 + '"},\n]\n')
+    from mlwarden.deps.formats import parse_file
+
+    [manifest] = parse_file(project / "poetry.lock", project)
+    assert manifest.pins[0].hashes == ("sha256:" + "c" * 64,)

@@ -571,8 +571,8 @@ def _poetry_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         manifest.fatal(f"lock-version {version[:20]!r} is not supported (expected 1.x or 2.x); nothing was checked")
         return
     # poetry.lock 1.x keeps hashes in [metadata.files] (or [metadata.hashes] before poetry 1.0)
-    old_files = _table(metadata.get("files"), "metadata.files")
-    old_hashes = _table(metadata.get("hashes"), "metadata.hashes")
+    old_files = _canonical_keys(_table(metadata.get("files"), "metadata.files"))
+    old_hashes = _canonical_keys(_table(metadata.get("hashes"), "metadata.hashes"))
     lines = _Lines(text)
     headers = lines.headers("[[package]]")
     for index, package in enumerate(_array(data.get("package"), "package")):
@@ -582,10 +582,10 @@ def _poetry_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         pinned = _text(package.get("version"), f"{where}.version")
         files = package.get("files")
         if files is None:
-            files = old_files.get(name, [])
+            files = old_files.get(_canonical(name), [])
         hashes = [str(_text(_table(f, f"{where}.files[{i}]").get("hash"), f"{where}.files[{i}].hash"))
                   for i, f in enumerate(_array(files, f"{where}.files")) if isinstance(f, dict) and f.get("hash")]
-        hashes += _strings(old_hashes.get(name), f"metadata.hashes.{name}")
+        hashes += _strings(old_hashes.get(_canonical(name)), f"metadata.hashes.{name}")
         source = _table(package.get("source"), f"{where}.source")
         kind = source.get("type")
         url = redact(_text(source.get("url"), f"{where}.source.url") or "")
@@ -609,6 +609,16 @@ def _poetry_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
                                  headers[index] if index < len(headers) else None, tuple(hashes), src,
                                  markers=_text(markers, f"{where}.markers"), locked=True,
                                  groups=tuple(_strings(groups, f"{where}.groups"))))
+
+
+def _canonical(name: str) -> str:
+    from mlwarden.policy.model import canonicalize_name
+
+    return canonicalize_name(name)
+
+
+def _canonical_keys(table: dict[str, Any]) -> dict[str, Any]:
+    return {_canonical(key): value for key, value in table.items()}
 
 
 # --- Pipfile.lock -----------------------------------------------------------------------------------------------
@@ -791,7 +801,9 @@ def _conda_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
             manifest.channels.append((redact(url), None))
     lines = _Lines(text)
     merged: dict[tuple[str, str, str | None], Pin] = {}
-    for index, package in enumerate(_array(data.get("package"), "package")):
+    packages = _array(data.get("package"), "package")
+    _conda_lock_complete(packages)
+    for index, package in enumerate(packages):
         where = f"package[{index}]"
         package = _table(package, where)
         name = _name(package.get("name"), f"{where}.name")
@@ -817,6 +829,23 @@ def _conda_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         else:
             merged[key] = pin
     manifest.pins.extend(merged.values())
+
+
+def _conda_lock_complete(packages: list[Any]) -> None:
+    """Every conda dependency of a platform is locked for that platform; otherwise the file was cut short."""
+    present: set[tuple[str, str]] = set()
+    for index, package in enumerate(packages):
+        package = _table(package, f"package[{index}]")
+        if package.get("manager", "conda") == "conda":
+            present.add((str(package.get("platform")), str(package.get("name"))))
+    for index, package in enumerate(packages):
+        if package.get("manager", "conda") != "conda":
+            continue
+        platform = str(package.get("platform"))
+        for dependency in _table(package.get("dependencies"), f"package[{index}].dependencies"):
+            if not dependency.startswith("__") and (platform, dependency) not in present:
+                raise ReadFailure(f"{package.get('name')} ({platform}) depends on {dependency}, which the lock does "
+                                  "not contain (a truncated or edited conda-lock file)")
 
 
 def _conda_channel(url: str) -> str:
