@@ -707,7 +707,8 @@ def _pylock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         manifest.pins.append(Pin(name, pinned, f"=={pinned}" if pinned else "", manifest.file, line, tuple(hashes),
                                  src, markers=_text(package.get("marker"), f"{where}.marker"), locked=True,
                                  uploaded=uploaded))
-    if manifest.pins and not any(p.uploaded for p in manifest.pins):
+    from_index = [p for p in manifest.pins if p.source is None or p.source.kind == "index"]
+    if from_index and not any(p.uploaded for p in from_index):
         manifest.notes.append("no upload-time in this lock: the cooldown is not checked for it")
     if local:
         manifest.notes.append(f"{local} local director{'y' if local == 1 else 'ies'} (the project or path "
