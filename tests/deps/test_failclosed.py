@@ -154,3 +154,20 @@ def test_poetry_1x_metadata_files_keys_are_matched_by_canonical_name(project: Pa
 
     [manifest] = parse_file(project / "poetry.lock", project)
     assert manifest.pins[0].hashes == ("sha256:" + "c" * 64,)
+
+
+def test_database_folder_that_cannot_be_listed_fails(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    (project / "db").mkdir()
+    shutil.copytree(DB / "malicious", project / "db" / "malicious")
+    real_walk = os.walk
+
+    def walk(top: str, onerror: object = None) -> object:  # a folder the audit user may not list (root can)
+        if callable(onerror):
+            onerror(PermissionError(13, "Permission denied", str(Path(top) / "vulns")))
+        return real_walk(top)
+
+    monkeypatch.setattr("os.walk", walk)
+    with pytest.raises(InputError, match="cannot be read"):
+        OsvDatabase.load(project / "db", project / "c")
