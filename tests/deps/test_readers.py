@@ -103,6 +103,23 @@ def test_uv_pyproject_dependency_groups() -> None:
     assert any(g.startswith("extra:") for g in groups)
 
 
+@pytest.mark.parametrize("folder", ["poetry-2.x-self", "poetry-1.x-metadata-files"])
+def test_poetry_lock_agrees_with_poetry_export(folder: str) -> None:
+    """poetry-export.txt: `poetry export -f requirements.txt --all-groups [--all-extras]` by poetry 2.5.1 with
+    poetry-plugin-export 1.10.1, offline, from the committed lock."""
+    [manifest] = parse(f"{folder}/poetry.lock")
+    export = (LOCKS / folder / "poetry-export.txt").read_text()
+    truth = uv_export(LOCKS / folder / "poetry-export.txt")  # the same requirements format
+    registry = {key: pin for key, pin in by_release(manifest.pins).items() if pin.source is None}
+    assert set(registry) == set(truth)
+    for key, hashes in truth.items():
+        assert set(registry[key].hashes) == hashes, key
+    vcs = [p for p in manifest.pins if p.source is not None and p.source.kind == "vcs"]
+    for pin in vcs:  # exported as "name @ git+URL@commit": the commit the lock resolved
+        assert pin.source is not None
+        assert f"{pin.name} @ git+{pin.source.url}@{pin.source.commit}" in export
+
+
 def test_poetry_1x_hashes_from_metadata_files() -> None:
     [manifest] = parse("poetry-1.x-metadata-files/poetry.lock")
     text = (LOCKS / "poetry-1.x-metadata-files" / "poetry.lock").read_text()
