@@ -184,6 +184,20 @@ def test_pipfile_lock_package_in_two_sections_is_one_install() -> None:
     assert manifest.indexes == [("https://pypi.org/simple", manifest.indexes[0][1])]
 
 
+def test_pipfile_lock_agrees_with_pipenv_requirements() -> None:
+    """pipenv-requirements.txt: `pipenv requirements --dev --hash` by pipenv 2026.10.3, offline, from the lock."""
+    [manifest] = parse("pipenv-self/Pipfile.lock")
+    installed: dict[str, tuple[str, set[str]]] = {}
+    for line in (LOCKS / "pipenv-self" / "pipenv-requirements.txt").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^;\s]+)", line)
+        if match:
+            installed[canonicalize_name(match.group(1))] = (match.group(2), set(re.findall(r"--hash=(\S+)", line)))
+    ours = by_release(manifest.pins)
+    assert {name for name, _ in ours} == set(installed)
+    for name, (version, hashes) in installed.items():
+        assert set(ours[(name, version)].hashes) == hashes, name  # the release pipenv installs is among ours
+
+
 def test_pipfile_and_pipenv_pylock() -> None:
     [pipfile] = parse("pipenv-self/Pipfile")
     assert pipfile.kind == "Pipfile"
