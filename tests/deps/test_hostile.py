@@ -277,3 +277,24 @@ def test_requirements_reader_never_raises(tmp_path: Path, lines: list[str]) -> N
     for manifest in parse_requirements(tmp_path / "requirements.txt", tmp_path):
         for problem in manifest.problems:
             assert "\n" not in problem.message
+
+
+@pytest.mark.parametrize("field", ["affected", "versions", "ranges", "aliases", "package", "events", "modified"])
+@pytest.mark.parametrize("wrong", [5, "text", {"a": 1}, [1, 2], None, True])
+def test_osv_record_with_wrong_types_is_one_warning(tmp_path: Path, field: str, wrong: object) -> None:
+    from mlwarden.deps.osv import OsvDatabase
+
+    good = json.loads((ROOT / "tests/data/advisories/malicious/pypi/1337test/MAL-2024-4720.json").read_text())
+    bad = json.loads(json.dumps(good))
+    bad["id"] = "MAL-0000-bad"
+    bad["affected"][0]["package"]["name"] = "other"
+    bad["affected"][0]["ranges"] = [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]
+    target = {"affected": bad, "modified": bad, "aliases": bad, "versions": bad["affected"][0],
+              "ranges": bad["affected"][0], "package": bad["affected"][0], "events": bad["affected"][0]["ranges"][0]}
+    target[field][field] = wrong
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "good.json").write_text(json.dumps(good))
+    (tmp_path / "db" / "bad.json").write_text(json.dumps(bad))
+    database = OsvDatabase.load(tmp_path / "db", tmp_path / "cache")  # never raises on a bad record
+    assert [a.id for a in database.matches("1337test", "1")] == ["MAL-2024-4720"]
+    assert all("\n" not in w for w in database.stats.warnings)
