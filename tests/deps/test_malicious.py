@@ -251,3 +251,12 @@ def test_wheel_in_the_tree_is_read_by_deps(tmp_path: Path, monkeypatch: pytest.M
     assert "numpy-1.26.4-py3-none-any.whl" not in out  # a path line is not code
     [manifest] = parse_file(tmp_path / "litellm-1.82.8-py3-none-any.whl", tmp_path)
     assert [(p.name, p.version) for p in manifest.pins] == [("litellm", "1.82.8")]
+
+
+def test_installed_venv_with_lib64_link_is_read_once(tmp_path: Path) -> None:
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    (site / "six-1.16.0.dist-info").mkdir(parents=True)
+    (site / "six-1.16.0.dist-info" / "METADATA").write_text("Name: six\nVersion: 1.16.0\n\n")
+    (tmp_path / "venv" / "lib64").symlink_to("lib")
+    manifests = parse_installed(tmp_path / "venv", tmp_path)
+    assert [(p.name, p.version) for m in manifests for p in m.pins] == [("six", "1.16.0")]

@@ -43,9 +43,11 @@ def site_packages_of(path: Path) -> list[Path]:
     """The site-packages folders of a virtualenv (or the folder itself when it already is one)."""
     if any(path.glob("*.dist-info")) or any(path.glob("*.pth")):
         return [path]
-    found = sorted({*path.glob("lib/python*/site-packages"), *path.glob("lib64/python*/site-packages"),
-                    *path.glob("Lib/site-packages")})
-    return found
+    found: dict[Path, Path] = {}
+    for candidate in sorted([*path.glob("lib/python*/site-packages"), *path.glob("lib64/python*/site-packages"),
+                             *path.glob("Lib/site-packages")]):
+        found.setdefault(candidate.resolve(), candidate)  # lib64 is usually a link to lib: read it once
+    return list(found.values())
 
 
 def parse_installed(path: Path, root: Path) -> list[Manifest]:
