@@ -349,9 +349,22 @@ def _with_uv_sources(pin: Pin, sources: dict[str, Any], indexes: dict[str, str],
     for index, alternative in enumerate(alternatives):
         alternative = _table(alternative, f"{where}[{index}]" if isinstance(spec, list) else where)
         source = _table_source(alternative, where, indexes, manifest)
-        marker = _text(alternative.get("marker"), f"{where}.marker")
+        marker = _marker(_text(alternative.get("marker"), f"{where}.marker"), f"{where}.marker", manifest)
         out.append(replace(pin, source=source or pin.source, markers=_and_markers(pin.markers, marker)))
     return out
+
+
+def _marker(text: str | None, where: str, manifest: Manifest) -> str | None:
+    """A PEP 508 marker in packaging's normal form (as a requirement's own marker is written)."""
+    if not text:
+        return None
+    from packaging.markers import InvalidMarker, Marker
+
+    try:
+        return str(Marker(text))
+    except InvalidMarker:
+        manifest.problem(f"{where}: not a valid marker {redact(text)[:120]!r}")
+        return text
 
 
 def _table_source(spec: dict[str, Any], where: str, indexes: dict[str, str] | None = None,
@@ -365,7 +378,9 @@ def _table_source(spec: dict[str, Any], where: str, indexes: dict[str, str] | No
         return Source("url", redact(str(_text(spec["url"], f"{where}.url"))))
     for key in ("path", "file"):
         if spec.get(key):
-            return Source("path", redact(str(_text(spec[key], f"{where}.{key}"))))
+            value = redact(str(_text(spec[key], f"{where}.{key}")))
+            remote = "://" in value and not value.lower().startswith("file:")  # Pipfile: file = "https://…zip"
+            return Source("url" if remote else "path", value)
     if spec.get("workspace"):
         return Source("path", "(workspace member)")
     index_name = _text(spec.get("index") or spec.get("source"), f"{where}.index")
