@@ -228,12 +228,31 @@ def test_conda_environment_and_conda_lock() -> None:
     assert {p.source.url for p in lock.pins if p.source} == {"conda-forge"}
 
 
+def test_conda_lock_agrees_with_conda_lock_render() -> None:
+    """explicit/conda-<platform>.lock: `conda-lock render --kind explicit -p PLATFORM` by conda-lock 4.0.3, offline:
+    the files conda installs, with their md5."""
+    [lock] = parse("conda-maternal-health/conda-lock.yml")
+    # conda names are not PEP 503 names: cached-property and cached_property are two packages
+    ours = {(p.name.lower(), p.version): p for p in lock.pins if p.ecosystem == "conda"}
+    rendered: set[tuple[str, str | None]] = set()
+    for explicit in sorted((LOCKS / "conda-maternal-health" / "explicit").glob("conda-*.lock")):
+        [manifest] = parse_file(explicit, explicit.parent)
+        assert not manifest.problems
+        assert manifest.pins
+        for pin in manifest.pins:
+            key = (pin.name.lower(), pin.version)
+            rendered.add(key)
+            assert set(pin.hashes) <= set(ours[key].hashes), key  # the md5 conda checks is one we read
+    assert rendered == set(ours)
+
+
 def test_discovery_of_every_kind() -> None:
     cases = {"requirements/base.txt": "requirements", "reqs/dev.txt": "requirements", "dev.in": "requirements",
              "requirements-dev.in": "requirements", "constraints-ml.txt": "requirements", "MANIFEST.in": None,
              "Makefile.in": None, "x-1.0-py3-none-any.whl": "wheel",
              "Pipfile": "Pipfile", "Pipfile.lock": "Pipfile.lock", "pylock.toml": "pylock",
-             "pylock.dev.toml": "pylock", "conda-lock.yml": "conda-lock", "environment.yml": "conda",
+             "pylock.dev.toml": "pylock", "conda-lock.yml": "conda-lock", "conda-linux-64.lock": "conda-explicit",
+             "environment.yml": "conda",
              "notes.txt": None, "uv.lock": "uv.lock", "poetry.lock": "poetry.lock"}
     for name, kind in cases.items():
         assert kind_of(Path(name)) == kind, name

@@ -41,7 +41,7 @@ from mlwarden.redact import redact
 
 LOCK_NAMES = {"uv.lock": "uv.lock", "poetry.lock": "poetry.lock", "Pipfile.lock": "Pipfile.lock",
               "Pipfile": "Pipfile"}
-LOCK_KINDS = ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock", "conda-lock")
+LOCK_KINDS = ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock", "conda-lock", "conda-explicit")
 # "deps" and "dependencies" folders are left out: they hold code and data (a package named deps) as often as pins.
 _REQUIREMENT_FOLDERS = {"requirements", "reqs", "requirements.d"}
 # pip-tools inputs with conventional names (a bare *.in is too often MANIFEST.in or an autoconf template).
@@ -72,6 +72,8 @@ def kind_of(path: Path) -> str | None:
         return "conda-lock"
     if re.fullmatch(r"(environment|env|conda)[\w.-]*\.ya?ml", name):
         return "conda"
+    if re.fullmatch(r"conda-[\w-]+\.lock", name):
+        return "conda-explicit"
     lower = name.lower()
     if re.fullmatch(r".*requirements.*\.(txt|in|pip)|constraints.*\.(txt|in)", lower):
         return "requirements"
@@ -95,7 +97,7 @@ def parse_file(path: Path, root: Path, *, explicit: bool = True) -> list[Manifes
     manifest = Manifest(file=display, kind=kind)
     included: list[Manifest] = []
     try:
-        text = read_text(path, utf8_only=kind not in ("conda",))
+        text = read_text(path, utf8_only=kind not in ("conda", "conda-explicit"))
         included = _PARSERS[kind](text, manifest, path, root) or []
     except ReadFailure as exc:
         manifest.fatal(str(exc), _error_line(str(exc)))
@@ -864,6 +866,34 @@ def _conda_lock_complete(packages: list[Any]) -> None:
                                   "not contain (a truncated or edited conda-lock file)")
 
 
+def _conda_explicit(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+    """conda's explicit format (`conda list --explicit --md5`, `conda-lock render --kind explicit`): after
+    @EXPLICIT, one package URL per line with its md5 after '#'. conda installs exactly these files."""
+    if "@EXPLICIT" not in text:
+        raise ReadFailure("no @EXPLICIT line: not a conda explicit lock file")
+    seen_explicit = False
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line == "@EXPLICIT":
+            seen_explicit = True
+            continue
+        if not seen_explicit or not line or line.startswith("#"):
+            continue
+        url, _, digest = line.partition("#")
+        filename = url.rsplit("/", 1)[-1]
+        stem = re.sub(r"\.(conda|tar\.bz2)$", "", filename)
+        parts = stem.rsplit("-", 2)
+        if len(parts) != 3 or stem == filename or len(parts[0]) > MAX_NAME_CHARS:
+            manifest.problem(f"not a conda package URL: {redact(line)[:120]!r}", number)
+            continue
+        name, version, _build = parts
+        hashes = (f"md5:{digest}",) if re.fullmatch(r"[0-9a-f]{32}", digest) else \
+            (f"sha256:{digest}",) if re.fullmatch(r"[0-9a-f]{64}", digest) else ()
+        manifest.pins.append(Pin(name, version, f"=={version}", manifest.file, number, hashes,
+                                 Source("conda-channel", _conda_channel(redact(url))), ecosystem="conda",
+                                 locked=True))
+
+
 def _conda_channel(url: str) -> str:
     """https://conda.anaconda.org/conda-forge/linux-64/x.conda -> conda-forge (other hosts: the URL's folder)."""
     parts = urlsplit(url)
@@ -875,6 +905,7 @@ def _conda_channel(url: str) -> str:
 
 _PARSERS: dict[str, Callable[[str, Manifest, Path, Path], list[Manifest] | None]] = {
     "pyproject": _pyproject, "Pipfile": _pipfile, "uv.lock": _uv_lock, "poetry.lock": _poetry_lock,
-    "Pipfile.lock": _pipfile_lock, "pylock": _pylock, "conda": _conda, "conda-lock": _conda_lock}
+    "Pipfile.lock": _pipfile_lock, "pylock": _pylock, "conda": _conda, "conda-lock": _conda_lock,
+    "conda-explicit": _conda_explicit}
 
 __all__ = ["LOCK_KINDS", "PYPI_SIMPLE", "FieldError", "kind_of", "parse_file"]
