@@ -171,3 +171,21 @@ def test_database_folder_that_cannot_be_listed_fails(project: Path, monkeypatch:
     monkeypatch.setattr("os.walk", walk)
     with pytest.raises(InputError, match="cannot be read"):
         OsvDatabase.load(project / "db", project / "c")
+
+
+def test_dependency_file_linking_out_of_the_project_is_not_read(project: Path,
+                                                                tmp_path_factory: pytest.TempPathFactory,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    outside = tmp_path_factory.mktemp("home") / "credentials"
+    marker = "hunter" + "2-outside-value"
+    outside.write_text(f"password = {marker}\n")
+    (project / "requirements.txt").symlink_to(outside)
+    assert main(["deps"]) == 2  # discovery does not follow the link, and nothing else was found
+    out = capsys.readouterr()
+    assert marker not in out.out + out.err
+    from mlwarden.deps.formats import parse_file
+
+    [manifest] = parse_file(project / "requirements.txt", project)  # handed over by any other caller
+    assert manifest.problems[0].fatal
+    assert "outside the project" in manifest.problems[0].message
+    assert not manifest.pins

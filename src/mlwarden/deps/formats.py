@@ -87,6 +87,12 @@ def kind_of(path: Path) -> str | None:
 
 def parse_file(path: Path, root: Path, *, explicit: bool = True) -> list[Manifest]:
     kind = kind_of(path) or "requirements"
+    if _link_out_of(path, root):
+        # A dependency file in the project that links elsewhere (requirements.txt -> ~/.aws/credentials) is not
+        # read: nothing outside the project is ever quoted. A file named outside the project is read as asked.
+        manifest = Manifest(file=display_path(path, root), kind=kind)
+        manifest.fatal("a link to a file outside the project; not read")
+        return [manifest]
     if kind == "requirements":
         return parse_requirements(path, root, explicit=explicit)
     if kind == "wheel":
@@ -106,6 +112,18 @@ def parse_file(path: Path, root: Path, *, explicit: bool = True) -> list[Manifes
     except RecursionError:
         manifest.fatal("nested too deeply")
     return [manifest, *included]
+
+
+def _link_out_of(path: Path, root: Path) -> bool:
+    import os
+
+    from mlwarden.deps.reading import inside
+
+    try:
+        Path(os.path.abspath(path)).relative_to(os.path.abspath(root))
+    except ValueError:
+        return False  # named outside the project: the user asked for it
+    return not inside(path, root)
 
 
 def _error_line(message: str) -> int | None:
