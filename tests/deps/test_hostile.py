@@ -298,3 +298,17 @@ def test_osv_record_with_wrong_types_is_one_warning(tmp_path: Path, field: str, 
     database = OsvDatabase.load(tmp_path / "db", tmp_path / "cache")  # never raises on a bad record
     assert [a.id for a in database.matches("1337test", "1")] == ["MAL-2024-4720"]
     assert all("\n" not in w for w in database.stats.warnings)
+
+
+NAMES = ["requirements.txt", "pyproject.toml", "uv.lock", "poetry.lock", "Pipfile", "Pipfile.lock", "pylock.toml",
+         "environment.yml", "conda-lock.yml", "conda-linux-64.lock", "dev.in", "x-1.0-py3-none-any.whl"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=300), min_size=1, max_size=4))
+def test_deps_cli_on_random_files_ends_in_a_known_exit_code(tmp_path_factory: pytest.TempPathFactory,
+                                                             files: dict[str, bytes]) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    assert main_quiet(folder, "deps", "--format", "json") in (0, 1, 2)
