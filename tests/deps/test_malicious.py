@@ -128,9 +128,11 @@ def test_installed_environment_with_a_malicious_pth(tmp_path: Path, monkeypatch:
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: litellm\nVersion: 1.82.8\n\n")
     (site / "litellm_init.pth").write_text(LITELLM_STYLE)
+    (info / "RECORD").write_text("litellm_init.pth,sha256=x,100\nlitellm/__init__.py,,\n")
     [manifest] = parse_installed(tmp_path / "venv", tmp_path)
     assert [(p.name, p.version) for p in manifest.pins] == [("litellm", "1.82.8")]
     assert [f.rule for f in manifest.extra_findings] == ["MW315"]
+    assert "installed by litellm 1.82.8" in manifest.extra_findings[0].message
     monkeypatch.chdir(tmp_path)
     (tmp_path / "requirements.txt").write_text("litellm==1.82.8\n")
     assert main(["deps", "--installed", str(tmp_path / "venv")]) == 1

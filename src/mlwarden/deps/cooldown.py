@@ -132,3 +132,14 @@ def upload_times_online(pins: Iterable[Pin], cache_dir: Path, *, timeout: float 
 def with_times(pins: Iterable[Pin], times: dict[tuple[str, str], str]) -> list[Pin]:
     return [replace(p, uploaded=p.uploaded or times.get((canonicalize_name(p.name), p.version or "")))
             for p in pins]
+
+
+def check_cooldown_with_index(manifests: list[Manifest], days: int, policy: Policy, cache_dir: Path, *,
+                              now: dt.datetime | None = None, timeout: float = 10.0) -> CooldownResult:
+    """The cooldown with the index's upload times for pins whose lock records none (online, cached); what the
+    index could not answer stays in the coverage notes."""
+    offline = check_cooldown(manifests, days, policy, now=now)
+    if not offline.unknown:
+        return offline
+    times = upload_times_online(offline.unknown, cache_dir, timeout=timeout)
+    return check_cooldown(manifests, days, policy, now=now, times=times)
