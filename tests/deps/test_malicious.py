@@ -262,3 +262,22 @@ def test_installed_venv_with_lib64_link_is_read_once(tmp_path: Path) -> None:
     (tmp_path / "venv" / "lib64").symlink_to("lib")
     manifests = parse_installed(tmp_path / "venv", tmp_path)
     assert [(p.name, p.version) for m in manifests for p in m.pins] == [("six", "1.16.0")]
+
+
+def test_cooldown_with_index_asks_only_for_pins_without_times(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlwarden.deps.cooldown as cooldown
+
+    asked: list[str] = []
+
+    def fake(pins: list[object], cache_dir: Path, *, timeout: float = 10.0) -> dict[tuple[str, str], str]:
+        asked.extend(getattr(p, "name") for p in pins)
+        return {("requests", "2.32.3"): "2026-06-19T00:00:00Z"}
+
+    monkeypatch.setattr(cooldown, "upload_times_online", fake)
+    (tmp_path / "requirements.txt").write_text("requests==2.32.3\nsix==1.16.0\n")
+    manifests = parse_file(tmp_path / "requirements.txt", tmp_path)
+    now = dt.datetime(2026, 6, 20, tzinfo=dt.timezone.utc)
+    result = cooldown.check_cooldown_with_index(manifests, 7, Policy(), tmp_path / "c", now=now)
+    assert asked == ["requests", "six"]
+    assert [f.key for f in result.findings] == ["cooldown:requests:2.32.3"]
+    assert [p.name for p in result.unknown] == ["six"]  # the index did not answer: still listed, not passed
