@@ -17,6 +17,7 @@ from mlwarden.deps.audit import audit_offline, auditable_pins
 from mlwarden.deps.cooldown import check_cooldown
 from mlwarden.deps.formats import parse_file
 from mlwarden.deps.installed import parse_installed, pth_findings, scan_wheel
+from mlwarden.deps.model import Pin
 from mlwarden.deps.osv import OsvDatabase
 from mlwarden.findings import Severity
 from mlwarden.policy import Policy, load_policy
@@ -269,8 +270,8 @@ def test_cooldown_with_index_asks_only_for_pins_without_times(tmp_path: Path, mo
 
     asked: list[str] = []
 
-    def fake(pins: list[object], cache_dir: Path, *, timeout: float = 10.0) -> dict[tuple[str, str], str]:
-        asked.extend(getattr(p, "name") for p in pins)
+    def fake(pins: list[Pin], cache_dir: Path, *, timeout: float = 10.0) -> dict[tuple[str, str], str]:
+        asked.extend(p.name for p in pins)
         return {("requests", "2.32.3"): "2026-06-19T00:00:00Z"}
 
     monkeypatch.setattr(cooldown, "upload_times_online", fake)
