@@ -73,3 +73,39 @@ def test_hatch_pdm_and_poetry_sources(tmp_path: Path) -> None:
     assert pins["internal"].version == "1.0"
     assert {u for u, _ in manifest.extra_indexes} == {"https://b.example/simple", "https://extra.example/simple"}
     assert "https://corp.example/simple" in [u for u, _ in manifest.indexes]
+
+
+def test_dynamic_dependencies_from_setuptools_and_hatch_files(tmp_path: Path) -> None:
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "base.txt").write_text("numpy==1.26.4\n")
+    (tmp_path / "extra deps.txt").write_text("pandas==2.2.0\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\ndynamic = ["dependencies", "optional-dependencies"]\n'
+        '[tool.setuptools.dynamic]\ndependencies = {file = ["requirements/base.txt"]}\n'
+        'optional-dependencies.viz = {file = "extra deps.txt"}\n')
+    manifests = parse_file(tmp_path / "pyproject.toml", tmp_path)
+    assert sorted(p.name for m in manifests for p in m.pins) == ["numpy", "pandas"]
+    assert manifests[0].includes == ["requirements/base.txt", "extra deps.txt"]
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\ndynamic = ["dependencies"]\n'
+        '[tool.hatch.metadata.hooks.requirements_txt]\nfiles = ["requirements/base.txt"]\n')
+    assert [p.name for m in parse_file(tmp_path / "pyproject.toml", tmp_path) for p in m.pins] == ["numpy"]
+
+
+def test_dynamic_dependencies_from_setup_py_are_reported_unchecked(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\ndynamic = ["dependencies", "version"]\n')
+    [manifest] = parse_file(tmp_path / "pyproject.toml", tmp_path)
+    [problem] = manifest.problems
+    assert problem.rule == "MW316"
+    assert "dynamic" in problem.message
+
+
+def test_dynamic_dependency_file_outside_the_project_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "secret.txt").write_text("token\n")
+    (tmp_path / "p" / "pyproject.toml").write_text(
+        '[project]\nname = "p"\ndynamic = ["dependencies"]\n'
+        '[tool.setuptools.dynamic]\ndependencies = {file = ["../secret.txt"]}\n')
+    [manifest] = parse_file(tmp_path / "p" / "pyproject.toml", tmp_path / "p")
+    assert manifest.problems[0].fatal
+    assert "outside the project" in manifest.problems[0].message

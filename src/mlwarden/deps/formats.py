@@ -258,7 +258,7 @@ def _and_markers(first: str | None, second: str | None) -> str | None:
 
 
 # --- pyproject.toml ---------------------------------------------------------------------------------------------
-def _pyproject(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+def _pyproject(text: str, manifest: Manifest, path: Path, root: Path) -> list[Manifest]:
     data = load_toml(text)
     lines = _Lines(text)
     project = _table(data.get("project"), "project")
@@ -292,6 +292,45 @@ def _pyproject(text: str, manifest: Manifest, path: Path, root: Path) -> None:
     _uv_settings(uv, manifest, lines)
     _poetry_project(_table(tool.get("poetry"), "tool.poetry"), manifest, lines)
     _pdm_sources(pdm, manifest, lines)
+    return _dynamic_dependencies(project, tool, manifest, path, root, lines)
+
+
+def _dynamic_dependencies(project: dict[str, Any], tool: dict[str, Any], manifest: Manifest, path: Path,
+                          root: Path, text_lines: _Lines) -> list[Manifest]:
+    """`dynamic = ["dependencies"]`: the requirements files setuptools or hatch-requirements-txt read are read
+    as requirements; dependencies computed some other way (setup.py) are reported as not checked."""
+    dynamic = set(_strings(project.get("dynamic"), "project.dynamic")) & {"dependencies", "optional-dependencies"}
+    if not dynamic:
+        return []
+    files: list[str] = []
+    setuptools = _table(_table(tool.get("setuptools"), "tool.setuptools").get("dynamic"), "tool.setuptools.dynamic")
+    for key, value in setuptools.items():
+        if key == "dependencies":
+            files += _file_list(_table(value, f"tool.setuptools.dynamic.{key}").get("file"), key)
+        elif key == "optional-dependencies":
+            for extra, spec in _table(value, "tool.setuptools.dynamic.optional-dependencies").items():
+                files += _file_list(_table(spec, f"tool.setuptools.dynamic.optional-dependencies.{extra}")
+                                    .get("file"), extra)
+    hooks = _table(_table(_table(tool.get("hatch"), "tool.hatch").get("metadata"), "tool.hatch.metadata")
+                   .get("hooks"), "tool.hatch.metadata.hooks")
+    requirements_txt = _table(hooks.get("requirements_txt"), "tool.hatch.metadata.hooks.requirements_txt")
+    files += _strings(requirements_txt.get("files"), "tool.hatch.metadata.hooks.requirements_txt.files")
+    if not files:
+        manifest.problem(f"{' and '.join(sorted(dynamic))} are dynamic (computed by the build backend, e.g. "
+                         "setup.py): not checked", rule="MW316")
+        return []
+    base = root if _inside(path, root) else path.parent
+    walk = _Walk(root=root, base=base)
+    import shlex
+
+    lines = [(text_lines.quoted(name) or 1, f"-r {shlex.quote(name)}") for name in files]
+    return parse_lines(lines, manifest, path, walk)
+
+
+def _file_list(value: object, where: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return _strings(value, f"tool.setuptools.dynamic {where}.file")
 
 
 def _strings(value: object, where: str) -> list[str]:
