@@ -109,3 +109,19 @@ def test_dynamic_dependency_file_outside_the_project_is_refused(tmp_path: Path) 
     [manifest] = parse_file(tmp_path / "p" / "pyproject.toml", tmp_path / "p")
     assert manifest.problems[0].fatal
     assert "outside the project" in manifest.problems[0].message
+
+
+def test_setup_cfg_install_requires_extras_and_file_directive(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("scipy==1.13.1\n")
+    (tmp_path / "setup.cfg").write_text(
+        "[metadata]\nname = demo\n\n[options]\npackages = find:\ninstall_requires =\n    numpy>=1.26\n"
+        "    # a comment line\n    pkg @ https://example.org/pkg-1.0.tar.gz#sha256=" + "a" * 64 + "\n"
+        "\n[options.extras_require]\nviz = matplotlib==3.9.0\nall = file: requirements.txt\n"
+        "\n[flake8]\nmax-line-length = 120\n")
+    manifests = parse_file(tmp_path / "setup.cfg", tmp_path)
+    pins = {p.name: p for m in manifests for p in m.pins}
+    assert set(pins) == {"numpy", "pkg", "matplotlib", "scipy"}
+    assert pins["matplotlib"].groups == ("extra:viz",)
+    assert pins["pkg"].source is not None
+    assert pins["pkg"].source.url.endswith("#sha256=" + "a" * 64)
+    assert not [p for m in manifests for p in m.problems]

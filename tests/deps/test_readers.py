@@ -253,7 +253,7 @@ def test_discovery_of_every_kind() -> None:
              "Pipfile": "Pipfile", "Pipfile.lock": "Pipfile.lock", "pylock.toml": "pylock",
              "pylock.dev.toml": "pylock", "conda-lock.yml": "conda-lock", "conda-linux-64.lock": "conda-explicit",
              "environment.yml": "conda",
-             "notes.txt": None, "uv.lock": "uv.lock", "poetry.lock": "poetry.lock"}
+             "notes.txt": None, "setup.cfg": "setup.cfg", "uv.lock": "uv.lock", "poetry.lock": "poetry.lock"}
     for name, kind in cases.items():
         assert kind_of(Path(name)) == kind, name
 

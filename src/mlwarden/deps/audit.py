@@ -43,7 +43,7 @@ def auditable_pins(manifests: Iterable[Manifest]) -> tuple[list[Pin], list[tuple
     pins: list[Pin] = []
     unaudited: list[tuple[Pin, str]] = []
     for manifest in manifests:
-        if manifest.kind in ("pyproject", "Pipfile") and has_lock:
+        if manifest.kind in ("pyproject", "setup.cfg", "Pipfile") and has_lock:
             continue
         for pin in manifest.pins:
             if pin.ecosystem != "PyPI":

@@ -64,6 +64,8 @@ def kind_of(path: Path) -> str | None:
         return LOCK_NAMES[name]
     if name == "pyproject.toml":
         return "pyproject"
+    if name == "setup.cfg":
+        return "setup.cfg"
     if name.endswith(".whl"):
         return "wheel"
     if re.fullmatch(r"pylock(\.[^.]+)?\.toml", name):
@@ -523,6 +525,43 @@ def _pdm_sources(pdm: dict[str, Any], manifest: Manifest, lines: _Lines) -> None
             manifest.extra_indexes.append((url, lines.quoted(raw)))
 
 
+# --- setup.cfg --------------------------------------------------------------------------------------------------
+def _setup_cfg(text: str, manifest: Manifest, path: Path, root: Path) -> list[Manifest]:
+    """setuptools' declarative configuration: [options] install_requires and [options.extras_require], each a
+    list of requirements or a `file:` directive naming requirements files."""
+    import configparser
+
+    parser = configparser.RawConfigParser(strict=False, delimiters=("=",))
+    try:
+        parser.read_string(text, source="setup.cfg")
+    except configparser.Error as exc:
+        raise ReadFailure(f"not a valid setup.cfg: {redact(str(exc).splitlines()[0])[:160]}") from None
+    lines = _Lines(text)
+    values: list[tuple[str, str]] = []
+    if parser.has_option("options", "install_requires"):
+        values.append(("main", parser.get("options", "install_requires")))
+    if parser.has_section("options.extras_require"):
+        values += [(f"extra:{k}", v) for k, v in parser.items("options.extras_require")]
+    included: list[Manifest] = []
+    base = root if _inside(path, root) else path.parent
+    for group, value in values:
+        value = value.strip()
+        if value.startswith("file:"):
+            import shlex
+
+            names = [n.strip() for n in value[len("file:"):].split(",") if n.strip()]
+            included += parse_lines([(lines.find(n) or 1, f"-r {shlex.quote(n)}") for n in names], manifest, path,
+                                    _Walk(root=root, base=base))
+            continue
+        for item in value.splitlines():
+            requirement = item.strip()  # configparser keeps no inline comments: only whole-line ones
+            if requirement and not requirement.startswith(("#", ";")):
+                pin = _requirement_pin(requirement, manifest, lines.find(requirement), group)
+                if pin is not None:
+                    manifest.pins.append(pin)
+    return included
+
+
 # --- Pipfile ----------------------------------------------------------------------------------------------------
 def _pipfile(text: str, manifest: Manifest, path: Path, root: Path) -> None:
     data = load_toml(text)
@@ -961,8 +1000,8 @@ def _conda_channel(url: str) -> str:
 
 
 _PARSERS: dict[str, Callable[[str, Manifest, Path, Path], list[Manifest] | None]] = {
-    "pyproject": _pyproject, "Pipfile": _pipfile, "uv.lock": _uv_lock, "poetry.lock": _poetry_lock,
-    "Pipfile.lock": _pipfile_lock, "pylock": _pylock, "conda": _conda, "conda-lock": _conda_lock,
-    "conda-explicit": _conda_explicit}
+    "pyproject": _pyproject, "setup.cfg": _setup_cfg, "Pipfile": _pipfile, "uv.lock": _uv_lock,
+    "poetry.lock": _poetry_lock, "Pipfile.lock": _pipfile_lock, "pylock": _pylock, "conda": _conda,
+    "conda-lock": _conda_lock, "conda-explicit": _conda_explicit}
 
 __all__ = ["LOCK_KINDS", "PYPI_SIMPLE", "FieldError", "kind_of", "parse_file"]
