@@ -189,3 +189,9 @@ def test_dependency_file_linking_out_of_the_project_is_not_read(project: Path,
     assert manifest.problems[0].fatal
     assert "outside the project" in manifest.problems[0].message
     assert not manifest.pins
+
+
+def test_truncated_pdm_lock_fails(project: Path) -> None:
+    text = (LOCKS / "pdm-self" / "pdm.lock").read_text()
+    (project / "pdm.lock").write_text(text[: text.index("[[package]]", len(text) // 2)])
+    assert main(["deps"]) == 2

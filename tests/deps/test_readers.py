@@ -32,7 +32,7 @@ def uv_export(path: Path) -> dict[tuple[str, str], set[str]]:
     out: dict[tuple[str, str], set[str]] = {}
     text = path.read_text().replace("\\\n", " ")
     for line in text.splitlines():
-        match = re.match(r"^([A-Za-z0-9._-]+)==([^\s;]+)", line.strip())
+        match = re.match(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s;]+)", line.strip())
         if match:
             key = (canonicalize_name(match.group(1)), match.group(2))
             out.setdefault(key, set()).update(re.findall(r"--hash=(sha256:[0-9a-f]{64})", line))
@@ -118,6 +118,17 @@ def test_poetry_lock_agrees_with_poetry_export(folder: str) -> None:
     for pin in vcs:  # exported as "name @ git+URL@commit": the commit the lock resolved
         assert pin.source is not None
         assert f"{pin.name} @ git+{pin.source.url}@{pin.source.commit}" in export
+
+
+def test_pdm_lock_agrees_with_pdm_export() -> None:
+    """pdm-export.txt: `pdm export -f requirements -G :all` by PDM 2.29.4, offline, from the committed lock."""
+    [manifest] = parse("pdm-self/pdm.lock")
+    assert not manifest.problems
+    truth = uv_export(LOCKS / "pdm-self" / "pdm-export.txt")
+    ours: dict[tuple[str, str], set[str]] = {}
+    for pin in manifest.pins:  # pdm lists a release once per marker/group combination
+        ours.setdefault((canonicalize_name(pin.name), pin.version or ""), set()).update(pin.hashes)
+    assert ours == truth
 
 
 def test_poetry_1x_hashes_from_metadata_files() -> None:
@@ -253,7 +264,8 @@ def test_discovery_of_every_kind() -> None:
              "Pipfile": "Pipfile", "Pipfile.lock": "Pipfile.lock", "pylock.toml": "pylock",
              "pylock.dev.toml": "pylock", "conda-lock.yml": "conda-lock", "conda-linux-64.lock": "conda-explicit",
              "environment.yml": "conda",
-             "notes.txt": None, "setup.cfg": "setup.cfg", "uv.lock": "uv.lock", "poetry.lock": "poetry.lock"}
+             "notes.txt": None, "setup.cfg": "setup.cfg", "pdm.lock": "pdm.lock", "uv.lock": "uv.lock",
+             "poetry.lock": "poetry.lock"}
     for name, kind in cases.items():
         assert kind_of(Path(name)) == kind, name
 

@@ -41,7 +41,7 @@ from mlwarden.redact import redact
 
 LOCK_NAMES = {"uv.lock": "uv.lock", "poetry.lock": "poetry.lock", "Pipfile.lock": "Pipfile.lock",
               "Pipfile": "Pipfile"}
-LOCK_KINDS = ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock", "conda-lock", "conda-explicit")
+LOCK_KINDS = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock", "conda-lock", "conda-explicit")
 # "deps" and "dependencies" folders are left out: they hold code and data (a package named deps) as often as pins.
 _REQUIREMENT_FOLDERS = {"requirements", "reqs", "requirements.d"}
 # pip-tools inputs with conventional names (a bare *.in is too often MANIFEST.in or an autoconf template).
@@ -66,6 +66,8 @@ def kind_of(path: Path) -> str | None:
         return "pyproject"
     if name == "setup.cfg":
         return "setup.cfg"
+    if re.fullmatch(r"pdm(\.[\w-]+)?\.lock", name):
+        return "pdm.lock"
     if name.endswith(".whl"):
         return "wheel"
     if re.fullmatch(r"pylock(\.[^.]+)?\.toml", name):
@@ -734,6 +736,52 @@ def _canonical_keys(table: dict[str, Any]) -> dict[str, Any]:
     return {_canonical(key): value for key, value in table.items()}
 
 
+# --- pdm.lock ---------------------------------------------------------------------------------------------------
+PDM_LOCK_MAJORS = ("3", "4")
+
+
+def _pdm_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+    data = load_toml(text)
+    metadata = _table(data.get("metadata"), "metadata")
+    version = _text(metadata.get("lock_version"), "metadata.lock_version") or ""
+    if version.split(".")[0] not in PDM_LOCK_MAJORS:
+        manifest.fatal(f"lock_version {version[:20]!r} is not supported (expected 3.x or 4.x); nothing was checked")
+        return
+    lines = _Lines(text)
+    headers = lines.headers("[[package]]")
+    packages = [_table(p, f"package[{i}]") for i, p in enumerate(_array(data.get("package"), "package"))]
+    names = {_canonical(_name(p.get("name"), f"package[{i}].name")) for i, p in enumerate(packages)}
+    for index, package in enumerate(packages):
+        where = f"package[{index}]"
+        name = _name(package.get("name"), f"{where}.name")
+        for dep in _strings(package.get("dependencies"), f"{where}.dependencies"):
+            if ";" in dep:
+                continue  # conditional: pdm leaves out what no lock target can install
+            wanted = _canonical(re.split(r"[\s\[<>=!~;@(]", dep, maxsplit=1)[0])
+            if wanted and wanted not in names:
+                raise ReadFailure(f"{name} depends on {wanted}, which the lock does not contain "
+                                  "(a truncated or edited pdm.lock)")
+        pinned = _text(package.get("version"), f"{where}.version")
+        files = [_table(f, f"{where}.files[{i}]") for i, f in enumerate(_array(package.get("files"),
+                                                                                 f"{where}.files"))]
+        hashes = [str(_text(f.get("hash"), f"{where}.files.hash")) for f in files if f.get("hash")]
+        src: Source | None = None
+        if package.get("git"):
+            src = Source("vcs", redact(str(_text(package["git"], f"{where}.git"))),
+                         ref=_text(package.get("ref"), f"{where}.ref"),
+                         commit=_text(package.get("revision"), f"{where}.revision"))
+        elif package.get("url"):
+            src = Source("url", redact(str(_text(package["url"], f"{where}.url"))))
+        elif package.get("path"):
+            if package.get("editable"):
+                continue  # the project itself or a local editable package: local code
+            src = Source("path", redact(str(_text(package["path"], f"{where}.path"))))
+        manifest.pins.append(Pin(name, pinned, f"=={pinned}" if pinned else "", manifest.file,
+                                 headers[index] if index < len(headers) else None, tuple(hashes), src,
+                                 markers=_text(package.get("marker"), f"{where}.marker"), locked=True,
+                                 groups=tuple(_strings(package.get("groups"), f"{where}.groups"))))
+
+
 # --- Pipfile.lock -----------------------------------------------------------------------------------------------
 def _pipfile_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
     data = _table(load_json(text), "(document)")
@@ -1002,6 +1050,6 @@ def _conda_channel(url: str) -> str:
 _PARSERS: dict[str, Callable[[str, Manifest, Path, Path], list[Manifest] | None]] = {
     "pyproject": _pyproject, "setup.cfg": _setup_cfg, "Pipfile": _pipfile, "uv.lock": _uv_lock,
     "poetry.lock": _poetry_lock, "Pipfile.lock": _pipfile_lock, "pylock": _pylock, "conda": _conda,
-    "conda-lock": _conda_lock, "conda-explicit": _conda_explicit}
+    "conda-lock": _conda_lock, "conda-explicit": _conda_explicit, "pdm.lock": _pdm_lock}
 
 __all__ = ["LOCK_KINDS", "PYPI_SIMPLE", "FieldError", "kind_of", "parse_file"]
