@@ -247,6 +247,11 @@ _RULES = (
          "before any user code (the litellm 1.82.8 compromise shipped one in its wheel). Critical when the line "
          "decodes, fetches or executes hidden code.",
          "Uninstall the package that shipped it, inspect the line, and rebuild the environment."),
+    Rule("MW316", "dep-dynamic", "Dependencies computed at build time were not checked", Severity.MEDIUM,
+         "pyproject.toml declares its dependencies dynamic and no requirements file names them (setup.py computes "
+         "them): nothing can read them without running the build, so they were not checked.",
+         "Declare the dependencies in [project] (or in a requirements file named by [tool.setuptools.dynamic]), "
+         "or lock them (uv.lock, pylock.toml) so they can be checked."),
     # --- MW4xx: secrets and data leakage ----------------------------------------------------------------
     Rule("MW401", "secret", "Secret in the repository", Severity.HIGH,
          "A credential (API token, key, password, private key) found by detect-secrets' plugins or mlwarden's "
