@@ -130,8 +130,8 @@ def test_unknown_rule_ids_name_the_closest(repo: Path, capsys: pytest.CaptureFix
     assert "MW704" in err
 
 
-CONFIG_KEYS = ["exclude", "fail-on", "policy", "osv-db", "sbom", "budgets", "select", "ignore", "severity",
-               "per-path-ignores"]
+CONFIG_KEYS = ["exclude", "fail-on", "policy", "osv-db", "osv-max-age-days", "sbom", "budgets", "select", "ignore",
+               "severity", "per-path-ignores"]
 POLICY_SETTINGS = ["grace_days", "warn_days", "require_hashes", "allow_extra_index_url", "hf_require_commit_pin",
                    "max_file_mb", "allowed_data_extensions"]
 

@@ -211,8 +211,10 @@ _RULES = (
          "A [[package]] entry denies this package (or version), or allows only other versions.",
          "Upgrade or replace the package as the entry's reason says."),
     Rule("MW307", "dep-typosquat", "Package name looks like a typosquat", Severity.HIGH,
-         "The name is one edit, a swap, a doubled or missing character, a separator or a py/python change "
-         "away from a much more popular package.",
+         "The name imitates a more popular package the way real malware names do (a separator change, a "
+         "py/python prefix or suffix, a homoglyph, a swapped, doubled, missing or extra character); the target is "
+         "the most popular close name. A package that is itself among the ~15,000 most downloaded is never "
+         "reported; weak patterns are medium.",
          "Check the spelling; if the package is genuine, add a [[package]] allow entry for it."),
     Rule("MW308", "dep-unparsable", "Dependency file or line cannot be parsed", Severity.HIGH,
          "A requirement, lock file, TOML or YAML document that cannot be read; what it declares is not checked "

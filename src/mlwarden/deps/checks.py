@@ -166,12 +166,11 @@ def _pin_findings(pin: Pin, manifest: Manifest, rules: SourceRules, policy: Poli
         if exclusive is not None:
             out += _confusion(pin, manifest, exclusive)
         if typosquats and decision != "allowed" and exclusive is None:
-            from mlwarden.deps.typosquat import lookalike
+            from mlwarden.deps.typosquat import typosquat_target
 
-            popular = lookalike(pin.name)
-            if popular:
-                out.append(_finding("MW307", *where, f"{pin.name!r} looks like the popular package {popular!r}",
-                                    f"typo:{name}"))
+            match = typosquat_target(pin.name)
+            if match is not None:
+                out.append(_finding("MW307", *where, match.describe(), f"typo:{name}", severity=match.severity))
     return out
 
 
