@@ -21,6 +21,7 @@ a name that only drops an affix (``spark``/``pyspark``: real projects are often 
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -77,7 +78,7 @@ def is_popular(name: str) -> bool:
     return canonicalize_name(name) in _ranks()
 
 
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-"
+_ALPHABET = string.ascii_lowercase + string.digits + "-"  # what a canonical name is made of
 
 
 def _neighbours(name: str, ranks: dict[str, int]) -> set[str]:
