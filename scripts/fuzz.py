@@ -5,7 +5,7 @@ reproducer per distinct failure (exception type and innermost mlwarden frame, or
     PYTHONPATH=src python scripts/fuzz.py --minutes 5 --target deps --target osv --out /tmp/fz
 
 Targets, seeds and properties are those of tests/fuzz/ (see tests/fuzz/targets.py). Failures are written to
---out/<area>/<target>__<signature>__<file name>, with a .txt beside it holding the traceback; move the ones worth
+--out/<area>/<target>__<signature>__<digest>__<file name>.repro, with a .txt beside it holding the traceback; move the ones worth
 keeping to tests/corpus/<area>/ (tests/fuzz/test_corpus.py replays everything there). Deterministic for a given
 --seed. With atheris installed (`pip install atheris`) and --atheris, coverage-guided mutation is used instead.
 """
@@ -52,7 +52,7 @@ def save(out: Path, target: Target, name: str, data: bytes, exc: BaseException, 
     folder = out / target.area
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(data).hexdigest()[:10]
-    path = folder / f"{target.name}__{sig}__{digest}__{name.replace('/', '~')}"
+    path = folder / f"{target.name}__{sig}__{digest}__{name.replace('/', '~')}.repro"
     path.write_bytes(data)
     path.with_name(path.name + ".txt").write_text(
         f"target: {target.name}\nfile: {name}\n\n" + "".join(traceback.format_exception(exc)), encoding="utf-8")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from tests.fuzz.mutate import CREDENTIAL_URL, TOKEN_URL
 
+# Stored as <name>.seed so that no tool (mlwarden's own SBOM and dependency checks included) takes them for the
+# project's files.
 HERE = Path(__file__).resolve().parent / "seeds"
 ADVISORIES = Path(__file__).resolve().parents[1] / "data" / "advisories" / "vulns"
 SHA = "sha256:" + "ab" * 32
@@ -109,7 +111,7 @@ dependencies:
 
 
 def pipfile_with_credentials() -> str:
-    doc = json.loads((HERE / "Pipfile.lock").read_text())
+    doc = json.loads((HERE / "Pipfile.lock.seed").read_text())
     doc["_meta"]["sources"].append({"name": "corp", "url": CREDENTIAL_URL, "verify_ssl": True})
     doc["default"]["private"] = {"git": TOKEN_URL.removeprefix("git+"), "ref": "v1"}
     return json.dumps(doc, indent=4)
@@ -120,13 +122,13 @@ def dependency_seeds() -> dict[str, str]:
     return {
         "requirements.txt": REQUIREMENTS,
         "pyproject.toml": PYPROJECT_UV,
-        "uv.lock": (HERE / "uv.lock").read_text(),
+        "uv.lock": (HERE / "uv.lock.seed").read_text(),
         "poetry.lock": POETRY_LOCK,
         "Pipfile.lock": pipfile_with_credentials(),
         "pylock.toml": PYLOCK,
         "environment.yml": ENVIRONMENT_PIP,
-        "environment-real.yml": (HERE / "environment.yml").read_text(),
-        "real/pyproject.toml": (HERE / "pyproject.toml").read_text(),
+        "environment-real.yml": (HERE / "environment.yml.seed").read_text(),
+        "real/pyproject.toml": (HERE / "pyproject.toml.seed").read_text(),
     }
 
 

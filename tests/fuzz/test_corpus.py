@@ -1,6 +1,7 @@
 """Every reproducer in tests/corpus/<area>/ replayed through its target (tests/fuzz/targets.py).
 
-File names are <target>__<signature>__<digest>__<input name> ('~' stands for '/' in the input name). A reproducer
+File names are <target>__<signature>__<digest>__<input name>.repro ('~' stands for '/' in the input name; the
+.repro suffix keeps every tool, mlwarden's own self-checks included, from taking them for real project files). A reproducer
 of a bug in a module this suite does not own is listed in targets.KNOWN_BUGS and expected to fail (strict: once
 the owner fixes it the test XPASSes, and the entry must be removed from KNOWN_BUGS)."""
 
@@ -18,10 +19,8 @@ CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
 
 def _cases() -> Iterator[Any]:
-    for path in sorted(CORPUS.glob("*/*")):
-        if path.name == "README.md" or not path.is_file():
-            continue
-        target_name, sig, _digest, name = path.name.split("__", 3)
+    for path in sorted(CORPUS.glob("*/*.repro")):
+        target_name, sig, _digest, name = path.name.removesuffix(".repro").split("__", 3)
         reason = KNOWN_BUGS.get(target_name, {}).get(sig)
         marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
         yield pytest.param(path, target_name, name.replace("~", "/"), id=path.relative_to(CORPUS).as_posix(),
@@ -34,16 +33,15 @@ def test_reproducer(tmp_path: Path, path: Path, target_name: str, name: str) -> 
 
 
 def test_corpus_names_are_well_formed() -> None:
-    for path in CORPUS.glob("*/*"):
-        if path.name == "README.md":
-            continue
+    assert {p.name for p in CORPUS.glob("*/*")} == {p.name for p in CORPUS.glob("*/*.repro")}
+    for path in CORPUS.glob("*/*.repro"):
         parts = path.name.split("__", 3)
         assert len(parts) == 4, path
         assert parts[0] in TARGETS, path
 
 
 def test_every_known_bug_has_a_reproducer() -> None:
-    filed = {tuple(p.name.split("__", 3)[:2]) for p in CORPUS.glob("*/*") if p.name != "README.md"}
+    filed = {tuple(p.name.split("__", 3)[:2]) for p in CORPUS.glob("*/*.repro")}
     for target_name, bugs in KNOWN_BUGS.items():
         for sig in bugs:
             assert (target_name, sig) in filed, f"{target_name}: {sig} has no reproducer in tests/corpus"
