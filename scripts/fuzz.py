@@ -5,9 +5,10 @@ reproducer per distinct failure (exception type and innermost mlwarden frame, or
     PYTHONPATH=src python scripts/fuzz.py --minutes 5 --target deps --target osv --out /tmp/fz
 
 Targets, seeds and properties are those of tests/fuzz/ (see tests/fuzz/targets.py). Failures are written to
---out/<area>/<target>__<signature>__<digest>__<file name>.repro, with a .txt beside it holding the traceback; move the ones worth
-keeping to tests/corpus/<area>/ (tests/fuzz/test_corpus.py replays everything there). Deterministic for a given
---seed. With atheris installed (`pip install atheris`) and --atheris, coverage-guided mutation is used instead.
+--out/<area>/<target>__<signature>__<digest>__<file name>.repro, with a .txt beside it holding the traceback;
+move the ones worth keeping to tests/corpus/<area>/ (tests/fuzz/test_corpus.py replays everything there).
+Deterministic for a given --seed. With atheris installed (`pip install atheris`) and --atheris,
+coverage-guided mutation (libFuzzer) drives one target instead.
 """
 
 from __future__ import annotations

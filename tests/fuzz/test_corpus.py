@@ -1,9 +1,9 @@
 """Every reproducer in tests/corpus/<area>/ replayed through its target (tests/fuzz/targets.py).
 
 File names are <target>__<signature>__<digest>__<input name>.repro ('~' stands for '/' in the input name; the
-.repro suffix keeps every tool, mlwarden's own self-checks included, from taking them for real project files). A reproducer
-of a bug in a module this suite does not own is listed in targets.KNOWN_BUGS and expected to fail (strict: once
-the owner fixes it the test XPASSes, and the entry must be removed from KNOWN_BUGS)."""
+.repro suffix keeps every tool, mlwarden's own self-checks included, from taking them for project files).
+A reproducer of a bug in a module this suite does not own is listed in targets.KNOWN_BUGS and expected to
+fail (strict: once the owner fixes it the test XPASSes, and the entry must be removed from KNOWN_BUGS)."""
 
 from __future__ import annotations
 
