@@ -83,11 +83,16 @@ def random_run(targets: list[Target], minutes: float, seed: int, out: Path) -> d
     return seen
 
 
-def atheris_run(target: Target, out: Path) -> None:  # pragma: no cover - optional tool
+def atheris_run(target: Target, minutes: float, out: Path) -> dict[str, int]:  # pragma: no cover - optional
+    """libFuzzer's coverage-guided mutation over one target. The first byte of an input picks the seed file; the
+    rest is that file's content. Failures are saved (one per signature) and fuzzing goes on."""
     import atheris  # type: ignore[import-untyped,unused-ignore]
 
+    atheris.instrument_all()  # coverage of every loaded module, mlwarden included
+    os.environ["MLWARDEN_FUZZ_ALARM"] = "0"  # libFuzzer's -timeout replaces the per-run SIGALRM
     seeds = target.seeds()
     names = sorted(seeds)
+    seen: dict[str, int] = {}
 
     def one(data: bytes) -> None:
         if not data:
@@ -96,11 +101,24 @@ def atheris_run(target: Target, out: Path) -> None:  # pragma: no cover - option
         payload = data[1:]
         exc = run_one(target, name, payload)
         if exc is not None:
-            save(out, target, name, payload, exc, signature(exc))
-            raise exc
+            sig = signature(exc)
+            if sig not in seen:
+                print(f"new failure {target.name}:{sig}\n  -> {save(out, target, name, payload, exc, sig)}",
+                      flush=True)
+            seen[sig] = seen.get(sig, 0) + 1
 
-    atheris.Setup([sys.argv[0], "-atheris_runs=0"], one)
-    atheris.Fuzz()
+    corpus = Path(tempfile.mkdtemp(prefix="mlwarden-atheris-"))
+    for index, name in enumerate(names):
+        (corpus / f"seed{index}").write_bytes(bytes([index]) + seeds[name])
+    atheris.Setup([sys.argv[0], f"-max_total_time={max(1, int(minutes * 60))}", "-rss_limit_mb=4096", "-timeout=20",
+                   str(corpus)], one)
+    try:
+        atheris.Fuzz()
+    except SystemExit:
+        pass
+    finally:
+        shutil.rmtree(corpus, ignore_errors=True)
+    return seen
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(args.out)
     targets = [TARGETS[n] for n in (args.target or sorted(TARGETS))]
     if args.atheris:
-        atheris_run(targets[0], args.out)
-        return 0
-    seen = random_run(targets, args.minutes, args.seed, args.out)
+        seen = atheris_run(targets[0], args.minutes, args.out)
+    else:
+        seen = random_run(targets, args.minutes, args.seed, args.out)
     for sig, count in sorted(seen.items()):
         print(f"{count:6d}  {sig}")
     return 1 if seen else 0
