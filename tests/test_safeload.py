@@ -169,7 +169,7 @@ def test_yaml_recursive_alias_and_depth() -> None:
 
 
 def test_yaml_errors_never_quote_the_line() -> None:
-    text = "url: https://user:hunter2secret@example.com/simple\n  - : ["
+    text = "url: https://user:hunter2secret@example.com/simple\n  - : ["  # noqa: MW401 (planted)
     with pytest.raises(InputFormatError) as info:
         load_yaml_bounded(text, source="env.yml")
     assert "hunter2secret" not in str(info.value)

@@ -298,7 +298,7 @@ def load_yaml_bounded(text: str, max_aliases: int = DEFAULT_MAX_ALIASES, max_dep
         if has_anchor:
             _check_yaml_events(text, max_aliases, max_depth, max_nodes, source)
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        value = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader (C or Python), never FullLoader
+        value = yaml.load(text, Loader=loader)  # noqa: S506, MW707 - a safe loader (C or Python), never FullLoader
         if not has_anchor and value_depth(value, max_depth) > max_depth:
             raise _too_deep(source, "YAML", max_depth)
         return value
