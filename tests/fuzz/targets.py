@@ -47,16 +47,17 @@ def signature(exc: BaseException) -> str:
     where = f"{Path(frames[-1].filename).parent.name}.{Path(frames[-1].filename).stem}.{frames[-1].name}" \
         if frames else "tests"
     if isinstance(exc, AssertionError):  # a broken property: its message says which
-        where = "_".join(str(exc).split(":")[0].split()[:6])
+        where = "_".join(str(exc).split(":")[0].split()[:10])
     # '-' for everything else: no '_' so that '__' can separate the parts of a corpus file name
     return re.sub(r"[^A-Za-z0-9@.]+", "-", f"{type(exc).__name__}@{where}").strip("-")
 
 
-def no_secret(*texts: object) -> None:
+def no_secret(*texts: object, where: str = "the output") -> None:
+    """``where`` names what leaked (it becomes part of the failure's signature)."""
     for text in texts:
         at = str(text).find(SECRET)
         if at >= 0:
-            raise AssertionError(f"a planted credential reached the output: {str(text)[max(0, at - 150):at + 50]!r}")
+            raise AssertionError(f"a planted credential reached {where}: {str(text)[max(0, at - 150):at + 50]!r}")
 
 
 def _write(folder: Path, name: str, data: bytes) -> Path:
@@ -93,8 +94,9 @@ def _deps(folder: Path, name: str, data: bytes, *, secrets: bool) -> None:
     _unchanged(path, data)
     if secrets:
         for manifest in manifests:
-            no_secret(*(p.message for p in manifest.problems), *(repr(pin) for pin in manifest.pins))
-        no_secret(*(f.message for f in report.findings), *(f.evidence for f in report.findings))
+            no_secret(*(p.message for p in manifest.problems), where="a problem message")
+            no_secret(*(repr(pin) for pin in manifest.pins), where="the pins (SBOM purls)")
+        no_secret(*(f.message for f in report.findings), *(f.evidence for f in report.findings), where="a finding")
 
 
 DEPS_STRUCTURED = {"pyproject.toml": "toml", "real/pyproject.toml": "toml", "uv.lock": "toml",
@@ -318,40 +320,29 @@ def load_structured(text: bytes, kind: str) -> Any:
 # Failures found by the fuzzers in modules this suite does not own, each with a reproducer in tests/corpus/ that
 # test_corpus.py expects to fail (strict xfail). target -> signature -> owner and what is wrong. Remove an entry
 # when its reproducer starts passing.
-_DEPS_TYPES = "deps: a lock/pyproject field of the wrong type reaches the source checks unvalidated"
-_OSV_TYPES = "deps (OSV reader): a record field of the wrong type is used unvalidated"
 _SBOM_TYPES = "sbom: `sbom diff` uses CycloneDX fields without checking their types"
-_LEAK = "deps: a credential in an index/source URL is printed verbatim (needs redact() at the source)"
 KNOWN_BUGS: dict[str, dict[str, str]] = {
+    # Fixed on main since they were filed (reproducers kept as regression tests): every deps, osv, notebook-code
+    # and cli entry, and the deps credential leaks.
     "deps": {
-        "AttributeError@deps.checks.-is-pypi": _DEPS_TYPES,
-        "ValueError@deps.checks.-is-pypi": "deps: an index URL with an invalid port raises from urlsplit",
-        "AttributeError@deps.checks.vcs-entry": _DEPS_TYPES,
-        "TypeError@deps.checks.vcs-entry": _DEPS_TYPES,
-        "TypeError@policy.model.canonicalize-name": _DEPS_TYPES + " (a package name that is not a string)",
+        "ValueError@deps.checks.normalise-url": "deps: an index URL with an invalid port raises from urlsplit",
     },
     "deps-redaction": {
-        "AssertionError@a-planted-credential-reached-the-output": _LEAK,
-        "AttributeError@deps.checks.-is-pypi": _DEPS_TYPES,
-        "TypeError@deps.checks.-is-pypi": _DEPS_TYPES,
-        "ValueError@deps.checks.-is-pypi": "deps: an index URL with an invalid port raises from urlsplit",
         "ValueError@deps.checks.normalise-url": "deps: an index URL with an invalid port raises from urlsplit",
-        "TypeError@deps.checks.-source-findings": _DEPS_TYPES,
-        "TypeError@policy.model.canonicalize-name": _DEPS_TYPES + " (a package name that is not a string)",
-        "ValueError@deps.checks.vcs-entry": "deps: a VCS URL with an invalid port raises from urlsplit",
+        "AssertionError@a-planted-credential-reached-a-problem-message":
+            "deps: a line that cannot be parsed is quoted with a credential redact() does not recognise (a "
+            "mangled scheme such as 'https:{//user:pass@host')",
+        "AssertionError@a-planted-credential-reached-the-pins-SBOM-purls":
+            "deps (conda reader): a dependency line that is a URL with a password becomes a pin named 'https' whose "
+            "version holds the password; `sbom generate` writes it into a purl",
     },
     "notebook-code": {
-        "TypeError@code.scanner.-cell-source": "code: a notebook cell 'source' list holding a non-string",
+        "AssertionError@a-planted-credential-reached-the-output":
+            "code (notebook reader): the wrong value quoted in 'notebook cannot be read' is not redacted",
     },
     "notebook-leaks": {
         "AttributeError@leaks.scanner.-notebook-units": "leaks: notebook cells/outputs of the wrong type",
         "TypeError@leaks.scanner.-notebook-units": "leaks: notebook cells/outputs of the wrong type",
-    },
-    "osv": {
-        "AttributeError@deps.osv.-build": _OSV_TYPES,
-        "AttributeError@deps.osv.-entry": _OSV_TYPES,
-        "TypeError@deps.osv.-entry": _OSV_TYPES,
-        "TypeError@deps.osv.-score": _OSV_TYPES,
     },
     "policy-redaction": {
         "AssertionError@a-planted-credential-reached-the-output":
@@ -366,12 +357,5 @@ KNOWN_BUGS: dict[str, dict[str, str]] = {
         "TypeError@sbom.diff.-props": _SBOM_TYPES,
         "TypeError@sbom.diff.-summary": _SBOM_TYPES,
         "TypeError@sbom.diff.diff": _SBOM_TYPES,
-    },
-    "cli": {
-        "AssertionError@a-planted-credential-reached-the-output": _LEAK + " (in scan's JSON report)",
-        "AttributeError@leaks.scanner.-notebook-units": "leaks: notebook cells/outputs of the wrong type",
-        "AttributeError@sbom.build.-hashes": "sbom: `sbom generate` uses lock-file hash fields unvalidated",
-        "TypeError@code.scanner.-cell-source": "code: a notebook cell 'source' list holding a non-string",
-        "TypeError@deps.checks.-source-findings": _DEPS_TYPES,
     },
 }
