@@ -243,3 +243,24 @@ def test_hash_files_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
     result = hash_files([HashJob(fifo, "sha256")], progress=False)[fifo]
     assert result.digest is None
     assert result.error == "a FIFO (named pipe), not opened"
+
+
+def test_hf_scan_cli_reports_each_hostile_entry_once(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from mlwarden.cli import main
+
+    outside = tmp_path / "secret.txt"
+    outside.write_text("x")
+    snapshot = cache / REPO / "snapshots" / COMMIT
+    os.symlink(os.path.relpath(outside, snapshot), snapshot / "extra.txt")
+    _make_fifo_blob(cache, "weights.bin")
+    monkeypatch.chdir(tmp_path)
+    for extra in ([], ["--no-verify"]):
+        capsys.readouterr()
+        main(["hf", "scan", str(cache), "--format", "json", *extra])
+        results = json.loads(capsys.readouterr().out)["results"]
+        escapes = [r for r in results if r["path"].endswith("extra.txt")]
+        assert len(escapes) == 1, (extra, escapes)
+        assert escapes[0]["rule_id"] == "MW202"
