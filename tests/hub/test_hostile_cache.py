@@ -264,3 +264,21 @@ def test_hf_scan_cli_reports_each_hostile_entry_once(cache: Path, tmp_path: Path
         escapes = [r for r in results if r["path"].endswith("extra.txt")]
         assert len(escapes) == 1, (extra, escapes)
         assert escapes[0]["rule_id"] == "MW202"
+
+
+def test_a_thousand_nested_folders_are_a_finding_not_a_recursion_error(cache: Path, tmp_path: Path) -> None:
+    """os.walk and Path.rglob recurse before Python 3.12: 1,200 nested folders raised RecursionError."""
+    folder = cache / REPO / "snapshots" / COMMIT
+    start = os.getcwd()
+    os.chdir(folder)
+    try:
+        for _ in range(1200):  # relative steps keep every path short
+            os.mkdir("d")
+            os.chdir("d")
+        Path("f.bin").write_bytes(b"x")
+    finally:
+        os.chdir(start)
+    deep = [path for rule, path in _verify(cache, tmp_path) if rule == "MW208"]
+    assert len(deep) == 1
+    assert deep[0].count("/d") == 64  # MAX_TREE_DEPTH
+    assert ("MW208", deep[0]) in _scan(cache, tmp_path)
