@@ -278,7 +278,30 @@ def test_a_thousand_nested_folders_are_a_finding_not_a_recursion_error(cache: Pa
         Path("f.bin").write_bytes(b"x")
     finally:
         os.chdir(start)
-    deep = [path for rule, path in _verify(cache, tmp_path) if rule == "MW208"]
-    assert len(deep) == 1
-    assert deep[0].count("/d") == 64  # MAX_TREE_DEPTH
-    assert ("MW208", deep[0]) in _scan(cache, tmp_path)
+    try:
+        deep = [path for rule, path in _verify(cache, tmp_path) if rule == "MW208"]
+        assert len(deep) == 1
+        assert deep[0].count("/d") == 64  # MAX_TREE_DEPTH
+        assert ("MW208", deep[0]) in _scan(cache, tmp_path)
+    finally:
+        _remove_chain(folder / "d")
+
+
+def _remove_chain(top: Path) -> None:
+    """Delete a chain of nested "d" folders without recursion (shutil.rmtree, and so pytest's temporary-folder
+    clean-up, recurse before Python 3.12)."""
+    start = os.getcwd()
+    os.chdir(top)
+    levels = 0
+    try:
+        while os.path.isdir("d"):
+            os.chdir("d")
+            levels += 1
+        for name in os.listdir("."):
+            os.unlink(name)
+        for _ in range(levels):
+            os.chdir("..")
+            os.rmdir("d")
+    finally:
+        os.chdir(start)
+    top.rmdir()
