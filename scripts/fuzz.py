@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
-from tests.fuzz.mutate import RandomChooser, dump, mutate_bytes, mutate_value  # noqa: E402
+from tests.fuzz.mutate import RandomChooser, dump, mutate_bytes, mutate_value, to_corpus  # noqa: E402
 from tests.fuzz.targets import TARGETS, Target, load_structured, signature  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def save(out: Path, target: Target, name: str, data: bytes, exc: BaseException, 
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(data).hexdigest()[:10]
     path = folder / f"{target.name}__{sig}__{digest}__{name.replace('/', '~')}.repro"
-    path.write_bytes(data)
+    path.write_bytes(to_corpus(data))
     path.with_name(path.name + ".txt").write_text(
         f"target: {target.name}\nfile: {name}\n\n" + "".join(traceback.format_exception(exc)), encoding="utf-8")
     return path

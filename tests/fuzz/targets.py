@@ -49,7 +49,7 @@ def signature(exc: BaseException) -> str:
     if isinstance(exc, AssertionError):  # a broken property: its message says which
         where = "_".join(str(exc).split(":")[0].split()[:10])
     # '-' for everything else: no '_' so that '__' can separate the parts of a corpus file name
-    return re.sub(r"[^A-Za-z0-9@.]+", "-", f"{type(exc).__name__}@{where}").strip("-")
+    return re.sub(r"[^A-Za-z0-9+.]+", "-", f"{type(exc).__name__}+{where}").strip("-")
 
 
 def no_secret(*texts: object, where: str = "the output") -> None:
@@ -325,37 +325,37 @@ KNOWN_BUGS: dict[str, dict[str, str]] = {
     # Fixed on main since they were filed (reproducers kept as regression tests): every deps, osv, notebook-code
     # and cli entry, and the deps credential leaks.
     "deps": {
-        "ValueError@deps.checks.normalise-url": "deps: an index URL with an invalid port raises from urlsplit",
+        "ValueError+deps.checks.normalise-url": "deps: an index URL with an invalid port raises from urlsplit",
     },
     "deps-redaction": {
-        "ValueError@deps.checks.normalise-url": "deps: an index URL with an invalid port raises from urlsplit",
-        "AssertionError@a-planted-credential-reached-a-problem-message":
+        "ValueError+deps.checks.normalise-url": "deps: an index URL with an invalid port raises from urlsplit",
+        "AssertionError+a-planted-credential-reached-a-problem-message":
             "deps: a line that cannot be parsed is quoted with a credential redact() does not recognise (a "
             "mangled scheme such as 'https:{//user:pass@host')",
-        "AssertionError@a-planted-credential-reached-the-pins-SBOM-purls":
+        "AssertionError+a-planted-credential-reached-the-pins-SBOM-purls":
             "deps (conda reader): a dependency line that is a URL with a password becomes a pin named 'https' whose "
             "version holds the password; `sbom generate` writes it into a purl",
     },
     "notebook-code": {
-        "AssertionError@a-planted-credential-reached-the-output":
+        "AssertionError+a-planted-credential-reached-the-output":
             "code (notebook reader): the wrong value quoted in 'notebook cannot be read' is not redacted",
     },
     "notebook-leaks": {
-        "AttributeError@leaks.scanner.-notebook-units": "leaks: notebook cells/outputs of the wrong type",
-        "TypeError@leaks.scanner.-notebook-units": "leaks: notebook cells/outputs of the wrong type",
+        "AttributeError+leaks.scanner.-notebook-units": "leaks: notebook cells/outputs of the wrong type",
+        "TypeError+leaks.scanner.-notebook-units": "leaks: notebook cells/outputs of the wrong type",
     },
     "policy-redaction": {
-        "AssertionError@a-planted-credential-reached-the-output":
+        "AssertionError+a-planted-credential-reached-the-output":
             "policy (lead): `allowlist show` prints an [[index]] url with its password",
     },
     "sbom-diff": {
-        "AttributeError@sbom.diff.-dictcomp": _SBOM_TYPES,
-        "AttributeError@sbom.diff.-genexpr": _SBOM_TYPES,
-        "AttributeError@sbom.diff.-key": _SBOM_TYPES,
-        "AttributeError@sbom.diff.-setcomp": _SBOM_TYPES,
-        "AttributeError@sbom.diff.diff": _SBOM_TYPES,
-        "TypeError@sbom.diff.-props": _SBOM_TYPES,
-        "TypeError@sbom.diff.-summary": _SBOM_TYPES,
-        "TypeError@sbom.diff.diff": _SBOM_TYPES,
+        "AttributeError+sbom.diff.-dictcomp": _SBOM_TYPES,
+        "AttributeError+sbom.diff.-genexpr": _SBOM_TYPES,
+        "AttributeError+sbom.diff.-key": _SBOM_TYPES,
+        "AttributeError+sbom.diff.-setcomp": _SBOM_TYPES,
+        "AttributeError+sbom.diff.diff": _SBOM_TYPES,
+        "TypeError+sbom.diff.-props": _SBOM_TYPES,
+        "TypeError+sbom.diff.-summary": _SBOM_TYPES,
+        "TypeError+sbom.diff.diff": _SBOM_TYPES,
     },
 }

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.fuzz.mutate import from_corpus
 from tests.fuzz.targets import KNOWN_BUGS, TARGETS
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -29,7 +30,7 @@ def _cases() -> Iterator[Any]:
 
 @pytest.mark.parametrize(("path", "target_name", "name"), list(_cases()))
 def test_reproducer(tmp_path: Path, path: Path, target_name: str, name: str) -> None:
-    TARGETS[target_name].run(tmp_path, name, path.read_bytes())
+    TARGETS[target_name].run(tmp_path, name, from_corpus(path.read_bytes()))
 
 
 def test_corpus_names_are_well_formed() -> None:
