@@ -73,10 +73,12 @@ _RULES = (
          Severity.HIGH,
          "The header length, JSON, dtypes, shapes or offsets are inconsistent (overlaps, out of range).",
          "Obtain an intact file; a malformed header can crash or mislead loaders."),
-    Rule("MW112", "format-not-inspected", "A container could not be inspected",
+    Rule("MW112", "format-not-inspected", "A file could not be verified",
          Severity.HIGH,
-         "The file is a container whose reader is not installed (py7zr for 7z, h5py for HDF5) or that "
-         "cannot be opened; its content was not scanned.",
+         "The file looks like a model (by content or name) but could not be fully read: its reader is not "
+         "installed (py7zr for 7z, h5py for HDF5, lz4, zstandard), it is corrupt, truncated or encrypted, or "
+         "it is named like a model in no format mlwarden reads. What was read before the problem is still "
+         "reported. Data after the last compressed member is reported at medium.",
          "If the message names a reader, install it (pip install 'mlwarden[all]') and scan again; "
          "otherwise obtain an intact copy."),
     Rule("MW113", "numpy-object-array", "NumPy file holds an object array (needs allow_pickle)",
@@ -85,14 +87,55 @@ _RULES = (
          "Prefer plain dtypes; load object arrays only from trusted sources."),
     Rule("MW114", "archive-suspicious-member", "Archive member has a suspicious name or header",
          Severity.MEDIUM,
-         "A member path escapes the archive (absolute or '..'), is a link, or the zip's local header "
-         "disagrees with its central directory (a trick that makes scanners and loaders see different files).",
+         "A member is a link, or the zip's headers disagree (local header vs central directory, several "
+         "directories, duplicate names, stored sizes that differ): tricks that make loaders see different files; "
+         "every view is scanned. High: a member path escapes the archive (absolute or '..'), or a model "
+         "archive holds an executable or script.",
          "Do not extract the archive; obtain a clean copy."),
     Rule("MW115", "pickle-unknown-class-instantiated", "Pickle instantiates a class outside the safe list",
          Severity.LOW,
          "NEWOBJ creates an instance of a class that is not on the safe list (for example the user's own "
          "nn.Module subclass in a whole-model torch.save). Only the class's __new__/__setstate__ run.",
          "Expected for whole saved modules; add the class to a [[pickle]] entry to silence it."),
+    # MW130-MW139: formats without a pickle of their own (src/mlwarden/models/readers/).
+    Rule("MW130", "tf-dangerous-op", "TensorFlow graph runs an op that touches files or calls Python",
+         Severity.HIGH,
+         "A SavedModel or frozen graph holds ReadFile, WriteFile, MatchingFiles, file-reading datasets, "
+         "summary/debug writers, PyFunc/EagerPyFunc (critical: they call Python), or a checkpoint op whose "
+         "path is a constant outside the model. TensorFlow runs them when the graph or function runs.",
+         "Do not serve or load the model; re-export it from trusted code."),
+    Rule("MW131", "onnx-external-data-escape", "ONNX external data points outside the model folder",
+         Severity.HIGH,
+         "A tensor's external-data location is absolute, climbs with '..', names a drive or a URL: the loader "
+         "reads whatever file it names (onnx path-traversal class, CVE-2024-27318).",
+         "Keep external data files beside the model with relative names; obtain a clean copy."),
+    Rule("MW132", "onnx-custom-op", "ONNX model uses a custom operator domain or a Python op",
+         Severity.MEDIUM,
+         "Nodes of a domain outside the ONNX and ONNX Runtime standard ones run native code from a custom-op "
+         "library the runtime must register; PyOp/PythonOp nodes (high) call back into Python.",
+         "Check that the custom-op library is reviewed; prefer models with standard operators."),
+    Rule("MW133", "chat-template-escape", "Chat template tries to escape the Jinja sandbox",
+         Severity.CRITICAL,
+         "A Jinja chat template in tokenizer_config.json, chat_template.json/.jinja or a YAML/JSON config "
+         "reaches Python internals (dunder attributes, names built at render time, the attr filter, "
+         "lipsum/cycler/joiner/self/request globals), as in CVE-2024-34359.",
+         "Do not render the template; remove it or replace it with the reviewed upstream template."),
+    Rule("MW134", "skops-untrusted-type", "skops file holds a type skops does not trust",
+         Severity.HIGH,
+         "schema.json names a function, type or class outside skops' default trusted set; skops.io.load "
+         "refuses it unless it is passed in trusted= (often straight from get_untrusted_types).",
+         "Review each type before trusting it; never pass get_untrusted_types() output to trusted= blindly."),
+    Rule("MW135", "torchserve-code", "TorchServe archive ships code that runs when served",
+         Severity.HIGH,
+         "A .mar archive carries Python files (the handler, model definition, extra files) that TorchServe "
+         "imports when it loads the model, or pip requirements it installs.",
+         "Review the handler and every .py file; build the archive yourself from reviewed sources."),
+    Rule("MW136", "torchscript-dangerous-call", "TorchScript code touches files, native code or imports",
+         Severity.HIGH,
+         "The code/ sources of a TorchScript archive call torch.from_file, open, torch.ops.load_library, "
+         "__import__, exec, os or subprocess (critical inside __setstate__, which runs at load), or custom "
+         "torch.ops namespaces (medium).",
+         "Do not load the archive; script the model again from reviewed code."),
     # --- MW2xx: Hugging Face artefacts --------------------------------------------------------------
     Rule("MW201", "hf-blob-tampered", "Cached file does not match its content hash", Severity.CRITICAL,
          "A blob's content does not hash to its name (sha256 for LFS files, git blob sha1 for the others): "
@@ -168,8 +211,10 @@ _RULES = (
          "A [[package]] entry denies this package (or version), or allows only other versions.",
          "Upgrade or replace the package as the entry's reason says."),
     Rule("MW307", "dep-typosquat", "Package name looks like a typosquat", Severity.HIGH,
-         "The name is one edit, a swap, a doubled or missing character, a separator or a py/python change "
-         "away from a much more popular package.",
+         "The name imitates a more popular package the way real malware names do (a separator change, a "
+         "py/python prefix or suffix, a homoglyph, a swapped, doubled, missing or extra character); the target is "
+         "the most popular close name. A package that is itself among the ~15,000 most downloaded is never "
+         "reported; weak patterns are medium.",
          "Check the spelling; if the package is genuine, add a [[package]] allow entry for it."),
     Rule("MW308", "dep-unparsable", "Dependency file or line cannot be parsed", Severity.HIGH,
          "A requirement, lock file, TOML or YAML document that cannot be read; what it declares is not checked "
@@ -204,6 +249,11 @@ _RULES = (
          "before any user code (the litellm 1.82.8 compromise shipped one in its wheel). Critical when the line "
          "decodes, fetches or executes hidden code.",
          "Uninstall the package that shipped it, inspect the line, and rebuild the environment."),
+    Rule("MW316", "dep-dynamic", "Dependencies computed at build time were not checked", Severity.MEDIUM,
+         "pyproject.toml declares its dependencies dynamic and no requirements file names them (setup.py computes "
+         "them): nothing can read them without running the build, so they were not checked.",
+         "Declare the dependencies in [project] (or in a requirements file named by [tool.setuptools.dynamic]), "
+         "or lock them (uv.lock, pylock.toml) so they can be checked."),
     # --- MW4xx: secrets and data leakage ----------------------------------------------------------------
     Rule("MW401", "secret", "Secret in the repository", Severity.HIGH,
          "A credential (API token, key, password, private key) found by detect-secrets' plugins or mlwarden's "
