@@ -320,10 +320,9 @@ def load_structured(text: bytes, kind: str) -> Any:
 # Failures found by the fuzzers in modules this suite does not own, each with a reproducer in tests/corpus/ that
 # test_corpus.py expects to fail (strict xfail). target -> signature -> owner and what is wrong. Remove an entry
 # when its reproducer starts passing.
-_SBOM_TYPES = "sbom: `sbom diff` uses CycloneDX fields without checking their types"
 KNOWN_BUGS: dict[str, dict[str, str]] = {
-    # Fixed on main since they were filed (reproducers kept as regression tests): every deps, osv, notebook-code
-    # and cli entry, and the deps credential leaks.
+    # Fixed on main since they were filed (reproducers kept as regression tests): every deps, osv, sbom-diff,
+    # cli and earlier notebook-code entry, and the first deps credential leaks.
     "deps": {
         "ValueError+deps.checks.normalise-url": "deps: an index URL with an invalid port raises from urlsplit",
     },
@@ -347,15 +346,5 @@ KNOWN_BUGS: dict[str, dict[str, str]] = {
     "policy-redaction": {
         "AssertionError+a-planted-credential-reached-the-output":
             "policy (lead): `allowlist show` prints an [[index]] url with its password",
-    },
-    "sbom-diff": {
-        "AttributeError+sbom.diff.-dictcomp": _SBOM_TYPES,
-        "AttributeError+sbom.diff.-genexpr": _SBOM_TYPES,
-        "AttributeError+sbom.diff.-key": _SBOM_TYPES,
-        "AttributeError+sbom.diff.-setcomp": _SBOM_TYPES,
-        "AttributeError+sbom.diff.diff": _SBOM_TYPES,
-        "TypeError+sbom.diff.-props": _SBOM_TYPES,
-        "TypeError+sbom.diff.-summary": _SBOM_TYPES,
-        "TypeError+sbom.diff.diff": _SBOM_TYPES,
     },
 }
