@@ -348,3 +348,13 @@ def test_sbom_lists_what_git_tracks_and_staged_reads_the_index(repo: Path, capsy
     (repo / "requirements.txt").write_text("numpy==2.0.0\n")  # an unstaged edit
     assert main(["sbom", "check", "--staged", "--check"]) == 0  # the index did not change
     assert main(["sbom", "check", "--check"]) == 1  # the working tree did
+
+
+def test_text_files_are_not_models(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "settings.json").write_text(json.dumps({"name": "x", "values": list(range(2000))}))
+    (repo / "ci.yaml").write_text("steps:\n  - run: make\n" * 300)
+    (repo / "run").write_text("#!/bin/sh\nexec make test\n")
+    (repo / "notes.txt").write_text("(lp0\nS'just text that starts like a pickle'\n" + "x" * 5000)
+    main(["models", ".", "--format", "json"])
+    formats = _json(capsys)["inventory"]["model_formats"]  # type: ignore[index]
+    assert set(formats) == {"models/evil.bin"}

@@ -120,7 +120,9 @@ def is_model_candidate(path: Path) -> bool:
         with path.open("rb") as f:
             head = f.read(HEAD_SIZE)
             size = path.stat().st_size
-            return bool(matching(head, str(path), size)) or zip_.ends_like_zip(f, size)
+            # A program on its own is not a model (the executable format matters only inside a model archive).
+            formats = [fmt for fmt in matching(head, str(path), size) if fmt.name != "executable"]
+            return bool(formats) or zip_.ends_like_zip(f, size)
     except OSError:
         return False
 
