@@ -323,28 +323,8 @@ def load_structured(text: bytes, kind: str) -> Any:
 KNOWN_BUGS: dict[str, dict[str, str]] = {
     # Fixed on main since they were filed (reproducers kept as regression tests): every deps, osv, sbom-diff,
     # cli and earlier notebook-code entry, and the first deps credential leaks.
-    "deps": {
-        "ValueError+deps.checks.normalise-url": "deps: an index URL with an invalid port raises from urlsplit",
-    },
-    "deps-redaction": {
-        "ValueError+deps.checks.normalise-url": "deps: an index URL with an invalid port raises from urlsplit",
-        "AssertionError+a-planted-credential-reached-a-problem-message":
-            "deps: a line that cannot be parsed is quoted with a credential redact() does not recognise (a "
-            "mangled scheme such as 'https:{//user:pass@host')",
-        "AssertionError+a-planted-credential-reached-the-pins-SBOM-purls":
-            "deps (conda reader): a dependency line that is a URL with a password becomes a pin named 'https' whose "
-            "version holds the password; `sbom generate` writes it into a purl",
-    },
-    "notebook-code": {
-        "AssertionError+a-planted-credential-reached-the-output":
-            "code (notebook reader): the wrong value quoted in 'notebook cannot be read' is not redacted",
-    },
     "notebook-leaks": {
         "AttributeError+leaks.scanner.-notebook-units": "leaks: notebook cells/outputs of the wrong type",
         "TypeError+leaks.scanner.-notebook-units": "leaks: notebook cells/outputs of the wrong type",
-    },
-    "policy-redaction": {
-        "AssertionError+a-planted-credential-reached-the-output":
-            "policy (lead): `allowlist show` prints an [[index]] url with its password",
     },
 }

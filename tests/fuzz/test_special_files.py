@@ -36,8 +36,6 @@ def test_fifo_in_the_tree_is_never_opened(tmp_path: Path, name: str) -> None:
     assert "internal error" not in err
 
 
-@pytest.mark.xfail(strict=True, reason="policy (lead): policy/load.py reads allowlists/*.toml with read_text, "
-                                       "so a FIFO there blocks forever; use safeload.read_text_bounded")
 def test_fifo_policy_file(tmp_path: Path) -> None:
     (tmp_path / "allowlists").mkdir()
     os.mkfifo(tmp_path / "allowlists" / "x.toml")
