@@ -33,7 +33,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from mlwarden.models.classify import dangerous_reason  # noqa: E402
-from mlwarden.models.pickle_vm import analyse  # noqa: E402
+from mlwarden.models.pickle import analyse  # noqa: E402
 
 CURATED = """
 builtins.set builtins.frozenset builtins.dict builtins.list builtins.tuple builtins.bytearray builtins.bytes
@@ -63,8 +63,26 @@ numpy.random._pickle.__bit_generator_ctor numpy.random._pickle.__bit_generator_c
 numpy.random._mt19937.MT19937 numpy.random._pcg64.PCG64 numpy.random._pcg64.PCG64DXSM numpy.random._philox.Philox
 numpy.random._sfc64.SFC64 numpy.random.mtrand.RandomState numpy.random._generator.Generator
 joblib.numpy_pickle.NumpyArrayWrapper joblib.numpy_pickle_compat.NDArrayWrapper pandas.arrays.StringArray
-joblib.numpy_pickle_compat.ZNDArrayWrapper
+joblib.numpy_pickle_compat.ZNDArrayWrapper numpy.matrix numpy.matrixlib.defmatrix.matrix
+dill._dill._create_array dill._dill._load_type dill._dill._create_dtypemeta
 """
+
+# The safe list holds pure data constructors only. Names that peers' allowlists (fickling) or the pickled
+# corpus bring in but that load other files, run initialisation with side effects or name the loading
+# script's own classes are removed here, with the reason.
+NOT_PURE = {
+    "torch.storage._load_from_bytes": "a loader (torch.load of its bytes); the payload is scanned instead",
+    "accelerate.state.PartialState": "initialises distributed state",
+    "accelerate.utils.dataclasses.DeepSpeedPlugin": "reads a DeepSpeed config file",
+    "accelerate.utils.deepspeed.HfDeepSpeedConfig": "reads a DeepSpeed config file",
+    "transformers.deepspeed.HfDeepSpeedConfig": "reads a DeepSpeed config file",
+    "transformers.deepspeed.HfTrainerDeepSpeedConfig": "reads a DeepSpeed config file",
+    "transformers.integrations.deepspeed.HfDeepSpeedConfig": "reads a DeepSpeed config file",
+    "transformers.integrations.deepspeed.HfTrainerDeepSpeedConfig": "reads a DeepSpeed config file",
+}
+# __main__ is whatever script loads the pickle: a name there identifies nothing.
+NOT_PURE_PREFIXES = ("__main__.",)
+
 
 
 def _fickling() -> set[str]:
@@ -101,6 +119,13 @@ def _torch_classes() -> set[str]:
         if inspect.isclass(value) and attr.endswith("Storage"):
             names.add(f"torch.{attr}")
     return names
+
+
+def _numpy_ufuncs() -> set[str]:
+    """numpy's ufuncs (np.log1p in a FunctionTransformer): pure arithmetic, pickled by name."""
+    import numpy as np
+
+    return {f"numpy.{name}" for name in dir(np) if isinstance(getattr(np, name, None), np.ufunc)}
 
 
 def _sklearn_classes() -> set[str]:
@@ -181,8 +206,10 @@ def _pickled_globals() -> set[str]:
 
 
 def main() -> int:
-    names = set(CURATED.split()) | _fickling() | _torch_classes() | _sklearn_classes() | _pickled_globals()
-    rejected = sorted(name for name in names if dangerous_reason(name) is not None)
+    names = (set(CURATED.split()) | _fickling() | _torch_classes() | _sklearn_classes() | _numpy_ufuncs()
+             | _pickled_globals())
+    rejected = sorted(name for name in names if dangerous_reason(name) is not None or name in NOT_PURE
+                      or name.startswith(NOT_PURE_PREFIXES))
     names -= set(rejected)
     header = [
         "# Pickle safe list shipped with mlwarden: exact dotted names, one per line.",

@@ -9,7 +9,7 @@ import pytest
 
 from mlwarden.findings import Severity
 from mlwarden.models import parallel
-from mlwarden.models.pickle_vm import analyse
+from mlwarden.models.pickle import analyse
 from tests import payloads
 from tests.conftest import worst
 from tests.models.test_formats import Evil
