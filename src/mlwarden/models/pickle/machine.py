@@ -263,11 +263,12 @@ class Machine(Reader):
                 if not stack:
                     raise Parse("MEMOIZE on an empty stack")
                 top = stack[-1]
-                if top is OTHER and memo.sparse is None:
-                    slot_keys[len(stack) - 1] = memo.n
-                    memo.n += 1
-                else:
-                    memo.put(memo.next_key(), top)
+                if top is OTHER:
+                    slot_keys[len(stack) - 1] = memo.next_key()
+                    if memo.sparse is None:
+                        memo.n += 1
+                        continue
+                memo.put(memo.next_key(), top)
             elif op == 0x8C:  # SHORT_BINUNICODE
                 n = buf[pos + 1]
                 if pos + 2 + n > end:
@@ -344,11 +345,12 @@ class Machine(Reader):
                 if not stack:
                     raise Parse("BINPUT on an empty stack")
                 top = stack[-1]
-                if top is OTHER and memo.sparse is None and key == memo.n:
+                if top is OTHER:
                     slot_keys[len(stack) - 1] = key
-                    memo.n += 1
-                else:
-                    memo.put(key, top)
+                    if memo.sparse is None and key == memo.n:
+                        memo.n += 1
+                        continue
+                memo.put(key, top)
             elif op == 0x4E:  # NONE
                 push(None)
                 pos += 1
@@ -516,6 +518,8 @@ class Machine(Reader):
             key = parse_memo_key(self._line())
             if not stack or key < 0:
                 raise Parse("invalid PUT")
+            if stack[-1] is OTHER:
+                self.slot_keys[len(stack) - 1] = key
             memo.put(key, stack[-1])
         elif op == 0x61:  # APPEND
             value = pop()
