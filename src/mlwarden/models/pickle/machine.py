@@ -562,7 +562,12 @@ class Machine(Reader):
             push(OTHER)
         elif op == 0x51:  # BINPERSID
             pid = pop()
-            push(OTHER if not names_in(pid) else Tainted(names_in(pid)))
+            if isinstance(pid, tuple) and len(pid) >= 2 and pid[0] == "module" and isinstance(pid[1], Global):
+                # torch's legacy format saves a whole module's class as ("module", cls, file, source); its
+                # persistent_load returns cls, which the next NEWOBJ instantiates.
+                push(pid[1])
+            else:
+                push(OTHER if not names_in(pid) else Tainted(names_in(pid)))
         elif op == 0x97:  # NEXT_BUFFER: out-of-band buffers; loaders without buffers= fail here
             push(OTHER)
         elif op == 0x98:  # READONLY_BUFFER

@@ -119,8 +119,10 @@ def parse_int(line: bytes) -> int | bool:
         raise LiteralError("INT argument is empty")
     text = line.split(b"\0", 1)[0]
     match = _STRTOL.match(text)
-    if match is not None and match.end() == len(text):
-        value = int(match.group().strip(), 0) if not _octal(match.group()) else _octal_value(match.group())
+    if not text or (match is not None and match.end() == len(text)):
+        # No digits at all leaves strtol's end at the start: a NUL there is accepted as 0.
+        value = 0 if match is None else (
+            _octal_value(match.group()) if _octal(match.group()) else int(match.group().strip(), 0))
         if _LONG_MIN <= value <= _LONG_MAX:
             if len(line) == 2 and value in (0, 1):
                 return value == 1

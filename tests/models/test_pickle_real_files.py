@@ -1,0 +1,140 @@
+"""Files made by the real libraries: benign ones stay quiet, joblib layouts are read with the real dtype
+sizes, and a payload hidden in a joblib object array is found. Nothing here is ever loaded."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pytest
+import torch
+
+from mlwarden.findings import Severity
+from mlwarden.models.pickle import analyse, looks_like_pickle
+from mlwarden.models.scanner import scan_model_file
+from tests.conftest import at_least, rules, worst
+from tests.models.test_formats import Evil
+
+
+def _scan(path: Path) -> list[Any]:
+    result, _ = scan_model_file(path)
+    assert result.error is None
+    return result.findings
+
+
+def _quiet(path: Path) -> None:
+    findings = _scan(path)
+    assert not at_least(findings, Severity.MEDIUM), findings
+
+
+def test_legacy_torch_save_of_a_whole_torch_module_is_quiet(tmp_path: Path) -> None:
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.BatchNorm1d(3))
+    path = tmp_path / "legacy_whole.pt"
+    torch.save(net, path, _use_new_zipfile_serialization=False)
+    _quiet(path)
+
+
+def test_dill_pickled_sklearn_pipeline_is_quiet(tmp_path: Path) -> None:
+    dill = pytest.importorskip("dill")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    x = np.random.default_rng(0).random((20, 3))
+    y = (x[:, 0] > 0.5).astype(int)
+    model = make_pipeline(FunctionTransformer(np.log1p), StandardScaler(), LogisticRegression()).fit(x, y)
+    for name, data in (("dill.pkl", dill.dumps(model)), ("plain.pkl", pickle.dumps(model))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        _quiet(path)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_numpy_matrix_and_object_arrays_in_joblib_and_pickle_are_quiet(tmp_path: Path) -> None:
+    objects = {"matrix": np.matrix([[1, 2], [3, 4]]), "objects": np.array([1, "x", None], dtype=object),
+               "masked": np.ma.masked_array([1, 2], mask=[False, True])}
+    joblib.dump(objects, tmp_path / "objs.joblib")
+    _quiet(tmp_path / "objs.joblib")
+    for protocol in (0, 2, 5):
+        path = tmp_path / f"objs{protocol}.pkl"
+        path.write_bytes(pickle.dumps(objects, protocol=protocol))
+        _quiet(path)
+
+
+_DTYPES = ["<U7", "S5", "M8[us]", "m8[D]", "f2", "c16", "?", "u1", ">i8", "V3",
+           np.dtype([("a", "f8"), ("b", "i2"), ("c", "U3")]), np.dtype(("f4", (2, 3))), np.longdouble]
+
+
+@pytest.mark.parametrize("dtype", _DTYPES, ids=str)
+def test_joblib_raw_arrays_of_every_dtype_are_skipped_exactly(tmp_path: Path, dtype: Any) -> None:
+    array = np.zeros(37, dtype=dtype)
+    path = tmp_path / "arr.joblib"
+    joblib.dump({"a": array, "b": array[:5], "tail": "end"}, path)
+    with path.open("rb") as f:
+        analysis = analyse(f)
+    assert analysis.problems == []
+    assert analysis.pickles == 1
+    _quiet(path)
+
+
+def test_payload_in_a_structured_object_array_is_found(tmp_path: Path, marker: Path) -> None:
+    # hasobject comes from a field: the dtype string is "V16", joblib pickles the array inline.
+    array = np.zeros(3, dtype=[("a", "f8"), ("b", "O")])
+    array["b"][1] = Evil(marker)
+    path = tmp_path / "obj.joblib"
+    joblib.dump({"x": array, "after": np.arange(4)}, path)
+    findings = _scan(path)
+    assert worst(findings) == Severity.CRITICAL
+
+
+def test_payload_after_raw_arrays_is_found(tmp_path: Path, marker: Path) -> None:
+    path = tmp_path / "after.joblib"
+    joblib.dump([np.zeros(11, dtype="<U5"), np.zeros(3, dtype="M8[ns]"), Evil(marker)], path)
+    assert worst(_scan(path)) == Severity.CRITICAL
+
+
+def test_unknown_dtype_in_a_joblib_header_fails_closed(tmp_path: Path) -> None:
+    path = tmp_path / "arr.joblib"
+    joblib.dump(np.zeros(4, dtype="f8"), path)
+    data = path.read_bytes().replace(b"\x8c\x02f8", b"\x8c\x02q8", 1)
+    assert data != path.read_bytes()
+    path.write_bytes(data)
+    findings = _scan(path)
+    assert "MW105" in rules(findings)
+
+
+def test_old_joblib_companion_files_are_reported(tmp_path: Path) -> None:
+    state = b"}(" + b"\x8c\x08filename\x8c\x10model.pkl_01.npy" + b"u"
+    data = (b"\x80\x02cjoblib.numpy_pickle_compat\nNDArrayWrapper\n)\x81" + state + b"b.")
+    path = tmp_path / "model.pkl"
+    path.write_bytes(data)
+    findings = _scan(path)
+    assert any(f.rule == "MW106" and "model.pkl_01.npy" in f.message for f in findings), findings
+
+
+# --- content sniffing with evidence ----------------------------------------------------------------------------
+@pytest.mark.parametrize("start", ["(", "c", "S", "I", "l", "d", "p", "N", "0"])
+def test_text_starting_with_opcode_like_bytes_is_not_a_pickle(start: str) -> None:
+    text = (start + "lass Net(Module): the quick brown fox jumps over the lazy dog\n" * 100).encode()
+    assert len(text) > 4096
+    assert not looks_like_pickle(text[:4096], len(text))
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+@pytest.mark.parametrize("prefix", [b"", b"I0x1f\n0", b"(" * 5000, b"N0" * 3000, b"L1_0L\n0"])
+def test_protocol_0_and_1_pickles_with_any_legal_prefix_are_pickles(protocol: int, prefix: bytes) -> None:
+    data = prefix + pickle.dumps({"rows": list(range(2000)), "name": "x"}, protocol=protocol)
+    assert looks_like_pickle(data[:4096], len(data))
+    assert looks_like_pickle(data[:4096], None)
+
+
+def test_probe_and_real_loader_agree_on_a_small_data_pickle() -> None:
+    data = pickle.dumps([1, 2.5, "x"], protocol=0)
+    assert looks_like_pickle(data, len(data))
+    assert pickle.loads(data) == [1, 2.5, "x"]  # noqa: S301 - generated here, plain data
+    assert not looks_like_pickle(b"N.B. this is a readme", 21)
+    assert not looks_like_pickle(io.BytesIO(b"").read(), 0)
