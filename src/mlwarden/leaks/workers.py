@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlwarden.findings import Finding
+from mlwarden.findings import Finding, ScanError
 from mlwarden.leaks.scanner import Context, scan_file
 from mlwarden.leaks.secrets import Detector
 from mlwarden.policy.model import Policy
@@ -35,3 +35,16 @@ def scan_one(job: tuple[str, str]) -> tuple[list[Finding], list[Finding]]:
     waived = ctx.waived[before:]
     del ctx.waived[before:]
     return findings, waived
+
+
+def scan_isolated(job: tuple[str, str]) -> tuple[list[Finding], list[Finding]] | ScanError:
+    """``scan_one`` that turns a failure on this file into its ScanError: one bad file never stops the
+    scan of the others (in a pool, an exception would end the whole map)."""
+    from mlwarden.errors import MlwardenError
+
+    try:
+        return scan_one(job)
+    except MlwardenError as exc:
+        return ScanError(job[1], str(exc))
+    except Exception as exc:  # noqa: BLE001 - any failure on one file is that file's error, never the run's
+        return ScanError(job[1], f"could not be checked: internal error ({type(exc).__name__}: {exc})")
