@@ -138,3 +138,17 @@ def test_probe_and_real_loader_agree_on_a_small_data_pickle() -> None:
     assert pickle.loads(data) == [1, 2.5, "x"]
     assert not looks_like_pickle(b"N.B. this is a readme", 21)
     assert not looks_like_pickle(io.BytesIO(b"").read(), 0)
+
+
+def test_companion_outside_the_folder_is_high_and_not_followed(tmp_path: Path) -> None:
+    from mlwarden.models.pickle.joblib import companion_paths
+
+    name = b"../../etc/x.npy"
+    state = b"}(" + b"\x8c\x08filename\x8c" + bytes([len(name)]) + name + b"u"
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"\x80\x02cjoblib.numpy_pickle_compat\nNDArrayWrapper\n)\x81" + state + b"b.")
+    findings = [f for f in _scan(path) if f.rule == "MW106"]
+    assert [f.severity for f in findings] == [Severity.HIGH]
+    (tmp_path / "model.pkl_01.npy").write_bytes(b"\x93NUMPY")
+    assert companion_paths(path, ["model.pkl_01.npy", "../../etc/x.npy", "missing.npy"]) == [
+        tmp_path / "model.pkl_01.npy"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import pickletools
 import struct
 from pathlib import Path
 
@@ -217,3 +218,35 @@ def test_frame_whose_length_disagrees_is_read_on_like_c(tmp_path: Path) -> None:
     data = b"\x80\x04\x95" + struct.pack("<Q", 2) + body
     findings = scan_bytes(tmp_path, data)
     assert worst(findings) == Severity.CRITICAL
+
+
+# Opcode bytes that cannot import or call anything (and digits, quotes, newlines for their arguments).
+_IMPURE = frozenset(b"c\x93io\x81\x92Rb\x82\x83\x84PQ")
+_PURE_ALPHABET = sorted(set(b"()0123.FIJKLMNSTUVXadeghjlpqrstu}]BCG\x80\x85\x86\x87\x88\x89\x8a\x8b\x8c\x8d\x8e"
+                            b"\x8f\x90\x91\x94\x95\x96\x97\x98") | set(b"0123456789'\"\n\x00\x01\x02\x04x_ L"))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_PURE_ALPHABET), min_size=1, max_size=40).map(bytes))
+def test_never_stricter_than_the_c_unpickler_on_pure_data_streams(data: bytes) -> None:
+    assert not _IMPURE & set(data)  # nothing in the stream can import or call: safe to load here
+    ok, _ = _loads(data)
+    analysis = analyse(io.BytesIO(data))
+    if ok:
+        assert analysis.pickles >= 1, data
+        assert not [p for p in analysis.problems if p.kind == "unparsable" and analysis.pickles == 0], data
+
+
+_ALL_OPCODES = sorted({op.code.encode("latin-1")[0] for op in pickletools.opcodes})
+
+
+@pytest.mark.parametrize("op", _ALL_OPCODES)
+def test_every_opcode_of_protocols_0_to_5_is_known(op: int) -> None:
+    analysis = analyse(io.BytesIO(bytes([op])))
+    assert not any("invalid opcode" in p.message for p in analysis.problems)
+
+
+def test_the_opcode_table_is_the_standard_librarys() -> None:
+    from mlwarden.models.pickle.opcodes import VALID_OPCODES
+
+    assert set(VALID_OPCODES) == set(_ALL_OPCODES)

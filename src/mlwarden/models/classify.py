@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mlwarden.findings import Finding, Location, Severity
 from mlwarden.models.pickle import LOADERS, Analysis, Usage
+from mlwarden.models.pickle.joblib import companion_escapes
 from mlwarden.rules import make_finding
 
 # Modules (and their submodules) that run code, touch the OS or resolve names to callables.
@@ -119,9 +120,12 @@ def classify(analysis: Analysis, location: Location, safe: Iterable[str] | froze
             findings.append(finding)
     for companion in analysis.companions:
         name = companion.filename or "a file it cannot name"
-        findings.append(_finding("MW106", location, f"old joblib array wrapper loads {name} by name with "
+        escapes = companion_escapes(companion.filename)
+        where = " outside the pickle's folder" if escapes else ""
+        findings.append(_finding("MW106", location, f"old joblib array wrapper loads {name}{where} by name with "
                                  "np.load(allow_pickle=True): scan that file too", key=f"companion:{name}",
-                                 evidence=f"offset {companion.offset}", severity=Severity.MEDIUM))
+                                 evidence=f"offset {companion.offset}",
+                                 severity=Severity.HIGH if escapes else Severity.MEDIUM))
     for problem in analysis.problems:
         rule = {"unparsable": "MW105", "unresolved": "MW104", "budget": "MW107",
                 "nested-unreadable": "MW106"}[problem.kind]

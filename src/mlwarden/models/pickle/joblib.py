@@ -7,6 +7,7 @@ real dtype (its ``numpy.dtype(descr, ...)`` call and its BUILD state), as numpy 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from mlwarden.models.pickle.values import DictVal, Global, Instance
 
@@ -71,3 +72,24 @@ def companion_name(state: object) -> str | None:
         if isinstance(name, str):
             return name
     return None
+
+
+def companion_escapes(filename: str) -> bool:
+    """Whether joblib's ``os.path.join(folder, filename)`` leaves the pickle's folder."""
+    parts = filename.replace("\\", "/").split("/")
+    return (not filename or filename.startswith(("/", "\\")) or ".." in parts
+            or re.match(r"^[A-Za-z]:", filename) is not None)
+
+
+def companion_paths(pickle_path: Path, filenames: list[str]) -> list[Path]:
+    """The companion files that exist next to ``pickle_path`` (as old joblib opens them), for the caller
+    to scan like any model file. Names that leave the folder are not followed (they are reported)."""
+    folder = pickle_path.parent
+    found = []
+    for name in filenames:
+        if companion_escapes(name):
+            continue
+        path = folder / name
+        if path.is_file():
+            found.append(path)
+    return found

@@ -264,10 +264,11 @@ class Machine(Reader):
                     raise Parse("MEMOIZE on an empty stack")
                 top = stack[-1]
                 if top is OTHER:
-                    slot_keys[len(stack) - 1] = memo.next_key()
                     if memo.sparse is None:
+                        slot_keys[len(stack) - 1] = memo.n
                         memo.n += 1
                         continue
+                    slot_keys[len(stack) - 1] = memo.next_key()
                 memo.put(memo.next_key(), top)
             elif op == 0x8C:  # SHORT_BINUNICODE
                 n = buf[pos + 1]

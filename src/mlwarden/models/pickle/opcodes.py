@@ -99,7 +99,7 @@ import codecs
 import re
 
 # Every opcode byte of protocols 0-5 (ord of each table row above).
-VALID_OPCODES = frozenset(b"()0123.FIJKLMNPQRSTUVXabcdeghijlopqrstu}]BCG" + bytes(range(0x80, 0x99)))
+VALID_OPCODES = frozenset(b"()012.FIJKLMNPQRSTUVXabcdeghijlopqrstu}]BCG" + bytes(range(0x80, 0x99)))
 # Opcodes that import, call or hand data to persistent_load; PROTO cannot appear inside a pickle.
 IMPURE_OPCODES = frozenset(b"c\x93io\x81\x92Rb\x82\x83\x84PQ\x80")
 
