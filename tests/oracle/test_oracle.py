@@ -16,8 +16,8 @@ from mlwarden.findings import Severity
 from mlwarden.models.scanner import scan_model_file
 from tests.conftest import worst
 from tests.oracle import harness, mutations
+from tests.oracle.corpus import CORPUS
 
-CORPUS = Path(__file__).parent / "corpus"
 SEED = int(os.environ.get("MLWARDEN_ORACLE_SEED", "12"))
 COUNT = int(os.environ.get("MLWARDEN_ORACLE_COUNT", "240"))
 
@@ -60,9 +60,24 @@ def test_harness_reports_only_payloads_that_ran() -> None:
     assert ran == set()
 
 
-@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.pkl")), ids=lambda p: p.name)
-def test_corpus_bypass_stays_flagged(path: Path) -> None:
-    result, _ = scan_model_file(path, path.name)
+def _corpus_sample(row: tuple[str, str, str, int, str, str, str, bool, str]) -> tuple[str, bytes, str]:
+    payload, string, prefix, protocol, framing, suffix, loader, zipped, origin = row
+    data = mutations.build(payload, string, prefix, protocol, framing, suffix)
+    return f"{origin}-{payload}-{prefix}-{loader}", mutations.torch_zip(data) if zipped else data, loader
+
+
+@pytest.mark.parametrize("row", CORPUS, ids=lambda row: f"{row[8]}-{row[0]}-{row[2]}")
+def test_corpus_bypass_stays_flagged(tmp_path: Path, row: tuple[str, str, str, int, str, str, str, bool, str]) -> None:
+    name, data, _ = _corpus_sample(row)
+    path = tmp_path / "sample.bin"
+    path.write_bytes(data)
+    result, _ = scan_model_file(path, name)
     assert result.error is None
-    assert worst(result.findings) is not None
-    assert worst(result.findings) >= Severity.HIGH, result.findings  # type: ignore[operator]
+    severity = worst(result.findings)
+    assert severity is not None
+    assert severity >= Severity.HIGH, result.findings
+
+
+def test_corpus_samples_still_run_in_their_loader() -> None:
+    samples = [_corpus_sample(row) for row in CORPUS]
+    assert harness.run_loaders(samples) == {name for name, _, _ in samples}
