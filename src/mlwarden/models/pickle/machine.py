@@ -371,8 +371,8 @@ class Machine(Reader):
                 push(tuple(items) if len(items) <= 16 else collapse(items))
             elif op == 0x2E:  # STOP
                 self.pos = pos + 1
-                if not stack or (marks and len(stack) <= marks[-1]):
-                    raise Parse("STOP on an empty stack")
+                if not stack or (marks and len(stack) <= marks[-1] and not self.detached):
+                    raise Parse("STOP on an empty stack")  # (a detached tail's floor marks are not real)
                 return
             else:
                 self.pos = pos + 1
