@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from mlwarden.models.pickle import joblib
 from mlwarden.models.pickle.calls import BYTES_MAKERS, HIGHER_ORDER, LOADERS, RESOLVERS, encode_like_loader
-from mlwarden.models.pickle.memo import MEMO_CHEAP, Budget, Memo, Parse
+from mlwarden.models.pickle.memo import MEMO_CHEAP, MEMO_HOT, Budget, Memo, Parse
 from mlwarden.models.pickle.opcodes import (
     IMPURE_OPCODES,
     VALID_OPCODES,
@@ -288,10 +288,12 @@ class Machine(Reader):
                     if pos < end and buf[pos] == 0x94 and memo.sparse is None:  # fused MEMOIZE
                         pos += 1
                         if len(cheap) >= MEMO_CHEAP:
-                            cheap.clear()
-                            memo.evicted = True
-                        cheap[memo.n] = text
-                        memo.n += 1
+                            memo.evict()
+                        key = memo.n
+                        cheap[key] = text
+                        if key < MEMO_HOT:
+                            memo.hot[key] = text
+                        memo.n = key + 1
             elif op == 0x4B:  # BININT1
                 push(buf[pos + 1])
                 pos += 2
@@ -300,15 +302,17 @@ class Machine(Reader):
                 if not marks:
                     raise Parse("MARK expected but not found")
                 at = marks.pop()
-                if at < 1 or at > len(stack):
+                n = len(stack)
+                if at < 1 or at > n:
                     raise Parse("stack underflow")
-                if len(stack) > at:
+                if n > at:
+                    items = stack[at:]
+                    del stack[at:]
                     target = stack[at - 1]
                     if target.__class__ is DictVal and op == 0x75:
-                        self._fill_dict(target, stack[at:])
-                    elif not sym_types.isdisjoint(map(type, stack[at:])):
-                        self._merge_into(stack, at - 1, stack[at:], memo)
-                    del stack[at:]
+                        self._fill_dict(target, items)
+                    elif not sym_types.isdisjoint(map(type, items)):
+                        self._merge_into(stack, at - 1, items, memo)
             elif op == 0x28:  # MARK
                 marks.append(len(stack))
                 pos += 1

@@ -5,6 +5,9 @@ from __future__ import annotations
 from mlwarden.models.pickle.values import OTHER, UNKNOWN, names_in
 
 MEMO_CHEAP = 131_072  # memoised strings and plain tuples kept at most (then forgotten)
+# The first entries are kept through evictions: picklers memoise repeated names (dict keys, module and
+# class names) early, and later GETs of them stay resolvable (and on the fast path) on huge pickles.
+MEMO_HOT = 4096
 _NUMBERS = (int, float, bool)
 _TEXT = (str, bytes)
 
@@ -25,7 +28,7 @@ class Memo:
     them) until a pickle uses others.
     """
 
-    __slots__ = ("cheap", "detached", "evicted", "max_entries", "n", "sparse", "symbolic")
+    __slots__ = ("cheap", "detached", "evicted", "hot", "max_entries", "n", "sparse", "symbolic")
 
     def __init__(self, max_entries: int) -> None:
         self.detached = False
@@ -34,6 +37,7 @@ class Memo:
         self.sparse: set[int] | None = None
         self.symbolic: dict[int, object] = {}
         self.cheap: dict[int, object] = {}
+        self.hot: dict[int, object] = {}
         self.evicted = False
 
     def next_key(self) -> int:
@@ -55,17 +59,26 @@ class Memo:
         if value is OTHER or value is None or value.__class__ in _NUMBERS:
             self.symbolic.pop(key, None)
             self.cheap.pop(key, None)
+            self.hot.pop(key, None)
         elif value.__class__ in _TEXT or (value.__class__ is tuple and not names_in(value)):
             self.symbolic.pop(key, None)
             if len(self.cheap) >= MEMO_CHEAP:
-                self.cheap.clear()  # cleared in place: the hot loop holds a bound .get
-                self.evicted = True
+                self.evict()
             self.cheap[key] = value
+            if key < MEMO_HOT:
+                self.hot[key] = value
         else:
             self.cheap.pop(key, None)
+            self.hot.pop(key, None)
             self.symbolic[key] = value
             if len(self.symbolic) > self.max_entries:
                 raise Budget("memo budget exceeded")
+
+    def evict(self) -> None:
+        """Forget the cheap entries but the first ones; in place: the hot loop holds a bound .get."""
+        self.cheap.clear()
+        self.cheap.update(self.hot)
+        self.evicted = True
 
     def missing(self, key: int) -> object:
         """Value of a key in neither table: plain data, forgotten data, or never stored (an error)."""
