@@ -251,3 +251,16 @@ def test_the_opcode_table_is_the_standard_librarys() -> None:
     from mlwarden.models.pickle.opcodes import VALID_OPCODES
 
     assert set(VALID_OPCODES) == set(_ALL_OPCODES)
+
+
+def test_names_memoised_early_survive_memo_evictions() -> None:
+    from mlwarden.models.pickle.memo import MEMO_CHEAP
+
+    filler = b"".join(ustr(f"s{i}") + b"\x940" for i in range(MEMO_CHEAP + 10))
+    head = b"\x80\x04" + ustr("pathlib") + b"\x94" + ustr("PosixPath.touch") + b"\x9400" + filler
+    analysis = analyse(io.BytesIO(head + b"h\x00h\x01\x93(" + ustr("x") + b"tR."))
+    assert analysis.globals["pathlib.PosixPath.touch"].called
+    assert analysis.problems == []
+    late = b"j" + struct.pack("<I", MEMO_CHEAP // 2)  # forgotten: fails closed if used as a name
+    broken = head + late + late + b"\x93."
+    assert any("forgotten" in p.message for p in analyse(io.BytesIO(broken)).problems)
