@@ -65,6 +65,8 @@ numpy.random._sfc64.SFC64 numpy.random.mtrand.RandomState numpy.random._generato
 joblib.numpy_pickle.NumpyArrayWrapper joblib.numpy_pickle_compat.NDArrayWrapper pandas.arrays.StringArray
 joblib.numpy_pickle_compat.ZNDArrayWrapper numpy.matrix numpy.matrixlib.defmatrix.matrix
 dill._dill._create_array dill._dill._load_type dill._dill._create_dtypemeta
+numpy.ma.core.MaskedArray numpy.ma.core.MaskedConstant sklearn.compose._column_transformer.make_column_selector
+sklearn.utils._bunch.Bunch
 """
 
 # The safe list holds pure data constructors only. Names that peers' allowlists (fickling) or the pickled
@@ -95,7 +97,7 @@ def _fickling() -> set[str]:
     return names
 
 
-def _qualified(cls: type) -> str:
+def _qualified(cls: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
@@ -129,9 +131,35 @@ def _numpy_ufuncs() -> set[str]:
 
 
 def _sklearn_classes() -> set[str]:
+    """Every estimator, and the plain helper classes estimators hold (cv splitters, scorers, losses)."""
     from sklearn.utils import all_estimators
 
-    return {_qualified(cls) for _, cls in all_estimators()}
+    names = {_qualified(cls) for _, cls in all_estimators()}
+    for module_name in ("sklearn.model_selection._split", "sklearn.metrics._scorer", "sklearn._loss.loss",
+                        "sklearn._loss.link"):
+        module = importlib.import_module(module_name)
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if obj.__module__ == module_name:
+                names.add(_qualified(obj))
+    import sklearn.metrics
+
+    for name in sklearn.metrics.__all__:  # metric functions that scorers reference: pure computations
+        obj = getattr(sklearn.metrics, name)
+        if inspect.isfunction(obj) and obj.__module__.startswith("sklearn.metrics"):
+            names.add(_qualified(obj))
+    return names
+
+
+def _scipy_distributions() -> set[str]:
+    """scipy.stats distribution objects and their frozen forms (RandomizedSearchCV keeps them): data."""
+    from scipy import stats  # type: ignore[import-untyped]
+    from scipy.stats import _distn_infrastructure as infra  # type: ignore[import-untyped]
+
+    names = {_qualified(type(dist)) for dist in (getattr(stats, n) for n in dir(stats))
+             if isinstance(dist, (infra.rv_continuous, infra.rv_discrete))}
+    for cls in (infra.rv_continuous_frozen, infra.rv_discrete_frozen, infra.rv_frozen):
+        names.add(_qualified(cls))
+    return names
 
 
 def _corpus() -> list[Any]:
@@ -207,7 +235,7 @@ def _pickled_globals() -> set[str]:
 
 def main() -> int:
     names = (set(CURATED.split()) | _fickling() | _torch_classes() | _sklearn_classes() | _numpy_ufuncs()
-             | _pickled_globals())
+             | _scipy_distributions() | _pickled_globals())
     rejected = sorted(name for name in names if dangerous_reason(name) is not None or name in NOT_PURE
                       or name.startswith(NOT_PURE_PREFIXES))
     names -= set(rejected)

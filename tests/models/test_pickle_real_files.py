@@ -152,3 +152,38 @@ def test_companion_outside_the_folder_is_high_and_not_followed(tmp_path: Path) -
     (tmp_path / "model.pkl_01.npy").write_bytes(b"\x93NUMPY")
     assert companion_paths(path, ["model.pkl_01.npy", "../../etc/x.npy", "missing.npy"]) == [
         tmp_path / "model.pkl_01.npy"]
+
+
+def test_search_results_and_dill_preprocessors_as_found_in_real_repositories_are_quiet(tmp_path: Path) -> None:
+    # Shapes seen in committed Kaggle-style models: a RandomizedSearchCV (scipy distributions, a scorer,
+    # masked arrays in cv_results_, a column selector) and a dill-pickled ColumnTransformer with a slice.
+    dill = pytest.importorskip("dill")
+    from scipy import stats  # type: ignore[import-untyped]
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import RandomizedSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 3))
+    y = (x[:, 0] > 0.5).astype(int)
+    selector = ColumnTransformer([("num", StandardScaler(), make_column_selector(dtype_include="number"))])
+    import pandas as pd
+
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    search = RandomizedSearchCV(make_pipeline(selector, LogisticRegression()),
+                                {"logisticregression__C": stats.reciprocal(0.1, 10)}, n_iter=2, cv=2,
+                                scoring="recall", random_state=0).fit(frame, y)
+    sliced = ColumnTransformer([("num", StandardScaler(), slice(0, 2))]).fit(x)
+    for name, data in (("search.pkl", pickle.dumps(search)), ("sliced.pkl", dill.dumps(sliced))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        _quiet(path)
+
+
+def test_dill_type_lookup_resolves_like_a_global(tmp_path: Path) -> None:
+    code = b"\x80\x04\x8c\ndill._dill\x8c\n_load_type\x93\x8c\x08CodeType\x85R)R."
+    path = tmp_path / "code.pkl"
+    path.write_bytes(code)
+    assert worst(_scan(path)) == Severity.CRITICAL  # types.CodeType builds code objects

@@ -63,7 +63,23 @@ RESOLVERS: dict[str, str] = {
     "numpy._core._ufunc_reconstruct": "module-name",
     "numpy.core._internal._ufunc_reconstruct": "module-name",
     "numpy._core._internal._ufunc_reconstruct": "module-name",
+    "dill._dill._load_type": "dill-type",  # a name in dill's type table: builtins types, types.*Type, ...
 }
+
+
+def dill_type(name: str) -> tuple[str, str] | None:
+    """The (module, name) of ``dill._dill._load_type(name)`` when it can be told from the name alone: a
+    builtin type ("slice", "dict") or a ``types`` module type ("CodeType", which builds code: dangerous).
+    dill's own aliases (PartialType, AttrGetterType...) are left unresolved, so they fail closed."""
+    import builtins
+    import types
+
+    value = getattr(builtins, name, None)
+    if isinstance(value, type) and not name.startswith("_"):
+        return "builtins", name
+    if name.endswith("Type") and isinstance(getattr(types, name, None), type):
+        return "types", name
+    return None
 
 # Safe helpers whose result is the bytes of their first argument (protocol 0-2 encodes bytes this way).
 BYTES_MAKERS = frozenset({"_codecs.encode", "builtins.bytes", "builtins.bytearray"})

@@ -16,7 +16,14 @@ import struct
 from collections.abc import Callable
 
 from mlwarden.models.pickle import joblib
-from mlwarden.models.pickle.calls import BYTES_MAKERS, HIGHER_ORDER, LOADERS, RESOLVERS, encode_like_loader
+from mlwarden.models.pickle.calls import (
+    BYTES_MAKERS,
+    HIGHER_ORDER,
+    LOADERS,
+    RESOLVERS,
+    dill_type,
+    encode_like_loader,
+)
 from mlwarden.models.pickle.memo import MEMO_CHEAP, MEMO_HOT, Budget, Memo, Parse
 from mlwarden.models.pickle.opcodes import (
     IMPURE_OPCODES,
@@ -155,6 +162,10 @@ class Machine(Reader):
             return self._resolve(module, attr or module, offset) if attr else Instance(None)
         if RESOLVERS[name] == "module-name" and len(argv) >= 2 and all(isinstance(a, str) for a in argv[:2]):
             return self._resolve(str(argv[0]), str(argv[1]), offset)
+        if RESOLVERS[name] == "dill-type" and argv and isinstance(argv[0], str):
+            found = dill_type(argv[0])
+            if found is not None:
+                return self._resolve(found[0], found[1], offset)
         self._problem("unresolved", f"{name} resolves a name the scanner cannot read", offset)
         return Instance(None)
 
