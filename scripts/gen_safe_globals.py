@@ -66,7 +66,9 @@ joblib.numpy_pickle.NumpyArrayWrapper joblib.numpy_pickle_compat.NDArrayWrapper 
 joblib.numpy_pickle_compat.ZNDArrayWrapper numpy.matrix numpy.matrixlib.defmatrix.matrix
 dill._dill._create_array dill._dill._load_type dill._dill._create_dtypemeta
 numpy.ma.core.MaskedArray numpy.ma.core.MaskedConstant sklearn.compose._column_transformer.make_column_selector
-sklearn.utils._bunch.Bunch
+sklearn.utils._bunch.Bunch numpy.core._internal._reconstruct
+joblib.numpy_pickle.NDArrayWrapper joblib.numpy_pickle.ZNDArrayWrapper
+sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper sklearn.externals.joblib.numpy_pickle.NDArrayWrapper
 """
 
 # The safe list holds pure data constructors only. Names that peers' allowlists (fickling) or the pickled
@@ -162,6 +164,19 @@ def _scipy_distributions() -> set[str]:
     return names
 
 
+def _scipy_sparse() -> set[str]:
+    """scipy.sparse matrices and arrays (data containers), under today's and older module paths."""
+    import scipy.sparse  # type: ignore[import-untyped]
+
+    names = {_qualified(getattr(scipy.sparse, n)) for n in dir(scipy.sparse)
+             if inspect.isclass(getattr(scipy.sparse, n)) and issubclass(getattr(scipy.sparse, n),
+                                                                         scipy.sparse.sparray | scipy.sparse.spmatrix)}
+    for fmt in ("coo", "csr", "csc", "bsr", "dia", "dok", "lil"):
+        names |= {f"scipy.sparse.{fmt}.{fmt}_matrix", f"scipy.sparse._{fmt}.{fmt}_matrix",
+                  f"scipy.sparse._{fmt}.{fmt}_array"}
+    return names
+
+
 def _corpus() -> list[Any]:
     import numpy as np
     import pandas as pd
@@ -235,7 +250,7 @@ def _pickled_globals() -> set[str]:
 
 def main() -> int:
     names = (set(CURATED.split()) | _fickling() | _torch_classes() | _sklearn_classes() | _numpy_ufuncs()
-             | _scipy_distributions() | _pickled_globals())
+             | _scipy_distributions() | _scipy_sparse() | _pickled_globals())
     rejected = sorted(name for name in names if dangerous_reason(name) is not None or name in NOT_PURE
                       or name.startswith(NOT_PURE_PREFIXES))
     names -= set(rejected)

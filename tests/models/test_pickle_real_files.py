@@ -187,3 +187,18 @@ def test_dill_type_lookup_resolves_like_a_global(tmp_path: Path) -> None:
     path = tmp_path / "code.pkl"
     path.write_bytes(code)
     assert worst(_scan(path)) == Severity.CRITICAL  # types.CodeType builds code objects
+
+
+def test_old_joblib_and_vendored_wrapper_paths_are_read_alike(tmp_path: Path) -> None:
+    # scikit-learn once vendored joblib: its NumpyArrayWrapper is skipped by the same layout rules.
+    path = tmp_path / "new.joblib"
+    joblib.dump([np.zeros(5, dtype="<U3"), "after"], path)
+    data = path.read_bytes()
+    module = b"sklearn.externals.joblib.numpy_pickle"
+    vendored = data.replace(b"\x8c\x13joblib.numpy_pickle", b"\x8c" + bytes([len(module)]) + module, 1)
+    assert vendored != data
+    (tmp_path / "old.pkl").write_bytes(vendored)
+    with (tmp_path / "old.pkl").open("rb") as f:
+        analysis = analyse(f)
+    assert analysis.problems == []
+    assert "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper" in analysis.globals

@@ -26,6 +26,7 @@ HIGHER_ORDER: dict[str, tuple[int, ...] | None] = {
     # numpy: ndarray.__new__(subtype, ...) runs the subtype's __array_finalize__
     "numpy.core.multiarray._reconstruct": (0,),
     "numpy._core.multiarray._reconstruct": (0,),
+    "numpy.core._internal._reconstruct": (0,),  # the same, as pickles from before numpy 1.0 name it
     "numpy.ma.core._mareconstruct": (0, 1),  # subtype.__new__, ndarray.__new__(baseclass)
     "numpy.random._pickle.__bit_generator_ctor": (0,),  # any type given is instantiated
     "numpy.random._pickle.__randomstate_ctor": (1,),  # bit_generator_ctor(name)

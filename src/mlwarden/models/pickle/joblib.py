@@ -11,9 +11,14 @@ from pathlib import Path
 
 from mlwarden.models.pickle.values import DictVal, Global, Instance
 
-WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper"
-COMPANION_WRAPPERS = frozenset({"joblib.numpy_pickle_compat.NDArrayWrapper",
-                                "joblib.numpy_pickle_compat.ZNDArrayWrapper"})
+# Also under the paths of old joblib releases and of the copy scikit-learn vendored (sklearn.externals).
+WRAPPERS = frozenset({"joblib.numpy_pickle.NumpyArrayWrapper",
+                      "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"})
+COMPANION_WRAPPERS = frozenset({
+    f"{prefix}.{name}" for prefix in ("joblib.numpy_pickle_compat", "joblib.numpy_pickle",
+                                      "sklearn.externals.joblib.numpy_pickle_compat",
+                                      "sklearn.externals.joblib.numpy_pickle")
+    for name in ("NDArrayWrapper", "ZNDArrayWrapper")})
 DTYPES = frozenset({"numpy.dtype", "numpy.core.multiarray.dtype", "numpy._core.multiarray.dtype"})
 
 _DESCR = re.compile(r"[<>|=]?([A-Za-z?])(\d*)")

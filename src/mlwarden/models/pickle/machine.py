@@ -650,7 +650,7 @@ class Machine(Reader):
                 dotted = func.dotted
                 if dotted in joblib.DTYPES:
                     obj.state = state
-                elif dotted == joblib.WRAPPER:
+                elif dotted in joblib.WRAPPERS:
                     self._skip_joblib_array(state, offset)
                 elif dotted in joblib.COMPANION_WRAPPERS:
                     filename = joblib.companion_name(state)
