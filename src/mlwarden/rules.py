@@ -79,10 +79,12 @@ _RULES = (
          Severity.HIGH,
          "The header length, JSON, dtypes, shapes or offsets are inconsistent (overlaps, out of range).",
          "Obtain an intact file; a malformed header can crash or mislead loaders."),
-    Rule("MW112", "format-not-inspected", "A container could not be inspected",
+    Rule("MW112", "format-not-inspected", "A file could not be verified",
          Severity.HIGH,
-         "The file is a container whose reader is not installed (py7zr for 7z, h5py for HDF5) or that "
-         "cannot be opened; its content was not scanned.",
+         "The file looks like a model (by content or name) but could not be fully read: its reader is not "
+         "installed (py7zr for 7z, h5py for HDF5, lz4, zstandard), it is corrupt, truncated or encrypted, or "
+         "it is named like a model in no format mlwarden reads. What was read before the problem is still "
+         "reported. Data after the last compressed member is reported at medium.",
          "If the message names a reader, install it (pip install 'mlwarden[all]') and scan again; "
          "otherwise obtain an intact copy."),
     Rule("MW113", "numpy-object-array", "NumPy file holds an object array (needs allow_pickle)",
@@ -91,8 +93,10 @@ _RULES = (
          "Prefer plain dtypes; load object arrays only from trusted sources."),
     Rule("MW114", "archive-suspicious-member", "Archive member has a suspicious name or header",
          Severity.MEDIUM,
-         "A member path escapes the archive (absolute or '..'), is a link, or the zip's local header "
-         "disagrees with its central directory (a trick that makes scanners and loaders see different files).",
+         "A member is a link, or the zip's headers disagree (local header vs central directory, several "
+         "directories, duplicate names, stored sizes that differ): tricks that make loaders see different files; "
+         "every view is scanned. High: a member path escapes the archive (absolute or '..'), or a model "
+         "archive holds an executable or script.",
          "Do not extract the archive; obtain a clean copy."),
     Rule("MW115", "pickle-unknown-class-instantiated", "Pickle instantiates a class outside the safe list",
          Severity.LOW,
@@ -213,8 +217,10 @@ _RULES = (
          "A [[package]] entry denies this package (or version), or allows only other versions.",
          "Upgrade or replace the package as the entry's reason says."),
     Rule("MW307", "dep-typosquat", "Package name looks like a typosquat", Severity.HIGH,
-         "The name is one edit, a swap, a doubled or missing character, a separator or a py/python change "
-         "away from a much more popular package.",
+         "The name imitates a more popular package the way real malware names do (a separator change, a "
+         "py/python prefix or suffix, a homoglyph, a swapped, doubled, missing or extra character); the target is "
+         "the most popular close name. A package that is itself among the ~15,000 most downloaded is never "
+         "reported; weak patterns are medium.",
          "Check the spelling; if the package is genuine, add a [[package]] allow entry for it."),
     Rule("MW308", "dep-unparsable", "Dependency file or line cannot be parsed", Severity.HIGH,
          "A requirement, lock file, TOML or YAML document that cannot be read; what it declares is not checked "
@@ -249,6 +255,11 @@ _RULES = (
          "before any user code (the litellm 1.82.8 compromise shipped one in its wheel). Critical when the line "
          "decodes, fetches or executes hidden code.",
          "Uninstall the package that shipped it, inspect the line, and rebuild the environment."),
+    Rule("MW316", "dep-dynamic", "Dependencies computed at build time were not checked", Severity.MEDIUM,
+         "pyproject.toml declares its dependencies dynamic and no requirements file names them (setup.py computes "
+         "them): nothing can read them without running the build, so they were not checked.",
+         "Declare the dependencies in [project] (or in a requirements file named by [tool.setuptools.dynamic]), "
+         "or lock them (uv.lock, pylock.toml) so they can be checked."),
     # --- MW4xx: secrets and data leakage ----------------------------------------------------------------
     Rule("MW401", "secret", "Secret in the repository", Severity.HIGH,
          "A credential (API token, key, password, private key) found by detect-secrets' plugins or mlwarden's "

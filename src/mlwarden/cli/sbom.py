@@ -28,7 +28,7 @@ def _now() -> str:
 
 
 def _build(hf_cache: Path | None, db: Path | None, spec: str, *, timestamp: bool = False,
-           serial: bool = False, installed: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Path]:
+           serial: bool = False, installed: tuple[Path, ...] = (), staged: bool = False) -> tuple[dict[str, Any], Path]:
     from mlwarden.cli._common import Options as RunOptions
     from mlwarden.cli._common import load_run, targets_for
     from mlwarden.sbom.build import Options, generate
@@ -36,16 +36,35 @@ def _build(hf_cache: Path | None, db: Path | None, spec: str, *, timestamp: bool
     run = load_run(RunOptions())
     root, config, policy = run.root, run.config, run.policy
     target = _target(root, config)
-    found = targets_for((), run, default_to_root=True).found  # what git holds, not every file on disk
-    files = [f for f in found if f.resolve() != target.resolve()]
+    # Only what git tracks (an untracked scratch file is not part of the project); outside git, a walk.
+    found = targets_for((), run, default_to_root=True, untracked=False).found
     options = Options(spec=spec, hf_cache=hf_cache, osv_db=str(db) if db else config.osv_db,
                       timestamp=_now() if timestamp else None, serial=serial, installed=installed)
-    return generate(root, files, config, policy, options), target
+    if not staged:
+        files = [f for f in found if f.resolve() != target.resolve()]
+        return generate(root, files, config, policy, options), target
+    import tempfile
+
+    from mlwarden.discover import index_snapshot
+
+    with tempfile.TemporaryDirectory(prefix="mlwarden-sbom-") as tmp:
+        # --staged: every tracked file as the index holds it, laid out like the repository.
+        # The copy keeps the repository's folder name: a project without metadata is named after it.
+        copy = Path(tmp) / root.name
+        snapshot = index_snapshot(root, copy)
+        relative = target.relative_to(root) if target.is_relative_to(root) else None
+        files = [f for f in snapshot if relative is None or f != copy / relative]
+        return generate(copy, files, config, policy, options), target
 
 
 @click.group(short_help="CycloneDX SBOM: generate, check freshness, validate, diff.")
 def sbom() -> None:
     """A CycloneDX SBOM of the project: Python dependencies, models and datasets, vulnerabilities."""
+
+
+_staged_option = click.option(
+    "--staged", is_flag=True, help="Only the files in git's index (what the commit will hold; untracked files are "
+    "left out). The mlwarden-sbom hook uses it.")
 
 
 @sbom.command(short_help="Write the SBOM (reproducible: same inputs, same bytes).")
@@ -58,8 +77,9 @@ def sbom() -> None:
 @click.option("--installed", "installed", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Describe an installed environment (a virtualenv or site-packages folder: its *.dist-info, with "
                    "licences and the Requires-Dist graph) instead of the dependency files. Repeatable.")
+@_staged_option
 def generate(hf_cache: Path | None, db: Path | None, spec: str, output: Path | None, timestamp: bool,
-             serial_number: bool, fmt: str, installed: tuple[Path, ...]) -> int:
+             serial_number: bool, fmt: str, installed: tuple[Path, ...], staged: bool) -> int:
     """Generate a CycloneDX JSON SBOM: the Python dependencies of the project's lock files (else
     requirements, else pyproject.toml) with every hash, purls and the dependency graph the lock records; the
     models (with the scanner's verdict and a model card) and datasets in the tree with sha256; with --hf-cache
@@ -68,7 +88,8 @@ def generate(hf_cache: Path | None, db: Path | None, spec: str, output: Path | N
     from mlwarden.sbom.build import dumps, to_xml
     from mlwarden.sbom.freshness import write_sbom
 
-    bom, target = _build(hf_cache, db, spec, timestamp=timestamp, serial=serial_number, installed=installed)
+    bom, target = _build(hf_cache, db, spec, timestamp=timestamp, serial=serial_number, installed=installed,
+                         staged=staged)
     text = dumps(bom) if fmt == "json" else to_xml(bom)
     if fmt == "xml" and output is None:
         target = target.with_name(target.name.removesuffix(".json") + ".xml")
@@ -90,7 +111,9 @@ def _check_options(func: Any) -> Any:
 @click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path),
               help="The committed SBOM (default: sbom/<project>.cdx.json, or sbom in the configuration).")
 @click.option("--check", "check_only", is_flag=True, help="Fail when stale without rewriting it (for CI).")
-def check(hf_cache: Path | None, db: Path | None, spec: str | None, file_: Path | None, check_only: bool) -> int:
+@_staged_option
+def check(hf_cache: Path | None, db: Path | None, spec: str | None, file_: Path | None, check_only: bool,
+          staged: bool) -> int:
     """Regenerate the SBOM and compare its CONTENT with the committed one (formatting, order, timestamp and
     serial number do not count). Up to date: exit 0, nothing written. Stale, missing or not a valid CycloneDX
     document: rewrite it (unless --check), say so, exit 1."""
@@ -103,7 +126,8 @@ def check(hf_cache: Path | None, db: Path | None, spec: str | None, file_: Path 
     if spec is None:
         spec = str(current["specVersion"]) if current is not None else "1.6"
     stamped = current is not None and isinstance(current.get("metadata"), dict) and "timestamp" in current["metadata"]
-    bom, _ = _build(hf_cache, db, spec, timestamp=stamped, serial=current is not None and "serialNumber" in current)
+    bom, _ = _build(hf_cache, db, spec, timestamp=stamped, serial=current is not None and "serialNumber" in current,
+                    staged=staged)
     problem = stale_reason(path, bom)
     if problem is None:
         click.echo(f"mlwarden: {path} is up to date", err=True)
