@@ -98,11 +98,6 @@ _RULES = (
          "every view is scanned. High: a member path escapes the archive (absolute or '..'), or a model "
          "archive holds an executable or script.",
          "Do not extract the archive; obtain a clean copy."),
-    Rule("MW115", "pickle-unknown-class-instantiated", "Pickle instantiates a class outside the safe list",
-         Severity.LOW,
-         "Retired: NEWOBJ of a class outside the safe list runs that class's __new__ and __setstate__, so it "
-         "is reported as MW102. The id stays reserved.",
-         "See MW102."),
     # MW130-MW139: formats without a pickle of their own (src/mlwarden/models/readers/).
     Rule("MW130", "tf-dangerous-op", "TensorFlow graph runs an op that touches files or calls Python",
          Severity.HIGH,
@@ -333,9 +328,10 @@ _RULES = (
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
-# Ids that were registered once and are never reused: MW214 (a path that is not a Hugging Face cache is an
-# error, exit 2) and MW603 (an invalid policy is an error, exit 2, with every problem listed).
-RETIRED = frozenset({"MW214", "MW603"})
+# Ids that were registered once and are never reused: MW115 (NEWOBJ of a class outside the safe list runs its
+# __new__ and __setstate__: it is MW102 now), MW214 (a path that is not a Hugging Face cache is an error, exit 2)
+# and MW603 (an invalid policy is an error, exit 2, with every problem listed).
+RETIRED = frozenset({"MW115", "MW214", "MW603"})
 
 
 def closest_rule(word: str) -> str:
@@ -344,6 +340,8 @@ def closest_rule(word: str) -> str:
 
     normal = word.upper().replace("O", "0").replace("I", "1").replace("L", "1").replace("MW", "", 1)
     candidate = f"MW{normal}"
+    if candidate in RETIRED:
+        return f" ({candidate} is retired; see docs/architecture.md)"
     if candidate in RULES:
         return f" (did you mean {candidate!r}?)"
     match = difflib.get_close_matches(candidate, list(RULES), n=1, cutoff=0.8)
