@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlwarden.errors import ConfigError
+from mlwarden.errors import ConfigError, MlwardenError
 from mlwarden.findings import Severity
 
 
@@ -142,8 +142,10 @@ def load_config(root: Path) -> Config:
         from mlwarden import _toml
 
         try:
-            data = _toml.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, _toml.TOMLDecodeError) as exc:
+            from mlwarden.safeload import read_text_bounded
+
+            data = _toml.loads(read_text_bounded(path, 16 * 1024 * 1024, source=str(path)))
+        except (MlwardenError, _toml.TOMLDecodeError, RecursionError) as exc:
             raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
         if nested:
             tool = data.get("tool", {})

@@ -317,7 +317,7 @@ def test_mutated_containers_never_crash(tmp_path_factory: pytest.TempPathFactory
 
 def test_old_joblib_companion_is_scanned_with_its_pickle(tmp_path: Path, marker: Path) -> None:
     """joblib.load of an old pickle (NDArrayWrapper) np.loads the companion file by name, allow_pickle=True."""
-    from mlwarden.models.pickle_vm import Analysis
+    from mlwarden.models.pickle import Analysis
     from tests.oracle.container_samples import _HEADERS, _npy_object
     from tests.oracle.test_containers_oracle import run_loaders
 

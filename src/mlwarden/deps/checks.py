@@ -27,8 +27,12 @@ def _finding(rule_id: str, file: str, line: int | None, message: str, key: str,
 def normalise_url(url: str) -> str:
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
-    if parts.port:
-        host += f":{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number: compare the URL as written, never crash on it
+        return url.strip().lower().rstrip("/")
+    if port:
+        host += f":{port}"
     return f"{parts.scheme.lower()}://{host}{parts.path.rstrip('/')}"
 
 

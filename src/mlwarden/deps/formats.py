@@ -906,7 +906,8 @@ def _conda(text: str, manifest: Manifest, path: Path, root: Path) -> list[Manife
         line = lines.find(spec)
         channel, _, rest = spec.rpartition("::")
         match = _CONDA_SPEC.match(rest)
-        if not match or len(match.group(1)) > MAX_NAME_CHARS:
+        if "://" in rest or "@" in rest or not match or len(match.group(1)) > MAX_NAME_CHARS:
+            # A URL here is not a conda spec ("https" is no package); what it names is not checked, and said so.
             manifest.problem(f"not a conda spec: {redact(spec)[:120]!r}", line)
             continue
         name, op, version, build = match.groups()

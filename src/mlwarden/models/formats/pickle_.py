@@ -1,60 +1,20 @@
-"""Raw pickles (protocols 0-5, several stacked): the pickle machine (models/pickle_vm.py), then the classifier.
+"""Raw pickles (protocols 0-5, several stacked): the pickle machine (models/pickle/), then the classifier.
 
-Protocol 0/1 pickles have no magic (CVE-2025-10155), so recognition is a probe of the first bytes. Payloads the
-pickle hands to a deserialiser are routed again as content of their own.
+Protocol 0/1 pickles have no magic (CVE-2025-10155), so recognition is the machine's evidence-based probe
+(`looks_like_pickle`: an import, a call, or every byte of the head read cleanly). Payloads the pickle hands to a
+deserialiser are routed again as content of their own.
 """
 
 from __future__ import annotations
 
-import io
-import re
-from typing import Any
-
 from mlwarden.findings import Location
-from mlwarden.models import pickle_vm
 from mlwarden.models.classify import classify
 from mlwarden.models.formats.base import Blob, Format, Scan, StopScan
-from mlwarden.models.pickle_vm import Analysis, analyse
+from mlwarden.models.pickle import Analysis, analyse, looks_like_pickle
 from mlwarden.models.streams import Readable
 
 HEAD_SIZE = 4096
-_IDENTIFIER = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_<][\w<>]*)+$")
 _EXPLAIN_LIMIT = 64 << 20
-
-
-def _probe(head: bytes, total_size: int | None) -> bool:
-    """Our probe, until the pickle machine offers ``looks_like_pickle(head, size)``."""
-    if not head:
-        return False
-    if head[0] == 0x80:
-        return len(head) > 1 and head[1] <= 5
-    if len(head) >= 2 and head[:1] == b"{":
-        import json
-
-        try:
-            json.loads(head)
-        except ValueError:
-            pass
-        else:
-            return False
-    probe = analyse(io.BytesIO(head), max_pickles=1)
-    if probe.globals and not all(_IDENTIFIER.match(name) for name in probe.globals):
-        return False  # text such as "class Net(Module):" reads as GLOBAL; real globals are identifiers
-    if probe.pickles or probe.globals:
-        return True
-    whole = total_size is not None and total_size <= len(head)
-    if whole:
-        return False
-    return len(head) >= HEAD_SIZE and any(
-        p.kind == "unparsable" and ("without STOP" in p.message or "truncated" in p.message)
-        for p in probe.problems)
-
-
-def looks_like_pickle(head: bytes, size: int | None) -> bool:
-    machine_probe: Any = getattr(pickle_vm, "looks_like_pickle", None)
-    if machine_probe is not None:
-        return bool(machine_probe(head, size))
-    return _probe(head, size)
 
 
 def sniff(head: bytes, name: str, size: int | None) -> bool:
@@ -85,7 +45,7 @@ def _scan(blob: Blob, scan: Scan) -> None:
                                          max_stack=budgets.max_stack_entries, deadline=scan.deadline)
     else:
         recorder = _Recorder(blob.file, _EXPLAIN_LIMIT) if scan.pickles is not None else None
-        analysis = analyse(recorder or blob.file, max_memo=budgets.max_memo_entries,  # type: ignore[arg-type]
+        analysis = analyse(recorder or blob.file, max_memo=budgets.max_memo_entries,
                            max_stack=budgets.max_stack_entries, deadline=scan.deadline)
         if recorder is not None and scan.pickles is not None:
             scan.pickles.append((blob.member or "", bytes(recorder.data)))
