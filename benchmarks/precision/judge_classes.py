@@ -49,9 +49,9 @@ def verdict(r: dict[str, Any]) -> tuple[str, str] | None:
             )
         if msg.startswith("AWS Access Key"):
             if "dna_lm" in path:
-                return "false", "DNA sequence (ACCAGTCTTGAACCTACAAT) read as an AWS key id"
-            if "AKIA6666" in json.dumps(r) or "test_bedrock.py" in path:
-                return "false", "fake fixture AKIA6666666666666666"
+                return "false", "DNA sequence (A, C, G, T) read as an AWS key id"
+            if "test_bedrock.py" in path:
+                return "false", "fake fixture: AKIA followed by sixteen 6s"
             return "false", "AWS key id pattern inside base64 audio/media"
         if msg.startswith("IBM Cloud IAM"):
             return "false", "logfire variable key name gh_aw_... read as IBM IAM key"
