@@ -93,9 +93,10 @@ def check_leaks(files: Iterable[Path], root: Path, policy: Policy) -> Report:
             results = [workers.scan_one(job) for job in jobs]
         finally:
             workers.stop()
-    for findings, waived in results:
+    for findings, waived, suppressed in results:
         report.findings.extend(findings)
         report.waived.extend(waived)
+        report.waived.extend(suppressed)  # inline suppressions; the lead's --show-suppressed will list them apart
     return report
 
 

@@ -140,17 +140,17 @@ def test_invalid_notebook_is_still_scanned(tmp_path: Path, ctx: Context) -> None
 VALID = {
     "email": "marie.curie@institut-radium.fr",
     "phone": "+33 6 12 34 56 78",
-    "iban": "FR76 3000 6000 0112 3456 7890 189",
+    "iban": "FR76 3000 4000 0312 3456 7890 143",
     "payment-card": "4532 0151 1283 0366",
     "fr-nir": "1 85 05 78 006 084 91",
     "fr-siret": "SIRET 732 829 320 00074",
-    "us-ssn": "219-09-9999",
+    "us-ssn": "536-22-8714",
     "ipv4-public": "81.2.69.160",
     "date-of-birth": "date of birth: 14/07/1989",
 }
 INVALID = {
     "email": ["admin@example.com", "jane@corp.example", "icon@2x.png"],
-    "iban": ["FR76 3000 6000 0112 3456 7890 188"],  # checksum off by one
+    "iban": ["FR76 3000 4000 0312 3456 7890 142", "FR76 3000 6000 0112 3456 7890 189"],  # checksum; an example
     "payment-card": ["4532 0151 1283 0367", "4111 1111 1111 1111"],  # Luhn fails; a test card
     "fr-nir": ["1 85 05 78 006 084 92"],
     "us-ssn": ["666-12-3456", "000-12-3456"],

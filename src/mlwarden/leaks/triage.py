@@ -1,0 +1,223 @@
+"""Which secret candidates are worth a developer's minute, and how much.
+
+detect-secrets finds candidates and its heuristic filters drop the obvious look-alikes; on ML repositories that
+still leaves thousands of alarms (placeholders, Hub repository ids, content digests, recorded HTTP cassettes,
+test fixtures, our own reports). This module adds what the ML world needs, in three steps:
+
+1. `skip_file`: files that are never scanned for secrets (mlwarden's own JSON/SARIF reports, detect-secrets
+   baselines): they hold hashes and masked values by design.
+2. `is_noise`: a value that is not a credential wherever it appears (placeholders, digests, Hub ids, paths).
+3. `severity`: by place (ordinary code, test fixture, HTTP cassette, lock file) and by evidence: a token whose
+   structure verifies offline (GitHub's CRC32, a Hugging Face token's 34 letters, an AWS key's base32 and
+   account id, OpenAI's marker) is kept even in a test file; one that does not verify there is low.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from mlwarden.findings import Severity
+
+# --- files never scanned -----------------------------------------------------------------------------------------
+_OWN_REPORT = re.compile(r'"(?:tool|driver)"\s*:\s*\{\s*"name"\s*:\s*"mlwarden"')
+_DS_BASELINE = re.compile(r'"plugins_used"\s*:|"filters_used"\s*:')
+
+
+def skip_file(name: str, head: str) -> str | None:
+    """Why a file is not scanned for secrets, or None. ``head`` is the start of its text."""
+    if name == ".secrets.baseline":
+        return "detect-secrets baseline"
+    start = head[:4096]
+    if not start.lstrip().startswith("{"):
+        return None
+    if _OWN_REPORT.search(start):
+        return "mlwarden report"
+    if _DS_BASELINE.search(start) and '"results"' in head[:1 << 16]:
+        return "detect-secrets baseline"
+    return None
+
+
+# --- places ------------------------------------------------------------------------------------------------------
+_FIXTURE_DIRS = {"test", "tests", "testing", "fixtures", "fixture", "__tests__", "spec", "specs", "testdata",
+                 "test_data", "test-data", "mocks", "__mocks__", "__snapshots__", "snapshots"}
+_CASSETTE_DIRS = {"cassettes", "cassette", "vcr_cassettes", "vcr", "recordings"}
+_VCR_CONTENT = re.compile(r"(?m)^interactions:\s*$|\"interactions\"\s*:\s*\[")
+_LOCK_NAMES = {"uv.lock", "pdm.lock", "poetry.lock", "pipfile.lock", "conda-lock.yml", "package-lock.json",
+               "yarn.lock", "pnpm-lock.yaml", "cargo.lock", "gemfile.lock", "composer.lock", "go.sum", "bun.lock"}
+
+
+@dataclass(frozen=True)
+class Place:
+    fixture: bool = False  # test code and test data
+    cassette: bool = False  # recorded HTTP interactions (VCR.py, pytest-recording, betamax…)
+    lock: bool = False  # dependency lock files: hashes everywhere
+
+
+def place_of(display: str, head: str = "") -> Place:
+    path = PurePosixPath(display.lower())
+    parts = set(path.parts[:-1])
+    name = path.name
+    cassette = bool(parts & _CASSETTE_DIRS) or ".cassette" in name or (
+        name.endswith((".yaml", ".yml", ".json")) and bool(_VCR_CONTENT.search(head[:1 << 14])))
+    fixture = bool(parts & _FIXTURE_DIRS) or name.startswith("test_") or name == "conftest.py" or \
+        bool(re.search(r"[._-]test\.\w+$|\.spec\.\w+$|_tests?\.py$", name))
+    lock = name in _LOCK_NAMES or (name.startswith("pylock") and name.endswith(".toml"))
+    return Place(fixture=fixture or cassette, cassette=cassette, lock=lock)
+
+
+# --- values that are never credentials ---------------------------------------------------------------------------
+_PLACEHOLDER_WORDS = re.compile(
+    r"example|placeholder|your[_-]?(?:api[_-]?)?(?:key|token|secret|pass)|<[^>]*>|\{\{|\$\{|%\(|\$\(|x{4,}|X{4,}"
+    r"|\*{3,}|\.{3}|…|changeme|change[_-]me|redacted|filtered|dummy|fake|sample|not[_-]?a[_-]?(?:real[_-]?)?secret"
+    r"|insert[_-]|replace[_-]?me|test[_-]?(?:key|token|secret|pass)|secret[_-]?here|key[_-]?here|token[_-]?here"
+    r"|^(?:none|null|nil|undefined|true|false|string|secret|password|passwd|token|apikey|api_key|todo|tbd)$",
+    re.IGNORECASE)
+# The passwords of tutorials and docker-compose files, and hosts that are nobody's production.
+_WEAK_PASSWORDS = {"pass", "password", "passwd", "secret", "admin", "root", "postgres", "guest", "user", "test",
+                   "changeme", "example", "mysql", "redis", "default", "letmein", "123456", "pwd", "qwerty",
+                   "minioadmin", "airflow", "mlflow", "jupyter"}
+_LOCAL_HOST = re.compile(r"@(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal|[\w.-]*example"
+                         r"\.(?:com|org|net)|[\w-]+\.(?:test|invalid|example|local))(?![\w.-])", re.IGNORECASE)
+_DIGEST_CONTEXT = re.compile(r"sha(?:1|224|256|384|512)?|md5|blake2|xxh|digest|checksum|hash|oid|etag|revision"
+                             r"|commit|\brev\b|integrity|fingerprint|blob|lfs|snapshot|\bref\b|crc",
+                             re.IGNORECASE)
+_DIGEST_VALUE = re.compile(r"^(?:(?:sha(?:1|256|384|512)|md5|blake2b?)[:=-])?[0-9a-fA-F]{7,128}$")
+_PREFIXED_DIGEST = re.compile(r"^(?:sha(?:1|256|384|512)|md5)[:-][A-Za-z0-9+/=]{16,}$", re.IGNORECASE)
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+_HUB_CONTEXT = re.compile(r"from_pretrained|repo_id|model_id|model_name|dataset|hf_hub|snapshot_download|pipeline"
+                          r"|huggingface|hf\.co|checkpoint|tokenizer", re.IGNORECASE)
+_FILE_SUFFIX = re.compile(r"\.(?:py|json|ya?ml|toml|txt|md|csv|bin|pt|pth|ckpt|safetensors|onnx|gguf|h5|pkl|png"
+                          r"|jpe?g|html?|js|ts|tar|gz|zip|parquet)$", re.IGNORECASE)
+_GENERIC = {"Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword", "Basic Auth Credentials"}
+_ENTROPY = {"Base64 High Entropy String", "Hex High Entropy String"}
+
+
+def is_placeholder(value: str) -> bool:
+    core = value.strip("\"'` ")
+    if len(core) < 6 or _PLACEHOLDER_WORDS.search(core):
+        return True
+    tail = re.sub(r"^[a-z]{2,8}[_-](?:[a-z]{2,8}[_-])?", "", core)  # hf_, sk-proj-, ghp_ …
+    if len(set(tail.lower())) <= 3 or re.search(r"(.)\1{5,}", tail):
+        return True  # repeated characters: aaaaaa, 000000, abababab
+    from detect_secrets.filters.heuristic import is_sequential_string
+
+    return len(tail) >= 8 and is_sequential_string(tail)  # ABCDEF…, 0123456789…
+
+
+def is_noise(kind: str, value: str, line: str) -> bool:
+    """A value that is not a credential, whatever the file."""
+    if not value:
+        return True
+    if kind == "Basic Auth Credentials":
+        return value.lower() in _WEAK_PASSWORDS or bool(_LOCAL_HOST.search(line)) or is_placeholder(value)
+    if is_placeholder(value) and not (kind in _TYPED and verify(kind, value)):
+        return True
+    if kind not in _GENERIC:
+        return False
+    if kind == "Secret Keyword":
+        from detect_secrets.filters.heuristic import is_indirect_reference
+
+        if is_indirect_reference(line):
+            return True  # password = get_password(…): detect-secrets' own filter, kept for keywords only
+    if _PREFIXED_DIGEST.match(value):
+        return True  # sha256:…, sha512-… (npm integrity)
+    if _DIGEST_VALUE.match(value) and _DIGEST_CONTEXT.search(line):
+        return True  # a commit, an LFS oid, an etag, a model hash
+    if _HUB_ID.match(value) and (re.search(r"[-_.]", value) or _HUB_CONTEXT.search(line)):
+        return True  # org/name on the Hub: base64 has no '-', '_' or '.', and '/' once in a name is a path
+    if value.count("/") >= 2 or value.startswith(("/", "./", "../", "~/")) or _FILE_SUFFIX.search(value):
+        return True  # a path or a URL path
+    return kind in _ENTROPY and bool(re.search(r"[+/]", value)) and bool(re.search(r"[-_]", value)) \
+        and not value.endswith("=")  # two base64 alphabets mixed: an identifier, not encoded bytes
+
+
+# --- offline verification ----------------------------------------------------------------------------------------
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _base62(number: int, width: int) -> str:
+    out = ""
+    while number:
+        number, digit = divmod(number, 62)
+        out = _BASE62[digit] + out
+    return out.rjust(width, "0")
+
+
+def github_checksum_ok(token: str) -> bool:
+    """ghp_/gho_/ghu_/ghs_/ghr_ + 30 random base62 + 6 base62 digits of the CRC32 of the random part; npm_
+    tokens use the same scheme."""
+    match = re.fullmatch(r"(?:gh[pousr]|npm)_([A-Za-z0-9]{30})([A-Za-z0-9]{6})", token)
+    return bool(match) and _base62(zlib.crc32(match.group(1).encode()), 6) == match.group(2)  # type: ignore[union-attr]
+
+
+def aws_account_id(key: str) -> str | None:
+    """The account id encoded in an access key id (keys issued since 2019), or None when the id is malformed."""
+    if not re.fullmatch(r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}", key):
+        return None
+    raw = base64.b32decode(key[4:] + "=" * 4)
+    number = (int.from_bytes(raw[:6], "big") & 0x7FFFFFFFFF80) >> 7
+    return f"{number:012d}"
+
+
+_AWS_SESSION = re.compile(r"^(?:FwoGZXIvYXdz|IQoJb3JpZ2luX2Vj)[A-Za-z0-9+/=]{100,}$")
+
+
+def _always(_: str) -> bool:
+    return True
+
+
+_TYPED: dict[str, tuple[tuple[str, ...], Callable[[str], bool]]] = {
+    "GitHub Token": ((r"gh[pousr]_[A-Za-z0-9]{36}", r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}"),
+                     lambda v: v.startswith("github_pat_") or github_checksum_ok(v)),
+    "NPM tokens": ((r"npm_[A-Za-z0-9]{36}",), github_checksum_ok),
+    "Hugging Face Token": ((r"hf_[A-Za-z]{34}", r"api_org_[A-Za-z]{34}"), _always),
+    "AWS Access Key": ((r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}", r"[A-Za-z0-9/+]{40}"),
+                       lambda v: len(v) == 40 or aws_account_id(v) is not None),
+    "Slack Token": ((r"xox[baprs]-\d{9,13}-\d{9,13}(?:-\d{9,13})?-[A-Za-z0-9]{24,32}",
+                     r"xoxe\.xox[bp]-1-[A-Za-z0-9]{100,200}"), _always),
+    "Stripe Access Key": ((r"(?:sk|rk)_live_[A-Za-z0-9]{24,99}",), _always),
+    "OpenAI Token": ((r"sk-(?:[A-Za-z0-9_-]*-)?[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}",), _always),
+    "OpenAI Project Key": ((r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,200}",), lambda v: "T3BlbkFJ" in v),
+    "Anthropic API Key": ((r"sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{93}AA",), _always),
+    "Cloud ML Platform Token": ((r"AIza[0-9A-Za-z_-]{35}", r"dapi[0-9a-f]{32}(?:-\d)?", r"r8_[A-Za-z0-9]{37}",
+                                 r"gsk_[A-Za-z0-9]{52}"), _always),
+    "PyPI Token": ((r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}", r"pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{50,}"),
+                   _always),
+    "GitLab Token": ((r"glpat-[A-Za-z0-9_-]{20}",), _always),
+    "SendGrid API Key": ((r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",), _always),
+    "Weights & Biases API Key": ((r"[0-9a-f]{40}", r"local-[0-9a-f]{40}"), _always),
+    "Kaggle API Key": ((r"[0-9a-f]{32}",), _always),
+}
+
+
+def verify(kind: str, value: str) -> bool:
+    """True when the value has the exact structure (and checksum, where there is one) of a real credential."""
+    if kind in _ENTROPY or kind == "Secret Keyword":
+        return bool(_AWS_SESSION.match(value))  # an AWS session token is recognisable by its first bytes
+    checks = _TYPED.get(kind)
+    if not checks:
+        return False
+    patterns, check = checks
+    return any(re.fullmatch(p, value) for p in patterns) and check(value)
+
+
+def severity(kind: str, value: str, place: Place) -> Severity | None:
+    """How much a candidate matters where it was found; None drops it."""
+    if place.cassette and kind in _ENTROPY and not verify(kind, value):
+        return None  # recorded bodies, cookies and request ids: data, not credentials
+    if place.lock and kind in _ENTROPY:
+        return None  # hashes and integrity strings
+    if place.fixture:
+        if not verify(kind, value):
+            return Severity.LOW
+        if kind == "GitHub Token" and github_checksum_ok(value):
+            return Severity.HIGH  # a CRC32 that matches is not typed by chance
+        return Severity.MEDIUM
+    if kind in _ENTROPY and not verify(kind, value):
+        return Severity.MEDIUM  # entropy alone, no keyword and no known shape
+    return Severity.HIGH
