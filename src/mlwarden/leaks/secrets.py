@@ -113,8 +113,13 @@ class Detector:
             for plugin, secret in hits:
                 if not _filtered(plugin, secret.secret_value or "", filename, line, context):
                     raw.append((secret.type, position, secret.secret_value or "", secret.secret_hash))
-        found: dict[tuple[str, int, str], Secret] = {}
+        found: dict[tuple[int, str], Secret] = {}
+        typed = {(position, value) for kind, position, value, _ in raw if kind not in triage.ENTROPY}
+        # The most specific name first: a typed token, then a keyword, then entropy alone.
+        raw.sort(key=lambda r: (r[1], 2 if r[0] in triage.ENTROPY else 1 if r[0] in triage.GENERIC else 0))
         for kind, position, value, hashed in raw:
+            if kind in triage.ENTROPY and any(p == position and (value in v or v in value) for p, v in typed):
+                continue  # the same token, already named by the detector that knows its type
             line = content[position]
             if kind == "Hex High Entropy String" and _COMMIT_OR_DIGEST.match(value):
                 continue  # a git commit or a sha256: what pinning asks people to write, not a credential
@@ -125,9 +130,10 @@ class Detector:
                 continue
             index = indexes[position]
             number = numbers[index] if numbers else first_line + index
-            found[(kind, index, hashed)] = Secret(kind, number, value, hashed, index, severity)
+            # One finding per value and line: the overlapping pieces of a long line see a token twice, and
+            # two plugins may know the same token (detect-secrets' is listed first and named).
+            found.setdefault((number, hashed), Secret(kind, number, value, hashed, index, severity))
         return sorted(found.values(), key=lambda s: (s.line, s.type))
-
 
     def _whole(self, secret_type: str, value: str, line: str, hashed: str) -> tuple[str, str]:
         """The whole token and its hash. Some detect-secrets patterns capture only a group: its GitHub

@@ -93,8 +93,8 @@ _HUB_CONTEXT = re.compile(r"from_pretrained|repo_id|model_id|model_name|dataset|
                           r"|huggingface|hf\.co|checkpoint|tokenizer", re.IGNORECASE)
 _FILE_SUFFIX = re.compile(r"\.(?:py|json|ya?ml|toml|txt|md|csv|bin|pt|pth|ckpt|safetensors|onnx|gguf|h5|pkl|png"
                           r"|jpe?g|html?|js|ts|tar|gz|zip|parquet)$", re.IGNORECASE)
-_GENERIC = {"Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword", "Basic Auth Credentials"}
-_ENTROPY = {"Base64 High Entropy String", "Hex High Entropy String"}
+GENERIC = {"Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword", "Basic Auth Credentials"}
+ENTROPY = {"Base64 High Entropy String", "Hex High Entropy String"}
 
 
 def is_placeholder(value: str) -> bool:
@@ -104,6 +104,8 @@ def is_placeholder(value: str) -> bool:
     tail = re.sub(r"^[a-z]{2,8}[_-](?:[a-z]{2,8}[_-])?", "", core)  # hf_, sk-proj-, ghp_ …
     if len(set(tail.lower())) <= 3 or re.search(r"(.)\1{5,}", tail):
         return True  # repeated characters: aaaaaa, 000000, abababab
+    if re.fullmatch(r"(.{2,16}?)\1{2,}.{0,16}", tail):
+        return True  # a repeated pattern: "AbC1" * 9, "0123456789abcdef" * 2
     from detect_secrets.filters.heuristic import is_sequential_string
 
     return len(tail) >= 8 and is_sequential_string(tail)  # ABCDEF…, 0123456789…
@@ -115,10 +117,12 @@ def is_noise(kind: str, value: str, line: str) -> bool:
         return True
     if kind == "Basic Auth Credentials":
         return value.lower() in _WEAK_PASSWORDS or bool(_LOCAL_HOST.search(line)) or is_placeholder(value)
-    if is_placeholder(value) and not (kind in _TYPED and verify(kind, value)):
-        return True
-    if kind not in _GENERIC:
+    if is_placeholder(value) and not github_checksum_ok(value):
+        return True  # AKIAIOSFODNN7EXAMPLE verifies as a key id, and is still the documentation's example
+    if kind not in GENERIC:
         return False
+    if verify(kind, value):
+        return False  # recognisable (an AWS session token)
     if kind == "Secret Keyword":
         from detect_secrets.filters.heuristic import is_indirect_reference
 
@@ -130,9 +134,10 @@ def is_noise(kind: str, value: str, line: str) -> bool:
         return True  # a commit, an LFS oid, an etag, a model hash
     if _HUB_ID.match(value) and (re.search(r"[-_.]", value) or _HUB_CONTEXT.search(line)):
         return True  # org/name on the Hub: base64 has no '-', '_' or '.', and '/' once in a name is a path
-    if value.count("/") >= 2 or value.startswith(("/", "./", "../", "~/")) or _FILE_SUFFIX.search(value):
-        return True  # a path or a URL path
-    return kind in _ENTROPY and bool(re.search(r"[+/]", value)) and bool(re.search(r"[-_]", value)) \
+    if value.startswith(("/", "./", "../", "~/")) or _FILE_SUFFIX.search(value) or \
+            re.fullmatch(r"[a-z0-9_.-]+(?:/[a-z0-9_.-]+){2,}/?", value):
+        return True  # a path or a URL path (base64 has capitals and digits between its slashes)
+    return kind in ENTROPY and bool(re.search(r"[+/]", value)) and bool(re.search(r"[-_]", value)) \
         and not value.endswith("=")  # two base64 alphabets mixed: an identifier, not encoded bytes
 
 
@@ -159,7 +164,7 @@ def aws_account_id(key: str) -> str | None:
     """The account id encoded in an access key id (keys issued since 2019), or None when the id is malformed."""
     if not re.fullmatch(r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}", key):
         return None
-    raw = base64.b32decode(key[4:] + "=" * 4)
+    raw = base64.b32decode(key[4:])  # 16 characters: 10 bytes, no padding
     number = (int.from_bytes(raw[:6], "big") & 0x7FFFFFFFFF80) >> 7
     return f"{number:012d}"
 
@@ -181,7 +186,7 @@ _TYPED: dict[str, tuple[tuple[str, ...], Callable[[str], bool]]] = {
     "Slack Token": ((r"xox[baprs]-\d{9,13}-\d{9,13}(?:-\d{9,13})?-[A-Za-z0-9]{24,32}",
                      r"xoxe\.xox[bp]-1-[A-Za-z0-9]{100,200}"), _always),
     "Stripe Access Key": ((r"(?:sk|rk)_live_[A-Za-z0-9]{24,99}",), _always),
-    "OpenAI Token": ((r"sk-(?:[A-Za-z0-9_-]*-)?[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}",), _always),
+    "OpenAI Token": ((r"sk-[A-Za-z0-9_-]*[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}",), _always),
     "OpenAI Project Key": ((r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,200}",), lambda v: "T3BlbkFJ" in v),
     "Anthropic API Key": ((r"sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{93}AA",), _always),
     "Cloud ML Platform Token": ((r"AIza[0-9A-Za-z_-]{35}", r"dapi[0-9a-f]{32}(?:-\d)?", r"r8_[A-Za-z0-9]{37}",
@@ -190,14 +195,13 @@ _TYPED: dict[str, tuple[tuple[str, ...], Callable[[str], bool]]] = {
                    _always),
     "GitLab Token": ((r"glpat-[A-Za-z0-9_-]{20}",), _always),
     "SendGrid API Key": ((r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",), _always),
-    "Weights & Biases API Key": ((r"[0-9a-f]{40}", r"local-[0-9a-f]{40}"), _always),
-    "Kaggle API Key": ((r"[0-9a-f]{32}",), _always),
+    # W&B and Kaggle keys are bare hex: nothing to verify, so in a test file they stay low.
 }
 
 
 def verify(kind: str, value: str) -> bool:
     """True when the value has the exact structure (and checksum, where there is one) of a real credential."""
-    if kind in _ENTROPY or kind == "Secret Keyword":
+    if kind in ENTROPY or kind == "Secret Keyword":
         return bool(_AWS_SESSION.match(value))  # an AWS session token is recognisable by its first bytes
     checks = _TYPED.get(kind)
     if not checks:
@@ -208,9 +212,9 @@ def verify(kind: str, value: str) -> bool:
 
 def severity(kind: str, value: str, place: Place) -> Severity | None:
     """How much a candidate matters where it was found; None drops it."""
-    if place.cassette and kind in _ENTROPY and not verify(kind, value):
+    if place.cassette and kind in ENTROPY and not verify(kind, value):
         return None  # recorded bodies, cookies and request ids: data, not credentials
-    if place.lock and kind in _ENTROPY:
+    if place.lock and kind in ENTROPY:
         return None  # hashes and integrity strings
     if place.fixture:
         if not verify(kind, value):
@@ -218,6 +222,6 @@ def severity(kind: str, value: str, place: Place) -> Severity | None:
         if kind == "GitHub Token" and github_checksum_ok(value):
             return Severity.HIGH  # a CRC32 that matches is not typed by chance
         return Severity.MEDIUM
-    if kind in _ENTROPY and not verify(kind, value):
+    if kind in ENTROPY and not verify(kind, value):
         return Severity.MEDIUM  # entropy alone, no keyword and no known shape
     return Severity.HIGH
