@@ -197,15 +197,18 @@ _RULES = (
          "ML-platform detectors (Hugging Face, Weights & Biases, Kaggle, OpenAI, Anthropic, cloud ML tokens). "
          "Only a masked prefix is shown.",
          "Revoke the credential, remove it (and from history: git filter-repo), load it from the environment; "
-         "a false positive takes `# pragma: allowlist secret` or an entry in .secrets.baseline."),
+         "a false positive takes `# mlwarden: ignore[MW401]` on the line, `# pragma: allowlist secret`, or an "
+         "entry in .secrets.baseline."),
     Rule("MW402", "personal-data", "Personal data in the repository", Severity.MEDIUM,
          "Validated personal data (emails, phone numbers, IBANs, payment cards, French NIR and SIREN/SIRET, US "
          "SSNs, public IP addresses, dates of birth) in code, notebook cells or outputs, or data files. One "
-         "occurrence is low, a few medium, a column or many high.",
+         "occurrence is low, a few medium, a column or many high; a validated identifier with personal context "
+         "(a keyword nearby, the column's name) is medium at least.",
          "Remove it (and from history), clear notebook outputs, use synthetic or anonymised data; "
          "`pragma: allowlist pii` on a line, or an [[exception]] for a path."),
     Rule("MW403", "data-file", "Data file committed", Severity.MEDIUM,
-         "A dataset file type the policy does not allow in the repository (allowed_data_extensions).",
+         "A dataset file type the policy does not allow in the repository (allowed_data_extensions). Medium when "
+         "it holds personal-looking columns or content or is large; low for a small table of numbers.",
          "Keep datasets in a data store (DVC, object storage) or Git LFS."),
     Rule("MW404", "file-too-large", "File over the size limit", Severity.HIGH,
          "A file larger than the policy's max_file_mb that Git LFS does not track.",

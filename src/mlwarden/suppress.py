@@ -46,15 +46,15 @@ def _ids(tokens: Iterable[str], *, noqa: bool) -> frozenset[str]:
     In a noqa list only MW codes are ours: E501 and friends belong to other linters."""
     names = _names()
     out: set[str] = set()
-    for token in tokens:
-        if _ID.match(token):
-            out.add(token.upper())
+    for word in tokens:
+        if _ID.match(word):
+            out.add(word.upper())
         elif noqa:
             continue
-        elif token == "*":
+        elif word == "*":
             out.add("*")
         else:
-            out.add(names.get(token.lower(), token))
+            out.add(names.get(word.lower(), word))
     return frozenset(out)
 
 

@@ -116,7 +116,7 @@ def _read(path: Path, suffix: str, display: str, result: FileResult) -> Reading:
 
 def _scan_units(read: Reading, path: Path, display: str, ctx: Context, result: FileResult) -> bool:
     """Secrets and personal data of every unit; whether anything personal was seen (for MW403)."""
-    skip_secrets = triage.skip_file(path.name, read.head)
+    skip_secrets = triage.skip_file(display, read.head)
     place = triage.place_of(display, read.head)
     metadata_file = bool(pii.METADATA_FILES.match(path.name))
     personal = datafiles.personal_header(read.head.split("\n", 1)[0]) if path.suffix.lower() in \

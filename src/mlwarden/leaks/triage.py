@@ -28,10 +28,17 @@ _OWN_REPORT = re.compile(r'"(?:tool|driver)"\s*:\s*\{\s*"name"\s*:\s*"mlwarden"'
 _DS_BASELINE = re.compile(r'"plugins_used"\s*:|"filters_used"\s*:')
 
 
-def skip_file(name: str, head: str) -> str | None:
+def skip_file(display: str, head: str) -> str | None:
     """Why a file is not scanned for secrets, or None. ``head`` is the start of its text."""
-    if name == ".secrets.baseline":
+    from detect_secrets.filters.heuristic import IGNORED_FILE_EXTENSIONS, is_swagger_file
+
+    path = PurePosixPath(display)
+    if path.name == ".secrets.baseline":
         return "detect-secrets baseline"
+    # detect-secrets' file filters (its line-level scan, which we call, does not apply them): API specs, and
+    # text formats full of base64 (.svg, .css, .map). Lock files are kept: an index URL can carry a password.
+    if is_swagger_file(display) or (path.suffix.lower() in IGNORED_FILE_EXTENSIONS and path.suffix != ".lock"):
+        return "detect-secrets skips this kind of file"
     start = head[:4096]
     if not start.lstrip().startswith("{"):
         return None
