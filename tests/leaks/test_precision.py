@@ -108,6 +108,16 @@ NOISE: dict[str, str] = {
         'api_key = "sk-proj-REPLACE_ME"',
         'secret_key = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"',
     ]) + "\n",
+    # Keywords next to values that are not credentials: names, defaults, self-describing placeholders.
+    "src/settings.py": "\n".join([
+        'tokenizer_name = "bert-base-uncased"', 'pad_token = "<pad>"', 'eos_token = "</s>"',
+        'secret_name = "my-secret"', 'password_field = "password"', 'key = "input_ids"',
+        'api_version = "2024-02-15-preview"', 'special_tokens = {"pad_token": "[PAD]", "unk_token": "[UNK]"}',
+        'secret_key = settings.SECRET_KEY', 'api_key = "EMPTY"', 'openai.api_key = "sk-no-key-required"',
+        'DEFAULT_SECRET = "super-secret-key"', 'jwt_secret = "your-256-bit-secret"', 'secret = "s3cr3t"',
+        'mlflow_tracking_password = "mlflow"', 'private_key_path = "keys/id_rsa"',
+        'access_token = "hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
+    ]) + "\n",
     # Hub repository ids, commits and content digests.
     "train.py": '\n'.join([
         'model = AutoModel.from_pretrained("sentence-transformers/all-MiniLM-L6-v2", revision="' + SHA + '")',

@@ -118,6 +118,18 @@ def is_placeholder(value: str) -> bool:
     return len(tail) >= 8 and is_sequential_string(tail)  # ABCDEF…, 0123456789…
 
 
+_LEET = str.maketrans("4@310$5!7", "aaeiossit")
+_SELF_WORDS = re.compile(r"secret|passw|passwd|token|api[_-]?key|[_-]key\b|\bkey[_-]|required|default|local|none")
+
+
+def _self_describing(value: str) -> bool:
+    """A keyword's value that names itself or a default: "my-secret", "super-secret-key", "sk-no-key-required",
+    "your-256-bit-secret" (jwt.io's), "mlflow", "s3cr3t". Such values are defaults of tutorials and local
+    services; a credential that matters is not spelt in words."""
+    plain = value.lower().translate(_LEET)
+    return plain in _WEAK_PASSWORDS or bool(_SELF_WORDS.search(plain))
+
+
 def is_noise(kind: str, value: str, line: str) -> bool:
     """A value that is not a credential, whatever the file."""
     if not value:
@@ -130,6 +142,8 @@ def is_noise(kind: str, value: str, line: str) -> bool:
         return False
     if verify(kind, value):
         return False  # recognisable (an AWS session token)
+    if kind == "Secret Keyword" and _self_describing(value):
+        return True
     if kind == "Secret Keyword":
         from detect_secrets.filters.heuristic import is_indirect_reference
 
