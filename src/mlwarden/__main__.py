@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from mlwarden.cli import main
+from mlwarden._entry import main
 
 raise SystemExit(main())

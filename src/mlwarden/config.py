@@ -32,19 +32,47 @@ class Config:
     sbom: str | None = None
     budgets: Budgets = field(default_factory=Budgets)
     source: str | None = None
+    select: tuple[str, ...] = ()  # rule ids or prefixes ("MW1") to report; empty: all
+    ignore: tuple[str, ...] = ()  # rule ids or prefixes never reported
+    severity: dict[str, Severity] = field(default_factory=dict)  # rule id -> severity override
+    per_path_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)  # path glob -> rule ids
 
     def with_overrides(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 _BUDGET_KEYS = {f.name: f.type for f in dataclasses.fields(Budgets)}
-_TOP_KEYS = {"exclude", "fail-on", "policy", "osv-db", "sbom", "budgets"}
+_TOP_KEYS = ("exclude", "fail-on", "policy", "osv-db", "sbom", "budgets", "select", "ignore", "severity",
+             "per-path-ignores")
+
+
+def closest(word: str, choices: Any) -> str:
+    """" (did you mean 'x'?)" for the nearest known spelling, or ""."""
+    import difflib
+
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def rule_ids(value: Any, source: str, key: str, *, prefixes: bool = True) -> tuple[str, ...]:
+    """A list of rule ids (or, with ``prefixes``, id prefixes such as "MW1"), each checked against the
+    registry: an unknown id is an error naming the closest one."""
+    from mlwarden.rules import RULES, closest_rule
+
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise ConfigError(f"{source}: {key!r} must be a list of rule ids (e.g. [\"MW401\"])")
+    for rule in value:
+        known = rule in RULES or (prefixes and len(rule) < 5 and any(r.startswith(rule) for r in RULES))
+        if not known or not rule.startswith("MW"):
+            raise ConfigError(f"{source}: {key}: unknown rule {rule!r}{closest_rule(rule)}")
+    return tuple(value)
 
 
 def _parse(table: dict[str, Any], source: str) -> Config:
-    unknown = sorted(set(table) - _TOP_KEYS)
+    unknown = sorted(set(table) - set(_TOP_KEYS))
     if unknown:
-        raise ConfigError(f"{source}: unknown key(s) in mlwarden configuration: {', '.join(unknown)}")
+        raise ConfigError(f"{source}: unknown key {unknown[0]!r} in mlwarden configuration"
+                          f"{closest(unknown[0], _TOP_KEYS)}")
     exclude = table.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(x, str) for x in exclude):
         raise ConfigError(f"{source}: 'exclude' must be a list of glob strings")
@@ -70,12 +98,33 @@ def _parse(table: dict[str, Any], source: str) -> Config:
     for key, value in raw_budgets.items():
         name = key.replace("-", "_")
         if name not in _BUDGET_KEYS:
-            raise ConfigError(f"{source}: unknown budget {key!r} (known: {', '.join(sorted(_BUDGET_KEYS))})")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ConfigError(f"{source}: budget {key!r} must be a positive number")
-        values[name] = float(value) if name == "max_seconds_per_file" else int(value)
+            known = [k.replace("_", "-") for k in _BUDGET_KEYS]
+            raise ConfigError(f"{source}: unknown budget {key!r}{closest(key, known)}")
+        # NaN, infinity, huge and wrong-typed values are one-line errors (safeload.validate_budget)
+        from mlwarden.safeload import validate_budget
+
+        values[name] = validate_budget(key, value, integer=name != "max_seconds_per_file", source=source)
+    severity: dict[str, Severity] = {}
+    raw_severity = table.get("severity", {})
+    if not isinstance(raw_severity, dict):
+        raise ConfigError(f"{source}: 'severity' must be a table of rule id = severity")
+    for rule, level in raw_severity.items():
+        rule_ids([rule], source, "severity", prefixes=False)
+        try:
+            severity[rule] = Severity.parse(str(level))
+        except ValueError as exc:
+            raise ConfigError(f"{source}: severity.{rule}: {exc}") from None
+    per_path: dict[str, tuple[str, ...]] = {}
+    raw_per_path = table.get("per-path-ignores", {})
+    if not isinstance(raw_per_path, dict):
+        raise ConfigError(f"{source}: 'per-path-ignores' must be a table of path glob = [rule ids]")
+    for glob, rules in raw_per_path.items():
+        per_path[glob] = rule_ids(rules, source, f"per-path-ignores.{glob}")
     return Config(exclude=tuple(exclude), fail_on=fail_on, policy=policy, osv_db=osv_db, sbom=sbom,
-                  budgets=Budgets(**values), source=source)
+                  budgets=Budgets(**values), source=source,
+                  select=rule_ids(table.get("select", []), source, "select"),
+                  ignore=rule_ids(table.get("ignore", []), source, "ignore"),
+                  severity=severity, per_path_ignores=per_path)
 
 
 def load_config(root: Path) -> Config:

@@ -34,8 +34,9 @@ class Location:
     """Where a finding is: a file, optionally a line and a path inside a container."""
 
     path: str
-    line: int | None = None
+    line: int | None = None  # in the member when there is one (a notebook cell: the line inside the cell)
     member: str | None = None
+    file_line: int | None = None  # the line in the file itself, when ``line`` is inside a member (SARIF)
 
     def __str__(self) -> str:
         text = self.path
@@ -57,6 +58,7 @@ class Finding:
     key: str = ""
     evidence: str = ""
     remediation: str = ""
+    advisories: tuple[str, ...] = ()  # vulnerability ids and aliases, for `vulnerability =` waivers
 
     @property
     def fingerprint(self) -> str:
@@ -81,13 +83,31 @@ class ScanError:
 
 @dataclass
 class Report:
-    """What one command found: findings, errors, how many files were examined, what was waived."""
+    """What one command found, and what it covered: findings, errors (what could not be checked, and why),
+    files examined per check, files skipped per reason, what was waived, suppressed or deselected."""
 
     findings: list[Finding] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     files_scanned: int = 0
     waived: list[Finding] = field(default_factory=list)
     inventory: dict[str, Any] = field(default_factory=dict)  # what a command found besides findings
+    checks: dict[str, int] = field(default_factory=dict)  # check name -> files it examined
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> files not examined on purpose
+    notes: list[str] = field(default_factory=list)  # what was not covered, that is not an error
+    suppressed: list[Finding] = field(default_factory=list)  # inline `# noqa: MWxxx`
+    deselected: int = 0  # findings removed by --select/--ignore or per-path ignores
+    files_seen: int = 0
+
+    def add(self, name: str, outcome: Any) -> None:
+        """Merge one check's Outcome (pipeline.Outcome). ``files_scanned`` (distinct files) is set by the
+        pipeline, since one file may go to several checks."""
+        self.findings.extend(outcome.findings)
+        self.waived.extend(outcome.waived)
+        self.suppressed.extend(getattr(outcome, "suppressed", ()))
+        self.errors.extend(outcome.errors)
+        self.notes.extend(outcome.notes)
+        self.inventory.update(outcome.inventory)
+        self.checks[name] = self.checks.get(name, 0) + outcome.files
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
@@ -95,6 +115,9 @@ class Report:
         self.files_scanned += other.files_scanned
         self.waived.extend(other.waived)
         self.inventory.update(other.inventory)
+        for name, count in other.checks.items():
+            self.checks[name] = self.checks.get(name, 0) + count
+        self.notes.extend(other.notes)
 
     def sorted_findings(self) -> list[Finding]:
         unique: dict[tuple[str, ...], Finding] = {}

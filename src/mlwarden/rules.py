@@ -142,9 +142,6 @@ _RULES = (
     Rule("MW213", "hf-expected-hash", "File does not match the hash the policy expects", Severity.CRITICAL,
          "The [[hf]] entry records the sha256 of this file and the file differs (or is missing).",
          "Do not use the download; obtain the approved file."),
-    Rule("MW214", "hf-not-found", "Path is not a Hugging Face cache or local_dir download", Severity.LOW,
-         "The path given holds no cached repository and no .cache/huggingface folder.",
-         "Point the command at the hub cache (HF_HUB_CACHE) or at a local_dir download."),
     # --- MW3xx: dependencies and sources ------------------------------------------------------------
     Rule("MW301", "dep-unpinned", "Requirement is not pinned to one version", Severity.MEDIUM,
          "A requirement without == (or ===) installs whatever the index serves on the day: a new release, "
@@ -174,8 +171,9 @@ _RULES = (
          "The name is one edit, a swap, a doubled or missing character, a separator or a py/python change "
          "away from a much more popular package.",
          "Check the spelling; if the package is genuine, add a [[package]] allow entry for it."),
-    Rule("MW308", "dep-unparsable", "Dependency file or line cannot be parsed", Severity.MEDIUM,
-         "A requirement, lock file, TOML or YAML document that cannot be read; what it declares is not checked.",
+    Rule("MW308", "dep-unparsable", "Dependency file or line cannot be parsed", Severity.HIGH,
+         "A requirement, lock file, TOML or YAML document that cannot be read; what it declares is not checked "
+         "(high: what was not checked must not pass).",
          "Fix the file; the message names the file and line."),
     Rule("MW309", "dep-unknown-option", "Unknown requirements option", Severity.MEDIUM,
          "An option pip does not know is ignored or fails the install; it may hide a source.",
@@ -191,6 +189,21 @@ _RULES = (
          "The version is not pinned or the vulnerability service could not be reached: nothing is known "
          "about it. The audit fails closed (exit 2) unless --allow-unaudited.",
          "Pin the version; use an offline database (--db) where the network is closed."),
+    Rule("MW313", "dep-malicious", "Dependency is a known malicious package", Severity.CRITICAL,
+         "An OSV MAL- record (the OpenSSF malicious-packages database) lists this package version: installing "
+         "it runs an attacker's code (credential theft, backdoors, crypto miners).",
+         "Remove it, rotate every credential the machines that installed it could read, and rebuild them."),
+    Rule("MW314", "dep-cooldown", "Dependency version is younger than the cooldown", Severity.HIGH,
+         "The locked files of this version were uploaded less than cooldown_days ago. Hijacked releases are "
+         "usually found and removed within days; a cooldown (uv's exclude-newer, pnpm's minimumReleaseAge) "
+         "keeps them out.",
+         "Lock an older version (uv lock --exclude-newer), or waive an urgent security update with a [[package]] "
+         "entry for that exact version or an [[exception]] for rule MW314."),
+    Rule("MW315", "dep-pth-exec", "A .pth file runs code at every Python start-up", Severity.HIGH,
+         "site.py executes each .pth line that starts with 'import' in every interpreter of the environment, "
+         "before any user code (the litellm 1.82.8 compromise shipped one in its wheel). Critical when the line "
+         "decodes, fetches or executes hidden code.",
+         "Uninstall the package that shipped it, inspect the line, and rebuild the environment."),
     # --- MW4xx: secrets and data leakage ----------------------------------------------------------------
     Rule("MW401", "secret", "Secret in the repository", Severity.HIGH,
          "A credential (API token, key, password, private key) found by detect-secrets' plugins or mlwarden's "
@@ -230,10 +243,6 @@ _RULES = (
          "An allowlist entry or waiver expires within the warning window, or has expired but is still "
          "inside the grace period.",
          "Review and renew the entry, or plan its removal."),
-    Rule("MW603", "policy-invalid", "Policy file is invalid",
-         Severity.HIGH,
-         "A policy file does not parse or does not follow the schema.",
-         "Fix the file; `mlwarden allowlist check` lists every problem with file and line."),
     # --- MW7xx: code that loads models ---------------------------------------------------------------
     Rule("MW701", "hub-load-unpinned", "Hub download without a pinned commit", Severity.HIGH,
          "from_pretrained, hf_hub_download, snapshot_download, load_dataset or pipeline without a 40-hex "
@@ -271,6 +280,21 @@ _RULES = (
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+# Ids that were registered once and are never reused: MW214 (a path that is not a Hugging Face cache is an
+# error, exit 2) and MW603 (an invalid policy is an error, exit 2, with every problem listed).
+RETIRED = frozenset({"MW214", "MW603"})
+
+
+def closest_rule(word: str) -> str:
+    """" (did you mean 'MW101'?)" for a misspelt rule id: O/o read as 0, I/l as 1, then the nearest id."""
+    import difflib
+
+    normal = word.upper().replace("O", "0").replace("I", "1").replace("L", "1").replace("MW", "", 1)
+    candidate = f"MW{normal}"
+    if candidate in RULES:
+        return f" (did you mean {candidate!r}?)"
+    match = difflib.get_close_matches(candidate, list(RULES), n=1, cutoff=0.8)
+    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def get(rule_id: str) -> Rule:

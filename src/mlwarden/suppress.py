@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 ALL: frozenset[str] = frozenset({"*"})  # "every rule": a set, so callers need one type only
 NONE: frozenset[str] = frozenset()
@@ -131,3 +132,20 @@ def cell_rules(cell: object) -> frozenset[str]:
         elif isinstance(ignore, list):
             found |= _ids((i for i in ignore if isinstance(i, str)), noqa=False)
     return ALL if "*" in found else frozenset(found)
+
+
+_MAX_FILE = 32 * 1024 * 1024  # suppressions are looked up in source and text files, not in datasets
+
+
+def file_lines(path: Path) -> list[str] | None:
+    """The lines of a text file, or None for a file that is missing, special, binary or too large to hold
+    code (the pipeline reads the line of each finding from here)."""
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_FILE:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b"\0" in data[:8192]:
+        return None
+    return data.decode("utf-8", errors="replace").splitlines()

@@ -16,7 +16,7 @@ _ALWAYS_SKIP = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".mypy_cac
                 ".tox", ".nox"}
 
 
-def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+def excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     for pattern in patterns:
         if fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(rel, pattern.rstrip("/*") + "/*"):
             return True
@@ -77,7 +77,7 @@ def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path]) -> I
             if entry.name in _ALWAYS_SKIP:
                 continue
             is_dir = entry.is_dir(follow_symlinks=False)
-            if _ignored(path, is_dir, active) or _excluded(display_path(path, root), exclude):
+            if _ignored(path, is_dir, active) or excluded(display_path(path, root), exclude):
                 continue
             if is_dir:
                 if (path / "pyvenv.cfg").is_file():

@@ -42,8 +42,10 @@ def test_findings_exit_1_and_text_output(repo: Path, capsys: pytest.CaptureFixtu
 def test_clean_exit_0(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "models/ok.pkl"]) == 0
     out, err = capsys.readouterr()
-    assert out == ""
+    assert out == "# checked: 1 file(s) (models 1)\n"
     assert "no findings" in err
+    assert main(["models", "models/ok.pkl", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
 
 
 def test_fail_on_threshold(repo: Path) -> None:
@@ -65,24 +67,24 @@ def test_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_interrupt_is_130(repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import mlwarden.scanning
+    import mlwarden.pipeline
 
     def boom(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mlwarden.scanning, "scan_models", boom)
+    monkeypatch.setattr(mlwarden.pipeline, "run_checks", boom)
     assert main(["models", "models"]) == 130
     assert "interrupted" in capsys.readouterr().err
 
 
 def test_internal_error_is_one_line_exit_2(repo: Path, monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    import mlwarden.scanning
+    import mlwarden.pipeline
 
     def boom(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(mlwarden.scanning, "scan_models", boom)
+    monkeypatch.setattr(mlwarden.pipeline, "run_checks", boom)
     assert main(["models", "models"]) == 2
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: kaput" in err

@@ -96,7 +96,7 @@ def test_notebook_cells_and_lines(tmp_path: Path) -> None:
     notebook.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     findings, _ = check_code_file(notebook, "nb.ipynb", Policy())
     got = {(f.rule, f.location.member, f.location.line) for f in findings}
-    assert got == {("MW704", "cell 2", 3), ("MW710", "cell 4", 1)}
+    assert got == {("MW704", "cell 2", 3), ("MW710", "cell 4", 1)}  # code cells numbered from 1
 
 
 def test_bad_inputs_are_findings(tmp_path: Path) -> None:

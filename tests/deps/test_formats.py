@@ -70,7 +70,7 @@ def test_requirements_problems(tmp_path: Path) -> None:
     (tmp_path / "c.txt").write_bytes(b"numpy==1\n\xff\xfe\n")
     manifests = parse_requirements(tmp_path / "a.txt", tmp_path)
     problems = {(p.rule, p.file, p.line) for m in manifests for p in m.problems}
-    assert ("MW310", "a.txt", None) in problems
+    assert ("MW310", "b.txt", 1) in problems
     assert ("MW309", "b.txt", 2) in problems
     assert ("MW308", "b.txt", 3) in problems
     assert rules_of(one(tmp_path, "c.txt", (tmp_path / "c.txt").read_text(errors="replace"))) <= {"MW301", "MW308"}
@@ -160,7 +160,8 @@ def test_poetry_pipfile_pylock(tmp_path: Path) -> None:
         '[[package]]\nname = "pandas"\nversion = "2.2.0"\n'
         'files = [\n  {file = "pandas.whl", hash = "' + SHA + '"},\n]\n'
         '[[package]]\nname = "lib"\nversion = "1.0"\n[package.source]\ntype = "git"\n'
-        'url = "https://github.com/acme-ml/lib.git"\nreference = "v1.0"\nresolved_reference = "' + COMMIT + '"\n')
+        'url = "https://github.com/acme-ml/lib.git"\nreference = "v1.0"\nresolved_reference = "' + COMMIT + '"\n'
+        '[metadata]\nlock-version = "2.0"\n')
     poetry = parse_file(tmp_path / "poetry.lock", tmp_path)[0]
     assert {(p.name, p.version, bool(p.hashes)) for p in poetry.pins} == {("pandas", "2.2.0", True),
                                                                            ("lib", "1.0", False)}

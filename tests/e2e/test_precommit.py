@@ -30,9 +30,7 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("the checkout has no commit for pre-commit to install")
     repo = tmp_path_factory.mktemp("consumer")
     _git("init", "-q", "-b", "main", cwd=repo)
-    config = (ROOT / "hooks" / "examples" / "pre-commit-config.yaml").read_text()
-    config = config.replace("https://github.com/<your-org>/mlwarden", str(ROOT)).replace(
-        "rev: v0.1.0", f"rev: {head.stdout.strip()}")
+    config = readme_snippet().replace("https://github.com/mlwarden/mlwarden", str(ROOT))
     (repo / ".pre-commit-config.yaml").write_text(config)
     env = _env(tmp_path_factory.getbasetemp())
     install = subprocess.run([sys.executable, "-m", "pre_commit", "install", "--install-hooks"], cwd=repo,
@@ -41,6 +39,13 @@ def consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _git("add", ".pre-commit-config.yaml", cwd=repo)
     _git("commit", "-q", "-m", "config", cwd=repo)
     return repo
+
+
+def readme_snippet() -> str:
+    """The README's own pre-commit configuration, as a user pastes it."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- hooks-snippet -->", 1)[1].split("<!-- /hooks-snippet -->", 1)[0]
+    return block.strip().removeprefix("```yaml").removesuffix("```").strip() + "\n"
 
 
 def _env(base: Path) -> dict[str, str]:
@@ -53,6 +58,18 @@ def _env(base: Path) -> dict[str, str]:
 
 
 def _commit(repo: Path, tmp: Path, message: str) -> subprocess.CompletedProcess[str]:
+    """git commit through the hooks. When the SBOM hook rewrote a stale SBOM (as it should after a model or
+    dependency change), stage it and commit again, as a user does: every other hook runs again too."""
+    result = _git_commit(repo, tmp, message)
+    for _ in range(2):  # a second round when pre-commit rolled the rewrite back over an unstaged SBOM
+        if result.returncode == 0 or "stale: rewrote it" not in result.stderr or result.stderr.count("- hook id:") != 1:
+            break
+        _git("add", "sbom", cwd=repo)
+        result = _git_commit(repo, tmp, message)
+    return result
+
+
+def _git_commit(repo: Path, tmp: Path, message: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", "commit", "-m", message], cwd=repo, capture_output=True, text=True,
                           env=_env(tmp), check=False, timeout=600)
 
@@ -67,6 +84,40 @@ def test_malicious_pickle_is_refused(consumer: Path, tmp_path_factory: pytest.Te
     assert "mlwarden models" in result.stdout + result.stderr
     _git("reset", "-q", "HEAD", "model.bin", cwd=consumer)
     (consumer / "model.bin").unlink()
+
+
+def test_pickle_named_txt_is_refused(consumer: Path, tmp_path_factory: pytest.TempPathFactory,
+                                     marker: Path) -> None:
+    (consumer / "notes.txt").write_bytes(payloads.protocol0(marker))
+    _git("add", "notes.txt", cwd=consumer)
+    result = _commit(consumer, tmp_path_factory.getbasetemp(), "add notes")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "notes.txt" in output
+    assert "MW101" in output
+    _git("reset", "-q", "HEAD", "notes.txt", cwd=consumer)
+    (consumer / "notes.txt").unlink()
+
+
+def test_hook_judges_the_staged_content(consumer: Path, tmp_path_factory: pytest.TempPathFactory,
+                                        marker: Path) -> None:
+    (consumer / "weights.bin").write_bytes(payloads.protocol0(marker))
+    _git("add", "weights.bin", cwd=consumer)
+    (consumer / "weights.bin").write_bytes(b"harmless working-tree edit, never staged\n")
+    result = _commit(consumer, tmp_path_factory.getbasetemp(), "staged payload")
+    assert result.returncode != 0
+    assert "MW101" in result.stdout + result.stderr
+    # Outside pre-commit, --staged reads the index too.
+    env = _env(tmp_path_factory.getbasetemp())
+    staged = subprocess.run([sys.executable, "-m", "mlwarden", "models", "--staged", "weights.bin"], cwd=consumer,
+                            capture_output=True, text=True, env=env, check=False, timeout=120)
+    assert staged.returncode == 1
+    assert "MW101" in staged.stdout
+    worktree = subprocess.run([sys.executable, "-m", "mlwarden", "models", "weights.bin"], cwd=consumer,
+                              capture_output=True, text=True, env=env, check=False, timeout=120)
+    assert worktree.returncode == 0, worktree.stdout
+    _git("reset", "-q", "HEAD", "weights.bin", cwd=consumer)
+    (consumer / "weights.bin").unlink()
 
 
 def test_clean_checkpoint_passes(consumer: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -136,19 +187,19 @@ def test_stale_sbom_is_rewritten_and_fails(tmp_path_factory: pytest.TempPathFact
                              text=True, env=env, check=False, timeout=900)
     assert install.returncode == 0, install.stderr
     _git("add", ".", cwd=repo)
-    first = _commit(repo, tmp_path_factory.getbasetemp(), "initial")
+    first = _git_commit(repo, tmp_path_factory.getbasetemp(), "initial")
     assert first.returncode != 0  # no SBOM yet: the hook writes it and fails
     assert (repo / "sbom" / "demo.cdx.json").exists()
     _git("add", ".", cwd=repo)
-    assert _commit(repo, tmp_path_factory.getbasetemp(), "initial").returncode == 0
+    assert _git_commit(repo, tmp_path_factory.getbasetemp(), "initial").returncode == 0
     (repo / "requirements.txt").write_text("numpy==2.0.0\n")
     _git("add", "requirements.txt", cwd=repo)
-    stale = _commit(repo, tmp_path_factory.getbasetemp(), "upgrade numpy")
+    stale = _git_commit(repo, tmp_path_factory.getbasetemp(), "upgrade numpy")
     assert stale.returncode != 0
     assert "is stale: rewrote it" in stale.stdout + stale.stderr
     assert '"version": "2.0.0"' in (repo / "sbom" / "demo.cdx.json").read_text()
     _git("add", ".", cwd=repo)
-    assert _commit(repo, tmp_path_factory.getbasetemp(), "upgrade numpy").returncode == 0
+    assert _git_commit(repo, tmp_path_factory.getbasetemp(), "upgrade numpy").returncode == 0
 
 
 def test_token_in_a_notebook_output_is_refused(consumer: Path, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -264,8 +264,8 @@ def test_notebook_cell_tag_and_metadata(ctx: Context) -> None:
     ]
     nb = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     result = scan(ctx, "nb.ipynb", nb)
-    assert [(f.location.member, f.rule) for f in result.findings] == [("cell 1", "MW401")]
-    assert {f.location.member for f in result.suppressed} == {"cell 0", "cell 0 output 0"}
+    assert [(f.location.member, f.rule) for f in result.findings] == [("cell 2", "MW401")]
+    assert {f.location.member for f in result.suppressed} == {"cell 1", "cell 1 output 0"}
 
 
 # --- personal data -----------------------------------------------------------------------------------------------
@@ -401,7 +401,19 @@ def test_wrong_typed_notebook_fields(ctx: Context, cells: list[object]) -> None:
     good = {"cell_type": "code", "source": [f'login("{HF_OK}")\n'], "outputs": []}
     nb = json.dumps({"cells": [*cells, good], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     result = scan(ctx, "nb.ipynb", nb)
-    assert any(f.rule == "MW401" for f in result.findings)  # the good cell is still read
+    assert "MW406" in {f.rule for f in result.findings}  # the reader names the bad field
+    # The good cell is still read, and named by its position.
+    assert [f.location.member for f in result.findings if f.rule == "MW401"] == [f"cell #{len(cells) + 1}"]
+
+
+def test_notebook_findings_point_into_the_file(ctx: Context) -> None:
+    cells = [{"cell_type": "code", "execution_count": 7, "metadata": {}, "outputs": [],
+              "source": ["import os\n", f'login("{HF_OK}")\n']}]
+    text = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+    finding = next(f for f in scan(ctx, "nb.ipynb", text).findings if f.rule == "MW401")
+    assert (finding.location.member, finding.location.line) == ("cell 7", 2)
+    assert finding.location.file_line is not None
+    assert HF_OK in text.splitlines()[finding.location.file_line - 1]
 
 
 def test_deeply_nested_notebook_and_binary_junk(ctx: Context) -> None:

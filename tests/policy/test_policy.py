@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from mlwarden.cli import main
 from mlwarden.errors import PolicyError
+from mlwarden.pipeline import policy_expiry_findings
 from mlwarden.policy import load_policy, parse_policy_text
 from mlwarden.policy.edit import add_entry, remove_entries
-from mlwarden.scanning import policy_expiry_findings
 
 META = "reason = 'r'\nowner = 'sec@example.org'\nadded = 2026-01-01\nexpires = 2099-01-01\n"
 TODAY = dt.date(2026, 11, 24)
@@ -65,7 +65,7 @@ def test_every_problem_has_file_line_and_expectation() -> None:
     ("schema_version = 1\n[[index]]\nid = 'corp'\nurl = 'not a url'\n" + META, "expected a URL"),
     ("schema_version = 1\n[[hf]]\nrepo = 'a/b'\nrevisions = ['main']\n" + META, "40-hex-digit"),
     ("schema_version = 1\n[[pickle]]\nglobals = ['mypkg.*']\n" + META, "exact dotted names"),
-    ("schema_version = 1\n[[exception]]\nrule = 'MW999'\n" + META, "known rule id"),
+    ("schema_version = 1\n[[exception]]\nrule = 'MW999'\n" + META, "unknown rule 'MW999'"),
     ("schema_version = 1\n[[exception]]\npath = '*.pkl'\n" + META, "exactly one of 'rule'"),
     ("schema_version = 1\n[[package]]\nname = 'x'\nreason = 3\nowner = 'o'\nadded = 2026-01-01\n"
      "expires = 2027-01-01\n", "reason: expected a non-empty string"),

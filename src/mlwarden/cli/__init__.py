@@ -13,11 +13,9 @@ import click
 
 from mlwarden import __version__
 from mlwarden.errors import MlwardenError, PolicyError
+from mlwarden.exitcodes import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
 
-EXIT_CLEAN = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
+__all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERRUPTED", "cli", "main"]
 
 _COMMANDS = {
     "allowlist": ("mlwarden.cli.allowlist", "allowlist", "Edit and check the advisor's policy files."),
@@ -27,6 +25,7 @@ _COMMANDS = {
     "explain": ("mlwarden.cli.explain", "explain", "Show what a pickle would do, as pseudo-Python."),
     "hf": ("mlwarden.cli.hf", "hf", "Verify and scan Hugging Face downloads (offline)."),
     "models": ("mlwarden.cli.models", "models", "Scan model files (pickles and every container)."),
+    "rule": ("mlwarden.cli.rule", "rule", "Explain a rule (or list them all)."),
     "sbom": ("mlwarden.cli.sbom", "sbom", "CycloneDX SBOM: generate, check freshness, validate, diff."),
     "scan": ("mlwarden.cli.scan", "scan", "Run every check over a tree (default: .)."),
     "secrets": ("mlwarden.cli.secrets", "secrets", "Secrets and personal data in code, notebooks and data files."),

@@ -23,6 +23,17 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
+def _root() -> Path:
+    """The repository root, found from any subfolder: the policy lives there, not in the current folder."""
+    from mlwarden.discover import repo_root
+
+    return repo_root()
+
+
+def _policy_file(given: Path | None, root: Path) -> Path:
+    return given if given is not None else root / _DEFAULT_FILE
+
+
 def _org_option(func: Any) -> Any:
     return click.option("--policy", "org_policy", type=click.Path(dir_okay=False, path_type=Path),
                         envvar="MLWARDEN_POLICY",
@@ -37,7 +48,7 @@ def allowlist() -> None:
 
 @allowlist.command(short_help="Add an entry (validated; comments kept; atomic write).")
 @click.argument("kind", type=click.Choice(KINDS))
-@click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path), default=_DEFAULT_FILE,
+@click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path), default=None,
               show_default=True, help="Policy file to edit (created if missing).")
 @click.option("--reason", required=True, help="Why the entry exists (ticket, review).")
 @click.option("--owner", required=True, help="Who approved it (e-mail or team).")
@@ -79,9 +90,17 @@ def add(kind: str, file_: Path, reason: str, owner: str, expires: dt.date, added
     it) before anything is written; an invalid edit leaves the file untouched."""
     from mlwarden.policy.edit import add_entry
 
+    today = dt.date.today()
+    if expires < today:
+        raise click.BadParameter(f"{expires} is in the past: an entry must expire in the future",
+                                 param_hint="--expires")
+    if added and added > today:
+        raise click.BadParameter(f"{added} is in the future", param_hint="--added")
     fields = _fields(kind, options)
-    fields.update(reason=reason, owner=owner, added=added or dt.date.today(), expires=expires)
-    ident = add_entry(file_, kind, fields, Path.cwd(), str(org_policy) if org_policy else None)
+    fields.update(reason=reason, owner=owner, added=added or today, expires=expires)
+    root = _root()
+    file_ = _policy_file(file_, root)
+    ident = add_entry(file_, kind, fields, root, str(org_policy) if org_policy else None)
     click.echo(f"added [[{kind}]] {ident} to {file_}", err=True)
     return 0
 
@@ -128,7 +147,7 @@ def _fields(kind: str, options: dict[str, Any]) -> dict[str, Any]:
 @allowlist.command(short_help="Remove entries by kind and name.")
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("ident")
-@click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path), default=_DEFAULT_FILE,
+@click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path), default=None,
               show_default=True, help="Policy file to edit.")
 @_org_option
 def remove(kind: str, ident: str, file_: Path, org_policy: Path | None) -> int:
@@ -137,7 +156,9 @@ def remove(kind: str, ident: str, file_: Path, org_policy: Path | None) -> int:
     from mlwarden.errors import PolicyError
     from mlwarden.policy.edit import remove_entries
 
-    count = remove_entries(file_, kind, ident, Path.cwd(), str(org_policy) if org_policy else None)
+    root = _root()
+    file_ = _policy_file(file_, root)
+    count = remove_entries(file_, kind, ident, root, str(org_policy) if org_policy else None)
     if not count:
         raise PolicyError(f"{file_}: no [[{kind}]] entry named {ident!r}")
     click.echo(f"removed {count} [[{kind}]] entr{'y' if count == 1 else 'ies'} named {ident!r} from {file_}",
@@ -152,7 +173,7 @@ def list_(kind: str | None, org_policy: Path | None) -> int:
     """List the entries of the merged policy: kind, name, owner, expiry, status and file:line."""
     from mlwarden.policy import load_policy
 
-    policy = load_policy(Path.cwd(), org_policy)
+    policy = load_policy(_root(), org_policy)
     for entry in policy.entries:
         if kind and entry.kind != kind:
             continue
@@ -170,7 +191,7 @@ def show(fmt: str, org_policy: Path | None) -> int:
 
     from mlwarden.policy import load_policy
 
-    policy = load_policy(Path.cwd(), org_policy)
+    policy = load_policy(_root(), org_policy)
     if fmt == "json":
         doc = {
             "layers": list(policy.files),
@@ -203,18 +224,26 @@ def check(files: tuple[Path, ...], org_policy: Path | None) -> int:
     from mlwarden.errors import PolicyError
     from mlwarden.policy import load_policy
 
-    root = Path.cwd()
+    root = _root()
     missing = [f for f in files if not f.is_file()]
     if missing:
         raise PolicyError("cannot check missing file(s)", [f"{f}: no such file" for f in missing])
     policy = load_policy(root, org_policy, extra_files=files)
     today = dt.date.today()
     chosen = {str(f) for f in files} | {f.as_posix() for f in files}
-    expired = [e for e in policy.entries if e.expires < today and e.origin.file != "<default>"
-               and (not files or e.origin.file in chosen or _same(e.origin.file, files, root))]
-    for entry in expired:
-        click.echo(f"{entry.origin}: [[{entry.kind}]] {entry.key} expired on {entry.expires} "
-                   f"(owner {entry.owner})")
+    from mlwarden.policy.model import Status
+
+    mine = [(e, status) for e, status in policy.expiry(today)
+            if not files or e.origin.file in chosen or _same(e.origin.file, files, root)]
+    # The same rule as `scan` (MW601/MW602): past the grace period fails; in grace or expiring warns.
+    expired = [e for e, status in mine if status is Status.EXPIRED]
+    for entry, status in mine:
+        if status is Status.EXPIRED:
+            click.echo(f"{entry.origin}: [[{entry.kind}]] {entry.key} expired on {entry.expires}, grace period "
+                       f"over (owner {entry.owner}): it no longer applies")
+        elif status is Status.GRACE:
+            click.echo(f"{entry.origin}: [[{entry.kind}]] {entry.key} expired on {entry.expires}; in its grace "
+                       f"period until {policy.grace_end(entry)} (owner {entry.owner})")
     checked = len(files) or len(policy.files) - 1
     click.echo(f"mlwarden: {checked} policy file(s) valid, {len(policy.entries)} entries, "
                f"{len(expired)} expired", err=True)
@@ -235,7 +264,7 @@ def expired(days: int, org_policy: Path | None) -> int:
     within --days. Exit 1 when any entry has expired."""
     from mlwarden.policy import load_policy
 
-    policy = load_policy(Path.cwd(), org_policy)
+    policy = load_policy(_root(), org_policy)
     today = dt.date.today()
     soon = today + dt.timedelta(days=days)
     any_expired = False

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlwarden.cli._common import emit, load_run_config, output_options
+from mlwarden.cli._common import Options, emit, load_run, output_options
 
 if TYPE_CHECKING:
     from mlwarden.hub.verify import Targets
@@ -40,22 +40,24 @@ def _targets(paths: tuple[Path, ...]) -> Targets:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Hashing threads (default: one per core).")
 @output_options
-def verify(paths: tuple[Path, ...], workers: int | None, fmt: str, output: Path | None, fail_on: str | None,
-           policy: Path | None) -> int:
+def verify(paths: tuple[Path, ...], workers: int | None, opts: Options) -> int:
     """Verify caches and local_dir downloads offline (default: the cache huggingface_hub uses, from
     HF_HUB_CACHE, HF_HOME or ~/.cache/huggingface/hub): every blob against its name (sha256 for LFS
     files, git blob sha1 for the others), every snapshot link inside its repository, trees/<commit>.json
     manifests, refs, local_dir .metadata files, and incomplete downloads."""
     from mlwarden.hub.verify import verify as run_verify
+    from mlwarden.pipeline import conclude
 
-    config = load_run_config(fail_on, policy)
+    run = load_run(opts)
     targets = _targets(paths)
     start = time.perf_counter()
-    report, stats = run_verify(targets, Path.cwd(), workers=workers)
-    _summary(stats.repos, stats.revisions, stats.files, stats.bytes_hashed, time.perf_counter() - start)
+    report, stats = run_verify(targets, run.root, workers=workers)
+    if not opts.quiet:
+        _summary(stats.repos, stats.revisions, stats.files, stats.bytes_hashed, time.perf_counter() - start)
     report.inventory["hf_verify"] = {"repositories": stats.repos, "revisions": stats.revisions,
                                      "files": stats.files, "bytes_hashed": stats.bytes_hashed}
-    return emit(report, fmt=fmt, output=output, fail_on=config.fail_on, category="hf")
+    report.checks["hf-verify"] = stats.files
+    return emit(conclude(report, run), opts, run, category="hf")
 
 
 @hf.command(short_help="Scan every cached file, find remote code, hold repos against the policy.")
@@ -63,29 +65,29 @@ def verify(paths: tuple[Path, ...], workers: int | None, fmt: str, output: Path 
 @click.option("--verify/--no-verify", "also_verify", default=True, show_default=True,
               help="Also run the integrity checks of `hf verify`.")
 @output_options
-def scan(paths: tuple[Path, ...], also_verify: bool, fmt: str, output: Path | None, fail_on: str | None,
-         policy: Path | None) -> int:
+def scan(paths: tuple[Path, ...], also_verify: bool, opts: Options) -> int:
     """Run every cached file through the model scanner, report remote code (auto_map, custom_pipelines,
     Python files, AST-checked, never imported), and hold every repository and revision against the
     policy's [[hf]] entries (repo or org, approved commits, formats, trust_remote_code, expected hashes).
     The JSON output lists repositories, revisions and verdicts under "inventory"."""
     from mlwarden.hub.scan import scan_hf
     from mlwarden.hub.verify import verify as run_verify
-    from mlwarden.policy import load_policy
-    from mlwarden.scanning import apply_waivers
+    from mlwarden.pipeline import conclude
 
-    root = Path.cwd()
-    config = load_run_config(fail_on, policy)
-    merged = load_policy(root, config.policy)
+    run = load_run(opts)
+    root = run.root
     targets = _targets(paths)
-    report = scan_hf(targets, root, merged, config.budgets)
+    report = scan_hf(targets, root, run.policy, run.config.budgets)
+    report.checks["hf-scan"] = report.files_scanned
     if also_verify:
         start = time.perf_counter()
         checked, stats = run_verify(targets, root)
         report.findings.extend(checked.findings)
-        _summary(stats.repos, stats.revisions, stats.files, stats.bytes_hashed, time.perf_counter() - start)
-    apply_waivers(report, merged)
-    return emit(report, fmt=fmt, output=output, fail_on=config.fail_on, category="hf")
+        report.errors.extend(checked.errors)
+        report.checks["hf-verify"] = stats.files
+        if not opts.quiet:
+            _summary(stats.repos, stats.revisions, stats.files, stats.bytes_hashed, time.perf_counter() - start)
+    return emit(conclude(report, run), opts, run, category="hf")
 
 
 def _summary(repos: int, revisions: int, files: int, hashed: int, seconds: float) -> None:

@@ -23,16 +23,15 @@ def _build(hf_cache: Path | None, db: Path | None, spec: str, *, timestamp: bool
            serial: bool = False) -> tuple[dict[str, Any], Path]:
     import datetime as dt
 
-    from mlwarden.cli._common import load_run_config
-    from mlwarden.policy import load_policy
+    from mlwarden.cli._common import Options as RunOptions
+    from mlwarden.cli._common import load_run, targets_for
     from mlwarden.sbom.build import Options, generate, project_identity
-    from mlwarden.walk import iter_files
 
-    root = Path.cwd()
-    config = load_run_config(None, None, root)
-    policy = load_policy(root, config.policy)
-    target = Path(config.sbom) if config.sbom else Path("sbom") / f"{project_identity(root)[0]}.cdx.json"
-    files = [f for f in iter_files([root], root, config.exclude) if f.resolve() != target.resolve()]
+    run = load_run(RunOptions())
+    root, config, policy = run.root, run.config, run.policy
+    target = root / (config.sbom or f"sbom/{project_identity(root)[0]}.cdx.json")
+    found = targets_for((), run, default_to_root=True).found  # what git holds, not every file on disk
+    files = [f for f in found if f.resolve() != target.resolve()]
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else None
     options = Options(spec=spec, hf_cache=hf_cache, osv_db=str(db) if db else config.osv_db, timestamp=now,
                       serial=serial)

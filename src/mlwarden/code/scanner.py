@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from mlwarden.code.checks import CheckResult, CodeIssue, HubReference, check_source
 from mlwarden.findings import Finding, Location
@@ -40,43 +38,26 @@ def check_code_file(path: Path, display: str, policy: Policy) -> tuple[list[Find
 
 
 def _check_notebook(text: str, display: str, policy: Policy) -> tuple[list[Finding], list[HubReference]]:
+    from mlwarden.notebook import NotebookError, read_notebook, strip_magics
+
     try:
-        doc = json.loads(text)
-        cells = doc["cells"]
-        if not isinstance(cells, list):
-            raise TypeError("cells is not a list")
-    except (ValueError, KeyError, TypeError) as exc:
-        return [_finding("MW710", display, None, None, f"notebook is not valid JSON ({exc})", "notebook")], []
+        notebook = read_notebook(text)
+    except NotebookError as exc:
+        return [_finding("MW710", display, None, None, f"notebook cannot be read: {exc}", "notebook")], []
     findings: list[Finding] = []
     refs: list[HubReference] = []
     aliases: dict[str, str] = {}  # imports carry over from one cell to the next, as in the kernel
-    for index, cell in enumerate(cells):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        source = _cell_source(cell.get("source", ""))
-        if source is None:
-            continue
-        member = f"cell {index}"
+    for cell in notebook.code_cells():
+        member = cell.label
         try:
-            result = check_source(source, aliases)
+            result = check_source(strip_magics(cell.source), aliases)
         except (SyntaxError, ValueError, RecursionError) as exc:
             findings.append(_finding("MW710", display, getattr(exc, "lineno", None), member,
-                                     f"does not parse: {getattr(exc, 'msg', exc)}", f"syntax:{index}"))
+                                     f"does not parse: {getattr(exc, 'msg', exc)}", f"syntax:{cell.index}"))
             continue
         findings.extend(_findings(result, display, member, policy))
         refs.extend(result.hub_refs)
     return findings, refs
-
-
-def _cell_source(source: Any) -> str | None:
-    text = "".join(source) if isinstance(source, list) else source if isinstance(source, str) else None
-    if text is None:
-        return None
-    if text.lstrip().startswith("%%"):
-        return None  # a cell magic: the cell is not Python
-    # Line magics and shell escapes become blank lines, so line numbers still point into the cell.
-    lines = ["" if line.lstrip().startswith(("%", "!", "?")) else line for line in text.split("\n")]
-    return "\n".join(lines)
 
 
 def _findings(result: CheckResult, display: str, member: str | None, policy: Policy) -> list[Finding]:

@@ -10,7 +10,7 @@ from mlwarden.deps.model import Manifest, Pin
 from mlwarden.deps.osv import Advisory, OsvDatabase
 from mlwarden.findings import Finding, Location, ScanError, Severity
 from mlwarden.policy.model import Policy
-from mlwarden.rules import RULES
+from mlwarden.rules import RULES, make_finding
 
 
 @dataclass
@@ -37,15 +37,19 @@ def auditable_pins(manifests: Iterable[Manifest]) -> tuple[list[Pin], list[tuple
     """Pins to audit, and pins that cannot be (no exact version). Ranges in pyproject.toml are left to the
     lock file when one is among the inputs."""
     manifests = list(manifests)
-    has_lock = any(m.kind in ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock") for m in manifests)
+    has_lock = any(m.kind in ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock", "conda-lock", "installed")
+                   for m in manifests)
     pins: list[Pin] = []
     unaudited: list[tuple[Pin, str]] = []
     for manifest in manifests:
-        if manifest.kind == "pyproject" and has_lock:
+        if manifest.kind in ("pyproject", "Pipfile") and has_lock:
             continue
         for pin in manifest.pins:
             if pin.ecosystem != "PyPI":
-                continue  # conda packages: no PyPI advisories apply to them
+                # OSV has no conda ecosystem: a conda package is not audited, and saying so is the only honest
+                # answer (a conda-only environment must not pass as "no known vulnerabilities").
+                unaudited.append((pin, "conda package: no advisory database covers conda packages"))
+                continue
             if pin.source is not None and pin.source.kind in ("vcs", "path", "url"):
                 unaudited.append((pin, "installed from a VCS, path or URL: no release to look up"))
             elif pin.version is None:
@@ -84,6 +88,13 @@ def audit_online(pins: list[Pin], policy: Policy, *, service: str = "osv", osv_u
 
 
 def _record(result: AuditResult, pin: Pin, advisory: Advisory, policy: Policy) -> None:
+    if advisory.malicious:
+        # Not waivable by a vulnerability exception: there is no fixed version of an attack.
+        result.findings.append(make_finding(
+            "MW313", Location(pin.file, line=pin.line),
+            f"{pin.name} {pin.version} is a known malicious package: {advisory.id}: {advisory.summary}",
+            f"{advisory.id}:{pin.name}"))
+        return
     rule = RULES["MW311"]
     fixed = ", ".join(advisory.fixed) or "none known"
     aliases = f" ({', '.join(advisory.aliases)})" if advisory.aliases else ""
@@ -108,5 +119,6 @@ def unaudited_errors(unaudited: list[tuple[Pin, str]], *, allow: bool) -> tuple[
     return [], errors
 
 
-def load_database(path: str, cache_dir: Path | None = None) -> OsvDatabase:
-    return OsvDatabase.load(Path(path), cache_dir)
+def load_database(path: str, cache_dir: Path | None = None, *, max_age_days: int | None = None) -> OsvDatabase:
+    """The offline database; InputError (exit 2) when missing, empty, not OSV or older than max_age_days."""
+    return OsvDatabase.load(Path(path), cache_dir, max_age_days=max_age_days)

@@ -93,9 +93,13 @@ class SourceRules:
         return None
 
 
-def check_manifest(manifest: Manifest, policy: Policy, *, typosquats: bool = True) -> list[Finding]:
+def check_manifest(manifest: Manifest, policy: Policy, *, typosquats: bool = True,
+                   fatal_as_findings: bool = True) -> list[Finding]:
+    """Findings of one manifest. Fatal problems (the file could not be read fully) are findings too unless
+    the caller reports them as errors (``run.manifest_errors``)."""
     rules = SourceRules(policy)
-    findings = [_finding(p.rule, p.file, p.line, p.message, f"problem:{p.message}") for p in manifest.problems]
+    findings = [_finding(p.rule, p.file, p.line, p.message, f"problem:{p.message}") for p in manifest.problems
+                if fatal_as_findings or not p.fatal]
     findings += _file_sources(manifest, rules, policy)
     for pin in manifest.pins:
         findings += _pin_findings(pin, manifest, rules, policy, typosquats)

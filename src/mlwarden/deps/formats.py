@@ -1,25 +1,63 @@
-"""pyproject.toml (PEP 621, PEP 735 groups, uv, poetry), uv.lock, poetry.lock, Pipfile.lock, pylock.toml and
-conda environment.yml, each into a Manifest of Pins. Line numbers are found by searching the text for the
-package's entry (TOML and YAML readers keep none)."""
+"""pyproject.toml (PEP 621, PEP 735 groups, uv, poetry, pdm, hatch), Pipfile, uv.lock, poetry.lock (1.x and 2.x),
+Pipfile.lock, pylock.toml (PEP 751), conda environment files and conda-lock files, each into a Manifest of Pins.
+
+Every field is type-checked before use (a wrong type is one error naming the file and the field), every URL is
+redacted where it enters the model, and a file that cannot be read fully (bad TOML, a truncated lock, an unknown
+lock version) is a fatal problem: the caller reports it as an error, never as a pass. Line numbers come from
+the text (TOML and YAML readers keep none), found in linear time.
+"""
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import re
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from mlwarden import _toml
-from mlwarden.deps.model import PYPI_SIMPLE, Manifest, Pin, Problem, Source
-from mlwarden.deps.requirements import exact_version, parse_requirements, source_for_url
+from mlwarden.deps.model import PYPI_SIMPLE, Manifest, Pin, Source
+from mlwarden.deps.reading import (
+    MAX_NAME_CHARS,
+    ReadFailure,
+    load_json,
+    load_toml,
+    load_yaml,
+    read_text,
+)
+from mlwarden.deps.requirements import (
+    _Walk,
+    exact_version,
+    logical_lines,
+    parse_lines,
+    parse_requirements,
+    source_for_url,
+)
 from mlwarden.paths import display_path
+from mlwarden.redact import redact
 
-LOCK_NAMES = {"uv.lock": "uv.lock", "poetry.lock": "poetry.lock", "Pipfile.lock": "Pipfile.lock"}
+LOCK_NAMES = {"uv.lock": "uv.lock", "poetry.lock": "poetry.lock", "Pipfile.lock": "Pipfile.lock",
+              "Pipfile": "Pipfile"}
+LOCK_KINDS = ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock", "conda-lock")
+_REQUIREMENT_FOLDERS = {"requirements", "reqs", "requirements.d", "deps", "dependencies"}
+# pip-tools inputs with conventional names (a bare *.in is too often MANIFEST.in or an autoconf template).
+_IN_NAMES = {"base", "dev", "test", "tests", "testing", "docs", "doc", "prod", "production", "lint", "ci",
+             "local", "main", "build", "extras", "optional", "all", "runtime", "develop", "development"}
+PYLOCK_VERSIONS = ("1.0",)
+UV_LOCK_VERSIONS = (1,)
+POETRY_LOCK_MAJORS = ("1", "2")
+CONDA_LOCK_VERSIONS = (1,)
+
+
+class FieldError(Exception):
+    """A field of a structured file has the wrong type; the message names the field."""
 
 
 def kind_of(path: Path) -> str | None:
-    """Which parser a file needs, from its name (these formats have fixed names or suffixes)."""
+    """Which parser a file needs, from its name and folder (these formats have fixed names or suffixes)."""
     name = path.name
     if name in LOCK_NAMES:
         return LOCK_NAMES[name]
@@ -27,120 +65,358 @@ def kind_of(path: Path) -> str | None:
         return "pyproject"
     if re.fullmatch(r"pylock(\.[^.]+)?\.toml", name):
         return "pylock"
+    if re.fullmatch(r"([\w.-]*[.-])?conda-lock\.ya?ml", name):
+        return "conda-lock"
     if re.fullmatch(r"(environment|env|conda)[\w.-]*\.ya?ml", name):
         return "conda"
-    if re.fullmatch(r"(.*requirements.*|constraints.*)\.(txt|in)", name):
+    lower = name.lower()
+    if re.fullmatch(r".*requirements.*\.(txt|in|pip)|constraints.*\.(txt|in)", lower):
+        return "requirements"
+    if path.parent.name.lower() in _REQUIREMENT_FOLDERS and lower.endswith((".txt", ".in")):
+        return "requirements"
+    if lower.endswith(".in") and lower[:-3] in _IN_NAMES:
         return "requirements"
     return None
 
 
-def parse_file(path: Path, root: Path) -> list[Manifest]:
+def parse_file(path: Path, root: Path, *, explicit: bool = True) -> list[Manifest]:
     kind = kind_of(path) or "requirements"
     if kind == "requirements":
-        return parse_requirements(path, root)
+        return parse_requirements(path, root, explicit=explicit)
     display = display_path(path, root)
     manifest = Manifest(file=display, kind=kind)
+    included: list[Manifest] = []
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        manifest.problems.append(Problem("MW308", display, None, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
-        return [manifest]
-    except OSError as exc:
-        manifest.problems.append(Problem("MW308", display, None, f"cannot be read: {exc.strerror or exc}"))
-        return [manifest]
-    try:
-        _PARSERS[kind](text, manifest)
-    except (_toml.TOMLDecodeError, ValueError) as exc:
-        manifest.problems.append(Problem("MW308", display, _error_line(exc), f"cannot be parsed: {exc}"))
-    except (KeyError, TypeError, AttributeError) as exc:
-        manifest.problems.append(Problem("MW308", display, None, f"unexpected structure: {exc!r}"))
-    return [manifest]
+        text = read_text(path, utf8_only=kind not in ("conda",))
+        included = _PARSERS[kind](text, manifest, path, root) or []
+    except ReadFailure as exc:
+        manifest.fatal(str(exc), _error_line(str(exc)))
+    except FieldError as exc:
+        manifest.fatal(f"unexpected structure: {exc}")
+    except RecursionError:
+        manifest.fatal("nested too deeply")
+    return [manifest, *included]
 
 
-def _error_line(exc: Exception) -> int | None:
-    match = re.search(r"line (\d+)", str(exc))
+def _error_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
     return int(match.group(1)) if match else None
 
 
+# --- typed access -----------------------------------------------------------------------------------------------
+def _kind(value: object) -> str:
+    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _table(value: object, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise FieldError(f"{where}: expected a table, found {_kind(value)}")
+    return value
+
+
+def _array(value: object, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FieldError(f"{where}: expected an array, found {_kind(value)}")
+    return value
+
+
+def _text(value: object, where: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise FieldError(f"{where}: expected a string, found {_kind(value)}")
+    return str(value)
+
+
+def _name(value: object, where: str) -> str:
+    name = _text(value, where)
+    if not name:
+        raise FieldError(f"{where}: missing")
+    if len(name) > MAX_NAME_CHARS:
+        raise FieldError(f"{where}: longer than {MAX_NAME_CHARS} characters")
+    return name
+
+
+def _time(value: object, where: str) -> str | None:
+    """An upload time as ISO 8601 UTC (uv.lock writes strings, pylock TOML datetimes)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    elif isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise FieldError(f"{where}: not an ISO 8601 time") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+    else:
+        raise FieldError(f"{where}: expected a time, found {_kind(value)}")
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _newest(times: list[str | None]) -> str | None:
+    known = [t for t in times if t]
+    return max(known) if known else None
+
+
 class _Lines:
+    """Line numbers in linear time: quoted strings and table headers are indexed once."""
+
+    _QUOTED = re.compile(r"\"((?:[^\"\\]|\\.)*)\"|'([^']*)'")
+
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
+        self._quoted: dict[str, int] | None = None
+        self.work = 0
 
-    def find(self, *patterns: str, start: int = 0) -> int | None:
-        for number in range(start, len(self.lines)):
-            if all(p in self.lines[number] for p in patterns):
-                return number + 1
+    def quoted(self, value: str) -> int | None:
+        if self._quoted is None:
+            self._quoted = {}
+            for number, line in enumerate(self.lines, 1):
+                if '"' in line or "'" in line:
+                    for match in self._QUOTED.finditer(line):
+                        self._quoted.setdefault(match.group(1) if match.group(1) is not None else match.group(2),
+                                                number)
+        return self._quoted.get(value)
+
+    def headers(self, header: str) -> list[int]:
+        """The line of each array-of-tables entry: its name key when within a few lines, else the header."""
+        out = []
+        for number, line in enumerate(self.lines, 1):
+            if line.strip() == header:
+                follow = self.lines[number:number + 4]
+                offset = next((i for i, text in enumerate(follow, 1) if text.lstrip().startswith("name")), 0)
+                out.append(number + offset)
+        return out
+
+    def find(self, *patterns: str) -> int | None:
+        """The first line holding every pattern: a scan, so callers looking up many values use ``quoted`` or
+        call it only for a bounded number of values (``budget``)."""
+        self.work += len(self.lines)
+        if self.work > 5_000_000:  # past this many lines scanned, a hostile file would make it quadratic: no line
+            return None
+        for number, line in enumerate(self.lines, 1):
+            if all(p in line for p in patterns):
+                return number
         return None
 
 
-def _requirement_pin(text: str, manifest: Manifest, line: int | None) -> Pin | None:
+def _requirement_pin(text: str, manifest: Manifest, line: int | None, group: str) -> Pin | None:
+    head = re.split(r"[\s\[<>=!~;@(]", text, maxsplit=1)[0]
+    if len(head) > MAX_NAME_CHARS:
+        manifest.problem(f"requirement name longer than {MAX_NAME_CHARS} characters; not read", line)
+        return None
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
-        manifest.problems.append(Problem("MW308", manifest.file, line, f"not a valid requirement: {exc}"))
+        shown = redact(text)
+        manifest.problem(f"not a valid requirement {shown[:120]!r}: {redact(str(exc).splitlines()[0])[:120]}", line)
         return None
     return Pin(req.name, exact_version(str(req.specifier)), str(req.specifier), manifest.file, line,
-               source=source_for_url(req.url) if req.url else None, markers=str(req.marker) if req.marker else None)
+               source=source_for_url(req.url) if req.url else None, markers=str(req.marker) if req.marker else None,
+               groups=(group,))
+
+
+def _and_markers(first: str | None, second: str | None) -> str | None:
+    if first and second:
+        return f"({first}) and ({second})"
+    return first or second
 
 
 # --- pyproject.toml ---------------------------------------------------------------------------------------------
-def _pyproject(text: str, manifest: Manifest) -> None:
-    data = _toml.loads(text)
+def _pyproject(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+    data = load_toml(text)
     lines = _Lines(text)
-    project = data.get("project", {})
-    requirements: list[str] = list(project.get("dependencies", []))
-    for group in project.get("optional-dependencies", {}).values():
-        requirements += list(group)
-    for group in data.get("dependency-groups", {}).values():
-        requirements += [r for r in group if isinstance(r, str)]
-    uv = data.get("tool", {}).get("uv", {})
-    uv_sources = uv.get("sources", {})
-    for req in requirements:
-        pin = _requirement_pin(req, manifest, lines.find(f'"{req}"') or lines.find(f"'{req}'"))
+    project = _table(data.get("project"), "project")
+    tool = _table(data.get("tool"), "tool")
+    uv = _table(tool.get("uv"), "tool.uv")
+    uv_indexes = _uv_indexes(uv, manifest, lines)
+    requirements: list[tuple[str, str]] = [(r, "main") for r in _strings(project.get("dependencies"),
+                                                                         "project.dependencies")]
+    for extra, group in _table(project.get("optional-dependencies"), "project.optional-dependencies").items():
+        requirements += [(r, f"extra:{extra}") for r in _strings(group, f"project.optional-dependencies.{extra}")]
+    groups = _table(data.get("dependency-groups"), "dependency-groups")
+    for group in groups:
+        requirements += [(r, f"group:{group}") for r in _dependency_group(groups, group, manifest, ())]
+    for key, label in (("dev-dependencies", "dev"), ("constraint-dependencies", "uv-constraint"),
+                       ("override-dependencies", "uv-override")):
+        requirements += [(r, label) for r in _strings(uv.get(key), f"tool.uv.{key}")]
+    pdm = _table(tool.get("pdm"), "tool.pdm")
+    for group, reqs in _table(pdm.get("dev-dependencies"), "tool.pdm.dev-dependencies").items():
+        requirements += [(r, f"pdm:{group}") for r in _strings(reqs, f"tool.pdm.dev-dependencies.{group}")]
+    hatch_envs = _table(_table(tool.get("hatch"), "tool.hatch").get("envs"), "tool.hatch.envs")
+    for env, config in hatch_envs.items():
+        config = _table(config, f"tool.hatch.envs.{env}")
+        for key in ("dependencies", "extra-dependencies"):
+            requirements += [(r, f"hatch:{env}") for r in _strings(config.get(key), f"tool.hatch.envs.{env}.{key}")]
+    sources = _table(uv.get("sources"), "tool.uv.sources")
+    for req, group in requirements:
+        pin = _requirement_pin(req, manifest, lines.quoted(req), group)
         if pin is None:
             continue
-        source = _table_source(uv_sources.get(pin.name))
-        if source is not None:
-            pin = Pin(pin.name, pin.version, pin.specifier, pin.file, pin.line, source=source)
-        manifest.pins.append(pin)
-    for index in uv.get("index", []):
-        url = index.get("url")
-        if url:
-            manifest.indexes.append((url, lines.find(url)))
-    if uv.get("index-url"):
-        manifest.indexes.append((uv["index-url"], lines.find("index-url")))
-    for url in uv.get("extra-index-url", []):
-        manifest.extra_indexes.append((url, lines.find(url)))
-    if uv.get("index-strategy"):
-        manifest.index_strategy = (uv["index-strategy"], lines.find("index-strategy"))
-    poetry = data.get("tool", {}).get("poetry", {})
-    for name, spec in poetry.get("dependencies", {}).items():
-        if name.lower() == "python":
+        manifest.pins += _with_uv_sources(pin, sources, uv_indexes, manifest)
+    _uv_settings(uv, manifest, lines)
+    _poetry_project(_table(tool.get("poetry"), "tool.poetry"), manifest, lines)
+    _pdm_sources(pdm, manifest, lines)
+
+
+def _strings(value: object, where: str) -> list[str]:
+    out = []
+    for index, item in enumerate(_array(value, where)):
+        if not isinstance(item, str):
+            raise FieldError(f"{where}[{index}]: expected a requirement string, found {_kind(item)}")
+        out.append(item)
+    return out
+
+
+def _dependency_group(groups: dict[str, Any], name: str, manifest: Manifest, stack: tuple[str, ...]) -> list[str]:
+    """PEP 735: strings and {include-group = "…"} tables, includes resolved (a cycle is an error)."""
+    if name in stack:
+        manifest.problem(f"dependency-groups include cycle: {' -> '.join((*stack, name))}", rule="MW310")
+        return []
+    if name not in groups:
+        manifest.fatal(f"dependency-groups.{stack[-1] if stack else name} includes unknown group {name!r}")
+        return []
+    out: list[str] = []
+    for index, item in enumerate(_array(groups[name], f"dependency-groups.{name}")):
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("include-group"), str):
+            out += _dependency_group(groups, item["include-group"], manifest, (*stack, name))
+        else:
+            raise FieldError(f"dependency-groups.{name}[{index}]: expected a requirement or an include-group table")
+    return out
+
+
+def _uv_indexes(uv: dict[str, Any], manifest: Manifest, lines: _Lines) -> dict[str, str]:
+    named: dict[str, str] = {}
+    for index, entry in enumerate(_array(uv.get("index"), "tool.uv.index")):
+        entry = _table(entry, f"tool.uv.index[{index}]")
+        raw = _text(entry.get("url"), f"tool.uv.index[{index}].url")
+        if not raw:
             continue
-        line = lines.find(name, "=")
-        if isinstance(spec, str):
-            manifest.pins.append(Pin(name, _poetry_exact(spec), spec, manifest.file, line))
-        elif isinstance(spec, dict):
-            version = str(spec.get("version", ""))
-            manifest.pins.append(Pin(name, _poetry_exact(version), version, manifest.file, line,
-                                     source=_table_source(spec)))
-    for source in poetry.get("source", []):
-        url = source.get("url")
-        if url:
-            priority = source.get("priority", "primary")
-            target = manifest.extra_indexes if priority in ("supplemental", "secondary") else manifest.indexes
-            target.append((url, lines.find(url)))
+        url = redact(raw)
+        name = _text(entry.get("name"), f"tool.uv.index[{index}].name")
+        if name:
+            named[name] = url
+        if entry.get("format") == "flat":
+            manifest.find_links.append((url, lines.quoted(raw)))
+        else:
+            manifest.indexes.append((url, lines.quoted(raw)))
+    return named
 
 
-def _table_source(spec: object) -> Source | None:
-    """A git or URL source written as a TOML table (uv sources, poetry dependencies)."""
-    if not isinstance(spec, dict):
-        return None
+def _uv_settings(uv: dict[str, Any], manifest: Manifest, lines: _Lines) -> None:
+    index_url = _text(uv.get("index-url"), "tool.uv.index-url")
+    if index_url:
+        manifest.indexes.append((redact(index_url), lines.quoted(index_url)))
+    for url in _strings(uv.get("extra-index-url"), "tool.uv.extra-index-url"):
+        manifest.extra_indexes.append((redact(url), lines.quoted(url)))
+    for url in _strings(uv.get("find-links"), "tool.uv.find-links"):
+        manifest.find_links.append((redact(url), lines.quoted(url)))
+    strategy = _text(uv.get("index-strategy"), "tool.uv.index-strategy")
+    if strategy:
+        manifest.index_strategy = (strategy, lines.find("index-strategy"))
+
+
+def _with_uv_sources(pin: Pin, sources: dict[str, Any], indexes: dict[str, str], manifest: Manifest) -> list[Pin]:
+    """uv applies a source to every requirement of that name; a list of sources is chosen by marker."""
+    spec = sources.get(pin.name)
+    if spec is None:
+        from mlwarden.policy.model import canonicalize_name
+
+        wanted = canonicalize_name(pin.name)
+        spec = next((v for k, v in sources.items() if canonicalize_name(k) == wanted), None)
+    if spec is None:
+        return [pin]
+    where = f"tool.uv.sources.{pin.name}"
+    alternatives = _array(spec, where) if isinstance(spec, list) else [spec]
+    out = []
+    for index, alternative in enumerate(alternatives):
+        alternative = _table(alternative, f"{where}[{index}]" if isinstance(spec, list) else where)
+        source = _table_source(alternative, where, indexes, manifest)
+        marker = _text(alternative.get("marker"), f"{where}.marker")
+        out.append(replace(pin, source=source or pin.source, markers=_and_markers(pin.markers, marker)))
+    return out
+
+
+def _table_source(spec: dict[str, Any], where: str, indexes: dict[str, str] | None = None,
+                  manifest: Manifest | None = None) -> Source | None:
+    """A git, URL, path, index or workspace source written as a TOML table (uv, poetry, Pipfile)."""
     if spec.get("git"):
-        return Source("vcs", str(spec["git"]), ref=spec.get("rev") or spec.get("tag") or spec.get("branch"))
+        ref = spec.get("rev") or spec.get("tag") or spec.get("branch") or spec.get("ref")
+        return Source("vcs", redact(str(_text(spec["git"], f"{where}.git"))),
+                      ref=_text(ref, f"{where}.rev"))
     if spec.get("url"):
-        return Source("url", str(spec["url"]))
+        return Source("url", redact(str(_text(spec["url"], f"{where}.url"))))
+    for key in ("path", "file"):
+        if spec.get(key):
+            return Source("path", redact(str(_text(spec[key], f"{where}.{key}"))))
+    if spec.get("workspace"):
+        return Source("path", "(workspace member)")
+    index_name = _text(spec.get("index") or spec.get("source"), f"{where}.index")
+    if index_name and indexes is not None:
+        if index_name not in indexes:
+            if manifest is not None:
+                manifest.problem(f"{where} names index {index_name!r}, which is not declared")
+            return Source("index", index_name)
+        return Source("index", indexes[index_name])
     return None
+
+
+def _poetry_project(poetry: dict[str, Any], manifest: Manifest, lines: _Lines) -> None:
+    named: dict[str, str] = {}
+    for index, source in enumerate(_array(poetry.get("source"), "tool.poetry.source")):
+        source = _table(source, f"tool.poetry.source[{index}]")
+        raw = _text(source.get("url"), f"tool.poetry.source[{index}].url")
+        name = _text(source.get("name"), f"tool.poetry.source[{index}].name")
+        if not raw:
+            continue
+        url = redact(raw)
+        if name:
+            named[name] = url
+        priority = source.get("priority") or ("secondary" if source.get("secondary") else
+                                              "default" if source.get("default") else "primary")
+        # supplemental/secondary sources are searched for every name (dependency confusion); explicit ones only
+        # for the packages that name them.
+        target = manifest.extra_indexes if priority in ("supplemental", "secondary") else manifest.indexes
+        target.append((url, lines.quoted(raw)))
+    tables = [("tool.poetry.dependencies", "main", poetry.get("dependencies")),
+              ("tool.poetry.dev-dependencies", "dev", poetry.get("dev-dependencies"))]
+    for group, config in _table(poetry.get("group"), "tool.poetry.group").items():
+        config = _table(config, f"tool.poetry.group.{group}")
+        tables.append((f"tool.poetry.group.{group}.dependencies", f"group:{group}", config.get("dependencies")))
+    for where, group, table in tables:
+        for name, spec in _table(table, where).items():
+            if name.lower() == "python":
+                continue
+            if len(name) > MAX_NAME_CHARS:
+                manifest.problem(f"{where}: a name longer than {MAX_NAME_CHARS} characters; not read")
+                continue
+            line = lines.find(name, "=")
+            specs = spec if isinstance(spec, list) else [spec]  # multiple-constraints dependencies
+            for item in specs:
+                manifest.pins.append(_poetry_pin(name, item, f"{where}.{name}", group, manifest, named, line))
+
+
+def _poetry_pin(name: str, spec: object, where: str, group: str, manifest: Manifest, named: dict[str, str],
+                line: int | None) -> Pin:
+    if isinstance(spec, str):
+        return Pin(name, _poetry_exact(spec), spec, manifest.file, line, groups=(group,))
+    table = _table(spec, where)
+    version = _text(table.get("version"), f"{where}.version") or ""
+    markers = _text(table.get("markers"), f"{where}.markers")
+    python = _text(table.get("python"), f"{where}.python")
+    if python and not markers:
+        markers = f"python {python}"
+    return Pin(name, _poetry_exact(version), version, manifest.file, line,
+               source=_table_source(table, where, named, manifest), markers=markers, groups=(group,))
 
 
 def _poetry_exact(spec: str) -> str | None:
@@ -148,151 +424,404 @@ def _poetry_exact(spec: str) -> str | None:
     return spec.lstrip("=") if re.fullmatch(r"=?=?\d[\w.+!-]*", spec) else None
 
 
-# --- lock files -------------------------------------------------------------------------------------------------
-def _uv_lock(text: str, manifest: Manifest) -> None:
-    data = _toml.loads(text)
+def _pdm_sources(pdm: dict[str, Any], manifest: Manifest, lines: _Lines) -> None:
+    sources = _array(pdm.get("source"), "tool.pdm.source")
+    ordered = bool(_table(pdm.get("resolution"), "tool.pdm.resolution").get("respect-source-order"))
+    for index, source in enumerate(sources):
+        source = _table(source, f"tool.pdm.source[{index}]")
+        raw = _text(source.get("url"), f"tool.pdm.source[{index}].url")
+        if not raw:
+            continue
+        url = redact(raw)
+        if source.get("type") == "find_links":
+            manifest.find_links.append((url, lines.quoted(raw)))
+        elif index == 0 or ordered or source.get("name") == "pypi":
+            manifest.indexes.append((url, lines.quoted(raw)))
+        else:  # pdm merges every source unless respect-source-order: any name can come from any of them
+            manifest.extra_indexes.append((url, lines.quoted(raw)))
+
+
+# --- Pipfile ----------------------------------------------------------------------------------------------------
+def _pipfile(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+    data = load_toml(text)
     lines = _Lines(text)
-    for package in data.get("package", []):
-        name, version = package["name"], package.get("version")
-        line = lines.find(f'name = "{name}"')
-        source = package.get("source", {})
-        hashes = [w["hash"] for w in package.get("wheels", []) if "hash" in w]
-        if "sdist" in package and "hash" in package["sdist"]:
-            hashes.append(package["sdist"]["hash"])
+    named = _pipenv_sources(_array(data.get("source"), "source"), "source", manifest, lines)
+    for section, value in data.items():
+        if section in ("source", "requires", "scripts", "pipenv"):
+            continue
+        for name, spec in _table(value, section).items():
+            where = f"{section}.{name}"
+            if len(name) > MAX_NAME_CHARS:
+                raise FieldError(f"{section}: a name longer than {MAX_NAME_CHARS} characters")
+            line = lines.find(name, "=")
+            if isinstance(spec, str):
+                version = "" if spec == "*" else spec
+                manifest.pins.append(Pin(name, exact_version(version), version, manifest.file, line,
+                                         groups=(section,)))
+                continue
+            table = _table(spec, where)
+            version = _text(table.get("version"), f"{where}.version") or ""
+            version = "" if version == "*" else version
+            manifest.pins.append(Pin(name, exact_version(version), version, manifest.file, line,
+                                     source=_table_source(table, where, named, manifest),
+                                     markers=_text(table.get("markers"), f"{where}.markers"), groups=(section,)))
+
+
+def _pipenv_sources(sources: list[Any], where: str, manifest: Manifest, lines: _Lines) -> dict[str, str]:
+    named: dict[str, str] = {}
+    for index, source in enumerate(sources):
+        source = _table(source, f"{where}[{index}]")
+        raw = _text(source.get("url"), f"{where}[{index}].url")
+        if not raw:
+            continue
+        url = redact(raw)
+        name = _text(source.get("name"), f"{where}[{index}].name")
+        if name:
+            named[name] = url
+        # pipenv passes the first source as --index-url and the others as --extra-index-url.
+        target = manifest.indexes if index == 0 else manifest.extra_indexes
+        target.append((url, lines.quoted(raw)))
+    return named
+
+
+# --- uv.lock ----------------------------------------------------------------------------------------------------
+def _uv_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+    data = load_toml(text)
+    version = data.get("version")
+    if version not in UV_LOCK_VERSIONS:
+        manifest.fatal(f"uv.lock version {redact(str(version))[:20]!r} is not supported (expected "
+                       f"{', '.join(map(str, UV_LOCK_VERSIONS))}); nothing in it was checked")
+        return
+    lines = _Lines(text)
+    headers = lines.headers("[[package]]")
+    packages = _array(data.get("package"), "package")
+    names = set()
+    for index, package in enumerate(packages):
+        names.add(_name(_table(package, f"package[{index}]").get("name"), f"package[{index}].name"))
+    timed = registry = 0
+    for index, package in enumerate(packages):
+        where = f"package[{index}]"
+        name = _name(package.get("name"), f"{where}.name")
+        _uv_dependencies_present(package, where, name, names, manifest)
+        version = _text(package.get("version"), f"{where}.version")
+        line = headers[index] if index < len(headers) else None
+        source = _table(package.get("source"), f"{where}.source")
+        sdist = _table(package.get("sdist"), f"{where}.sdist")
+        wheels = [_table(w, f"{where}.wheels[{i}]") for i, w in enumerate(_array(package.get("wheels"),
+                                                                                  f"{where}.wheels"))]
+        hashes = [str(_text(f.get("hash"), f"{where}.hash")) for f in [*wheels, sdist] if f.get("hash")]
+        uploaded = _newest([_time(f.get("upload-time"), f"{where}.upload-time") for f in [*wheels, sdist]])
         src: Source | None = None
         if "registry" in source:
-            src = Source("index", source["registry"])
+            src = Source("index", redact(str(_text(source["registry"], f"{where}.source.registry"))))
+            registry += 1
+            timed += uploaded is not None
         elif "git" in source:
-            url, _, commit = source["git"].partition("#")
+            url, _, commit = redact(str(_text(source["git"], f"{where}.source.git"))).partition("#")
             ref = re.search(r"[?&](?:rev|tag|branch)=([^&#]+)", url)
             src = Source("vcs", url.split("?")[0], ref=ref.group(1) if ref else None, commit=commit or None)
         elif "url" in source:
-            src = Source("url", source["url"])
-        elif "editable" in source or "virtual" in source or "directory" in source or "path" in source:
-            continue  # the project itself or a local package: not a download
+            src = Source("url", redact(str(_text(source["url"], f"{where}.source.url"))))
+        elif "path" in source:  # a local wheel or sdist: installed from a file nobody audited
+            src = Source("path", redact(str(_text(source["path"], f"{where}.source.path"))))
+        elif "directory" in source:
+            src = Source("path", redact(str(_text(source["directory"], f"{where}.source.directory"))))
+        elif "editable" in source or "virtual" in source:
+            continue  # the project itself or a workspace member: local code, not a download
+        else:
+            raise FieldError(f"{where}.source: no registry, git, url, path, directory, editable or virtual key")
         manifest.pins.append(Pin(name, version, f"=={version}" if version else "", manifest.file, line,
-                                 tuple(hashes), src, locked=True))
+                                 tuple(hashes), src, locked=True, uploaded=uploaded))
+    if registry and timed < registry:
+        manifest.notes.append(f"{registry - timed} of {registry} registry packages have no upload-time "
+                              "(uv before 0.7 wrote none): the cooldown is not checked for them")
 
 
-def _poetry_lock(text: str, manifest: Manifest) -> None:
-    data = _toml.loads(text)
-    lines = _Lines(text)
-    for package in data.get("package", []):
-        name, version = package["name"], package.get("version")
-        line = lines.find(f'name = "{name}"')
-        hashes = [f["hash"] for f in package.get("files", []) if "hash" in f]
-        source = package.get("source", {})
-        src: Source | None = None
-        if source.get("type") == "git":
-            src = Source("vcs", source["url"], ref=source.get("reference"), commit=source.get("resolved_reference"))
-        elif source.get("type") in ("legacy", "explicit") and source.get("url"):
-            src = Source("index", source["url"])
-        elif source.get("type") == "url":
-            src = Source("url", source["url"])
-        elif source.get("type") in ("directory", "file"):
-            src = Source("path", source.get("url", ""))
-        manifest.pins.append(Pin(name, version, f"=={version}", manifest.file, line, tuple(hashes), src,
-                                 locked=True))
+def _uv_dependencies_present(package: dict[str, Any], where: str, name: str, names: set[str],
+                             manifest: Manifest) -> None:
+    """A lock whose packages name dependencies it does not contain was cut short or edited: fail closed."""
+    groups: list[tuple[str, Any]] = [("dependencies", package.get("dependencies"))]
+    for key in ("optional-dependencies", "dev-dependencies"):
+        groups += [(f"{key}.{k}", v) for k, v in _table(package.get(key), f"{where}.{key}").items()]
+    for key, deps in groups:
+        for index, dep in enumerate(_array(deps, f"{where}.{key}")):
+            wanted = _name(_table(dep, f"{where}.{key}[{index}]").get("name"), f"{where}.{key}[{index}].name")
+            if wanted not in names:
+                raise ReadFailure(f"{name} depends on {wanted}, which the lock does not contain "
+                                  "(a truncated or edited uv.lock)")
 
 
-def _pipfile_lock(text: str, manifest: Manifest) -> None:
-    data = json.loads(text)
-    lines = _Lines(text)
-    sources = {s.get("name"): s.get("url") for s in data.get("_meta", {}).get("sources", [])}
-    for url in sources.values():
-        if url:
-            manifest.indexes.append((url, lines.find(url)))
-    for section in ("default", "develop"):
-        for name, spec in data.get(section, {}).items():
-            line = lines.find(f'"{name}": {{')
-            src: Source | None = None
-            if spec.get("git"):
-                src = Source("vcs", spec["git"], ref=spec.get("ref"), commit=spec.get("ref"))
-            elif spec.get("index") in sources:
-                src = Source("index", str(sources[spec["index"]]))
-            version = str(spec.get("version", ""))
-            manifest.pins.append(Pin(name, exact_version(version), version, manifest.file, line,
-                                     tuple(spec.get("hashes", [])), src, markers=spec.get("markers"), locked=True))
-
-
-def _pylock(text: str, manifest: Manifest) -> None:
-    data = _toml.loads(text)
-    lines = _Lines(text)
-    version = str(data.get("lock-version", ""))
-    if not version.startswith("1"):
-        manifest.problems.append(Problem("MW308", manifest.file, lines.find("lock-version"),
-                                         f"lock-version {version!r} is not supported (expected 1.x)"))
+# --- poetry.lock ------------------------------------------------------------------------------------------------
+def _poetry_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+    data = load_toml(text)
+    metadata = _table(data.get("metadata"), "metadata")
+    if not metadata:
+        manifest.fatal("no [metadata] table: a truncated poetry.lock (poetry writes it last); nothing was checked")
         return
-    for package in data.get("packages", []):
-        name = package["name"]
-        line = lines.find(f'name = "{name}"')
-        hashes: list[str] = []
-        for artefact in [*package.get("wheels", []), package.get("sdist") or {}, package.get("archive") or {}]:
-            for algo, digest in (artefact.get("hashes") or {}).items():
-                hashes.append(f"{algo}:{digest}")
+    version = _text(metadata.get("lock-version"), "metadata.lock-version") or ""
+    if version.split(".")[0] not in POETRY_LOCK_MAJORS:
+        manifest.fatal(f"lock-version {version[:20]!r} is not supported (expected 1.x or 2.x); nothing was checked")
+        return
+    # poetry.lock 1.x keeps hashes in [metadata.files] (or [metadata.hashes] before poetry 1.0)
+    old_files = _table(metadata.get("files"), "metadata.files")
+    old_hashes = _table(metadata.get("hashes"), "metadata.hashes")
+    lines = _Lines(text)
+    headers = lines.headers("[[package]]")
+    for index, package in enumerate(_array(data.get("package"), "package")):
+        where = f"package[{index}]"
+        package = _table(package, where)
+        name = _name(package.get("name"), f"{where}.name")
+        pinned = _text(package.get("version"), f"{where}.version")
+        files = package.get("files")
+        if files is None:
+            files = old_files.get(name, [])
+        hashes = [str(_text(_table(f, f"{where}.files[{i}]").get("hash"), f"{where}.files[{i}].hash"))
+                  for i, f in enumerate(_array(files, f"{where}.files")) if isinstance(f, dict) and f.get("hash")]
+        hashes += _strings(old_hashes.get(name), f"metadata.hashes.{name}")
+        source = _table(package.get("source"), f"{where}.source")
+        kind = source.get("type")
+        url = redact(_text(source.get("url"), f"{where}.source.url") or "")
         src: Source | None = None
-        if package.get("vcs"):
-            vcs = package["vcs"]
-            src = Source("vcs", vcs.get("url", ""), ref=vcs.get("requested-revision"), commit=vcs.get("commit-id"))
-        elif package.get("archive"):
-            src = Source("url", package["archive"].get("url", ""))
+        if kind == "git":
+            src = Source("vcs", url, ref=_text(source.get("reference"), f"{where}.source.reference"),
+                         commit=_text(source.get("resolved_reference"), f"{where}.source.resolved_reference"))
+        elif kind in ("legacy", "explicit", "supplemental", "primary") and url:
+            src = Source("index", url)
+        elif kind == "url":
+            src = Source("url", url)
+        elif kind == "file":
+            src = Source("path", url)
+        elif kind == "directory":
+            continue  # local project code (a path dependency), not a download
+        markers = package.get("markers", package.get("marker"))
+        if isinstance(markers, dict):  # 2.x: one marker per group
+            markers = " or ".join(f"({m})" for m in markers.values() if isinstance(m, str)) or None
+        groups = package.get("groups") or ([package["category"]] if isinstance(package.get("category"), str) else [])
+        manifest.pins.append(Pin(name, pinned, f"=={pinned}" if pinned else "", manifest.file,
+                                 headers[index] if index < len(headers) else None, tuple(hashes), src,
+                                 markers=_text(markers, f"{where}.markers"), locked=True,
+                                 groups=tuple(_strings(groups, f"{where}.groups"))))
+
+
+# --- Pipfile.lock -----------------------------------------------------------------------------------------------
+def _pipfile_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+    data = _table(load_json(text), "(document)")
+    lines = _Lines(text)
+    meta = _table(data.get("_meta"), "_meta")
+    if not meta:
+        manifest.fatal("no _meta table: not a Pipfile.lock, or a truncated one; nothing was checked")
+        return
+    named = _pipenv_sources(_array(meta.get("sources"), "_meta.sources"), "_meta.sources", manifest, lines)
+    merged: dict[tuple[str, str | None, Source | None], Pin] = {}
+    for section, packages in data.items():
+        if section == "_meta":
+            continue
+        for name, spec in _table(packages, section).items():
+            where = f"{section}.{name}"
+            if len(name) > MAX_NAME_CHARS:
+                raise FieldError(f"{section}: a name longer than {MAX_NAME_CHARS} characters")
+            spec = _table(spec, where)
+            src: Source | None = _table_source(spec, where, named, manifest)
+            if src is None and named:  # pipenv installs an entry without "index" from the first source
+                src = Source("index", next(iter(named.values())))
+            if src is not None and src.kind == "vcs" and src.ref and re.fullmatch(r"[0-9a-f]{40}", src.ref):
+                src = replace(src, commit=src.ref)  # pipenv records the resolved commit as the ref
+            version = _text(spec.get("version"), f"{where}.version") or ""
+            pin = Pin(name, exact_version(version), version, manifest.file, lines.quoted(name),
+                      tuple(_strings(spec.get("hashes"), f"{where}.hashes")), src,
+                      markers=_text(spec.get("markers"), f"{where}.markers"), locked=True, groups=(section,))
+            key = (name.lower(), pin.version, src)
+            if key in merged:  # the same package in "default" and "develop" is one install
+                old = merged[key]
+                merged[key] = replace(old, groups=(*old.groups, section),
+                                      hashes=tuple(dict.fromkeys((*old.hashes, *pin.hashes))))
+            else:
+                merged[key] = pin
+    manifest.pins.extend(merged.values())
+
+
+# --- pylock.toml (PEP 751) --------------------------------------------------------------------------------------
+def _pylock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+    data = load_toml(text)
+    lines = _Lines(text)
+    version = data.get("lock-version")
+    if not isinstance(version, str) or version not in PYLOCK_VERSIONS:
+        # PEP 751: an unsupported major version is an error; a newer minor one may add what we would miss.
+        manifest.fatal(f"lock-version {redact(str(version))[:20]!r} is not supported (known: "
+                       f"{', '.join(PYLOCK_VERSIONS)}); nothing in it was checked", lines.find("lock-version"))
+        return
+    headers = lines.headers("[[packages]]")
+    local = 0
+    for index, package in enumerate(_array(data.get("packages"), "packages")):
+        where = f"packages[{index}]"
+        package = _table(package, where)
+        name = _name(package.get("name"), f"{where}.name")
+        line = headers[index] if index < len(headers) else lines.quoted(name)
+        wheels = [_table(w, f"{where}.wheels[{i}]") for i, w in enumerate(_array(package.get("wheels"),
+                                                                                  f"{where}.wheels"))]
+        sdist = _table(package.get("sdist"), f"{where}.sdist")
+        archive = _table(package.get("archive"), f"{where}.archive")
+        hashes: list[str] = []
+        for artefact in [*wheels, sdist, archive]:
+            for algo, digest in _table(artefact.get("hashes"), f"{where}.hashes").items():
+                hashes.append(f"{algo}:{_text(digest, f'{where}.hashes.{algo}')}")
+        uploaded = _newest([_time(a.get("upload-time"), f"{where}.upload-time") for a in [*wheels, sdist, archive]])
+        src: Source | None = None
+        vcs = _table(package.get("vcs"), f"{where}.vcs")
+        directory = _table(package.get("directory"), f"{where}.directory")
+        if vcs:
+            src = Source("vcs", redact(_text(vcs.get("url") or vcs.get("path"), f"{where}.vcs.url") or ""),
+                         ref=_text(vcs.get("requested-revision"), f"{where}.vcs.requested-revision"),
+                         commit=_text(vcs.get("commit-id"), f"{where}.vcs.commit-id"))
+        elif directory:
+            local += 1
+            continue  # a local source tree (the project itself when path = "."): local code, not a PyPI pin
+        elif archive:
+            url = _text(archive.get("url"), f"{where}.archive.url")
+            src = Source("url", redact(url)) if url else Source(
+                "path", redact(_text(archive.get("path"), f"{where}.archive.path") or ""))
         elif package.get("index"):
-            src = Source("index", package["index"])
-        pinned = package.get("version")
+            src = Source("index", redact(str(_text(package.get("index"), f"{where}.index"))))
+        elif any(a.get("path") and not a.get("url") for a in [*wheels, sdist]):
+            first = next(a for a in [*wheels, sdist] if a.get("path"))
+            src = Source("path", redact(str(_text(first.get("path"), f"{where}.path"))))
+        pinned = _text(package.get("version"), f"{where}.version")
         manifest.pins.append(Pin(name, pinned, f"=={pinned}" if pinned else "", manifest.file, line, tuple(hashes),
-                                 src, markers=package.get("marker"), locked=True))
+                                 src, markers=_text(package.get("marker"), f"{where}.marker"), locked=True,
+                                 uploaded=uploaded))
+    if manifest.pins and not any(p.uploaded for p in manifest.pins):
+        manifest.notes.append("no upload-time in this lock: the cooldown is not checked for it")
+    if local:
+        manifest.notes.append(f"{local} local director{'y' if local == 1 else 'ies'} (the project or path "
+                              "dependencies): local code, not audited")
 
 
 # --- conda ------------------------------------------------------------------------------------------------------
-def _conda(text: str, manifest: Manifest) -> None:
-    import yaml
+_CONDA_SPEC = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:(==|=|>=|<=|>|<|!=|~=)?\s*([^\s=,|]+))?(?:[=\s]+(\S+))?\s*$")
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ValueError(f"not valid YAML (line {mark.line + 1 if mark else '?'}): "
-                         f"{getattr(exc, 'problem', exc)}") from None
+
+def _conda(text: str, manifest: Manifest, path: Path, root: Path) -> list[Manifest]:
+    data = load_yaml(text)
     if not isinstance(data, dict):
-        raise ValueError("not a conda environment (expected a mapping)")
+        raise ReadFailure("not a conda environment (expected a mapping)")
     lines = _Lines(text)
-    for channel in data.get("channels") or []:
-        manifest.channels.append((str(channel), lines.find(str(channel))))
-    for dep in data.get("dependencies") or []:
-        if isinstance(dep, dict) and "pip" in dep:
-            for req in dep["pip"] or []:
-                req = str(req)
-                if req.startswith("-"):
-                    flag, _, value = req.partition(" ")
-                    if flag in ("--index-url", "-i"):
-                        manifest.indexes.append((value.strip(), lines.find(req)))
-                    elif flag == "--extra-index-url":
-                        manifest.extra_indexes.append((value.strip(), lines.find(req)))
-                    continue
-                pin = _requirement_pin(req, manifest, lines.find(req))
-                if pin is not None:
-                    manifest.pins.append(pin)
+    included: list[Manifest] = []
+    for index, channel in enumerate(_array(data.get("channels"), "channels")):
+        raw = _text(channel, f"channels[{index}]") or ""
+        manifest.channels.append((redact(raw), lines.find(raw)))
+    for index, dep in enumerate(_array(data.get("dependencies"), "dependencies")):
+        if isinstance(dep, dict):
+            if "pip" not in dep:
+                raise FieldError(f"dependencies[{index}]: a table other than pip")
+            # conda writes this list to a requirements file next to the environment file and runs pip on it.
+            pip_lines = [(lines.find(str(r)) or 0, str(r)) for r in _array(dep["pip"], f"dependencies[{index}].pip")
+                         if isinstance(r, (str, int, float))]
+            base = root if _inside(path, root) else path.parent
+            before = _sizes(manifest)
+            included += parse_lines(logical_lines("\n".join(r for _, r in pip_lines)), manifest, path,
+                                    _Walk(root=root, base=base))
+            _renumber(manifest, before, [n for n, _ in pip_lines])
             continue
-        spec = str(dep)
+        spec = _text(dep, f"dependencies[{index}]") or ""
         line = lines.find(spec)
         channel, _, rest = spec.rpartition("::")
-        match = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*(?:(==?|>=|<=|>|<|!=|~=)?\s*([^\s=]+))?(?:=(\S+))?", rest)
-        if not match:
-            manifest.problems.append(Problem("MW308", manifest.file, line, f"not a conda spec: {spec!r}"))
+        match = _CONDA_SPEC.match(rest)
+        if not match or len(match.group(1)) > MAX_NAME_CHARS:
+            manifest.problem(f"not a conda spec: {redact(spec)[:120]!r}", line)
             continue
-        name, op, version, _build = match.groups()
-        exact = version if version and op in (None, "=", "==") and "*" not in version else None
-        if op == "=" or (op is None and version):
-            exact = None if version and version.endswith("*") else exact
-        # "numpy=1.26" is a prefix match in conda ("1.26.*"); only "==" or a full "=x=build" pins exactly.
-        pinned = exact if (op == "==" or _build) else None
+        name, op, version, build = match.groups()
+        # "numpy=1.26.4" matches 1.26.4 (and its builds); "numpy=1.26" is a prefix (1.26.*); ranges are not pins.
+        pinned = version if version and op in (None, "=", "==") and "*" not in version and (
+            op == "==" or build or version.count(".") >= 2) else None
         manifest.pins.append(Pin(name, pinned, f"{op or ''}{version or ''}", manifest.file, line,
-                                 source=Source("conda-channel", channel) if channel else None, ecosystem="conda"))
+                                 source=Source("conda-channel", redact(channel)) if channel else None,
+                                 ecosystem="conda"))
     if not manifest.channels:
         manifest.channels.append(("defaults", None))
+    return included
 
 
-_PARSERS = {"pyproject": _pyproject, "uv.lock": _uv_lock, "poetry.lock": _poetry_lock,
-            "Pipfile.lock": _pipfile_lock, "pylock": _pylock, "conda": _conda}
+def _inside(path: Path, root: Path) -> bool:
+    from mlwarden.deps.reading import inside
 
-__all__ = ["PYPI_SIMPLE", "kind_of", "parse_file"]
+    return inside(path, root)
+
+
+_LISTS = ("pins", "indexes", "extra_indexes", "find_links", "problems")
+
+
+def _sizes(manifest: Manifest) -> dict[str, int]:
+    return {name: len(getattr(manifest, name)) for name in _LISTS}
+
+
+def _renumber(manifest: Manifest, before: dict[str, int], numbers: list[int]) -> None:
+    """What the pip section added carries its line in the environment file, not in the joined list."""
+    def moved(line: int | None) -> int | None:
+        return (numbers[line - 1] or None) if line and line <= len(numbers) else line
+
+    manifest.pins[before["pins"]:] = [replace(p, line=moved(p.line)) for p in manifest.pins[before["pins"]:]]
+    manifest.problems[before["problems"]:] = [replace(p, line=moved(p.line))
+                                              for p in manifest.problems[before["problems"]:]]
+    for name in ("indexes", "extra_indexes", "find_links"):
+        entries: list[tuple[str, int | None]] = getattr(manifest, name)
+        entries[before[name]:] = [(url, moved(line)) for url, line in entries[before[name]:]]
+
+
+def _conda_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+    data = load_yaml(text)
+    if not isinstance(data, dict):
+        raise ReadFailure("not a conda-lock file (expected a mapping)")
+    version = data.get("version")
+    if version not in CONDA_LOCK_VERSIONS:
+        manifest.fatal(f"conda-lock version {redact(str(version))[:20]!r} is not supported (expected 1); "
+                       "nothing in it was checked")
+        return
+    metadata = _table(data.get("metadata"), "metadata")
+    for index, channel in enumerate(_array(metadata.get("channels"), "metadata.channels")):
+        url = _text(_table(channel, f"metadata.channels[{index}]").get("url"), f"metadata.channels[{index}].url")
+        if url:
+            manifest.channels.append((redact(url), None))
+    lines = _Lines(text)
+    merged: dict[tuple[str, str, str | None], Pin] = {}
+    for index, package in enumerate(_array(data.get("package"), "package")):
+        where = f"package[{index}]"
+        package = _table(package, where)
+        name = _name(package.get("name"), f"{where}.name")
+        pinned = _text(package.get("version"), f"{where}.version")
+        manager = _text(package.get("manager"), f"{where}.manager") or "conda"
+        url = redact(_text(package.get("url"), f"{where}.url") or "")
+        hashes = [f"{algo}:{_text(v, f'{where}.hash.{algo}')}"
+                  for algo, v in _table(package.get("hash"), f"{where}.hash").items()]
+        if manager == "pip":
+            host = (urlsplit(url).hostname or "").lower()
+            src = None if host in ("files.pythonhosted.org", "pypi.org") else Source("url", url) if url else None
+            ecosystem = "PyPI"
+        else:
+            src = Source("conda-channel", _conda_channel(url)) if url else None
+            ecosystem = "conda"
+        pin = Pin(name, pinned, f"=={pinned}" if pinned else "", manifest.file, lines.quoted(name), tuple(hashes),
+                  src, ecosystem=ecosystem, locked=True,
+                  groups=(str(package.get("category") or "main"),))
+        key = (ecosystem, name.lower(), pinned)
+        if key in merged:  # one entry per platform: one pin with every platform's hashes
+            old = merged[key]
+            merged[key] = replace(old, hashes=tuple(dict.fromkeys((*old.hashes, *pin.hashes))))
+        else:
+            merged[key] = pin
+    manifest.pins.extend(merged.values())
+
+
+def _conda_channel(url: str) -> str:
+    """https://conda.anaconda.org/conda-forge/linux-64/x.conda -> conda-forge (other hosts: the URL's folder)."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    if (parts.hostname or "") in ("conda.anaconda.org", "repo.anaconda.com") and segments:
+        return "defaults" if parts.hostname == "repo.anaconda.com" else segments[0]
+    return url.rsplit("/", 2)[0] if segments else url
+
+
+_PARSERS: dict[str, Callable[[str, Manifest, Path, Path], list[Manifest] | None]] = {
+    "pyproject": _pyproject, "Pipfile": _pipfile, "uv.lock": _uv_lock, "poetry.lock": _poetry_lock,
+    "Pipfile.lock": _pipfile_lock, "pylock": _pylock, "conda": _conda, "conda-lock": _conda_lock}
+
+__all__ = ["LOCK_KINDS", "PYPI_SIMPLE", "FieldError", "kind_of", "parse_file"]

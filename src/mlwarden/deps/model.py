@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 DEFAULT_CONDA_CHANNELS = ("defaults", "conda-forge")
@@ -30,6 +31,8 @@ class Pin:
     markers: str | None = None
     ecosystem: str = "PyPI"  # "PyPI" or "conda"
     locked: bool = False  # from a lock file (pinned by construction)
+    uploaded: str | None = None  # newest upload time of the locked files (ISO 8601, UTC) when the lock records it
+    groups: tuple[str, ...] = ()  # dependency groups / extras / sections that bring it in
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Problem:
     file: str
     line: int | None
     message: str
+    fatal: bool = False  # the file (or an include) could not be read fully: an error (exit 2), not a finding
 
 
 @dataclass
@@ -47,7 +51,8 @@ class Manifest:
     """What one file declares."""
 
     file: str
-    kind: str  # "requirements" | "pyproject" | "uv.lock" | "poetry.lock" | "Pipfile.lock" | "pylock" | "conda"
+    kind: str  # "requirements" | "pyproject" | "uv.lock" | "poetry.lock" | "Pipfile" | "Pipfile.lock" | "pylock"
+    #            | "conda" | "conda-lock" | "installed"
     pins: list[Pin] = field(default_factory=list)
     indexes: list[tuple[str, int | None]] = field(default_factory=list)  # (url, line)
     extra_indexes: list[tuple[str, int | None]] = field(default_factory=list)
@@ -56,3 +61,11 @@ class Manifest:
     index_strategy: tuple[str, int | None] | None = None
     problems: list[Problem] = field(default_factory=list)
     includes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # coverage notes ("no upload times: cooldown not checked")
+    extra_findings: list[Any] = field(default_factory=list)  # Findings a reader makes itself (.pth files)
+
+    def fatal(self, message: str, line: int | None = None) -> None:
+        self.problems.append(Problem("MW308", self.file, line, message, fatal=True))
+
+    def problem(self, message: str, line: int | None = None, rule: str = "MW308") -> None:
+        self.problems.append(Problem(rule, self.file, line, message))

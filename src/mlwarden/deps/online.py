@@ -34,4 +34,4 @@ def query(name: str, version: str, *, service: str = "osv", osv_url: str | None 
     except Exception as exc:  # noqa: BLE001 - requests' ConnectionError escapes pip-audit's OSV service (research note §1.5)
         raise Unreachable(f"{type(exc).__name__}: {exc}") from None
     return [Advisory(str(r.id), tuple(sorted(str(a) for a in r.aliases)), (r.description or "").split("\n")[0][:200],
-                     tuple(str(v) for v in r.fix_versions), None) for r in results]
+                     tuple(str(v) for v in r.fix_versions), None, str(r.id).startswith("MAL-")) for r in results]

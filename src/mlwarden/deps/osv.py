@@ -3,6 +3,7 @@ version and cached as JSON (never pickle), then matched against pins with PEP 44
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -14,10 +15,12 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from mlwarden.deps.reading import ReadFailure, read_bytes
 from mlwarden.errors import InputError
 from mlwarden.policy.model import canonicalize_name
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
+MAX_RECORD_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Advisory:
     summary: str
     fixed: tuple[str, ...]
     score: float | None
+    malicious: bool = False  # an OSV MAL- record (ossf/malicious-packages): the release itself is an attack
 
 
 @dataclass
@@ -35,6 +39,8 @@ class LoadStats:
     skipped: int = 0
     cached: bool = False
     warnings: tuple[str, ...] = ()
+    newest: str = ""  # the newest "modified" time of any record: how fresh the database is
+    malicious: int = 0  # MAL- records among them
 
 
 def default_cache_dir() -> Path:
@@ -50,16 +56,45 @@ class OsvDatabase:
         self.stats = stats
 
     @classmethod
-    def load(cls, path: Path, cache_dir: Path | None = None) -> OsvDatabase:
+    def load(cls, path: Path, cache_dir: Path | None = None, *, max_age_days: int | None = None,
+             now: dt.datetime | None = None) -> OsvDatabase:
+        """The database at ``path``; an InputError (exit 2) when it is missing, empty, not OSV, or older than
+        ``max_age_days`` (judged by its newest record's "modified" time)."""
         if not path.exists():
             raise InputError(f"OSV database {path} does not exist")
+        database = cls._load(path, cache_dir)
+        database.check(path, max_age_days, now)
+        return database
+
+    def check(self, path: Path, max_age_days: int | None, now: dt.datetime | None = None) -> None:
+        stats = self.stats
+        if stats.records == 0:
+            if stats.skipped:
+                raise InputError(f"OSV database {path}: none of its {stats.skipped} files is an OSV record "
+                                 f"({stats.warnings[0] if stats.warnings else 'not OSV'})")
+            raise InputError(f"OSV database {path} holds no records: nothing could be checked")
+        if max_age_days is None:
+            return
+        if not stats.newest:
+            raise InputError(f"OSV database {path}: no record has a 'modified' time, so its age is unknown "
+                             f"(osv-max-age-days = {max_age_days})")
+        newest = _parse_time(stats.newest)
+        current = now or dt.datetime.now(dt.timezone.utc)
+        age = (current - newest).days if newest else None
+        if age is None or age > max_age_days:
+            raise InputError(f"OSV database {path} is {age if age is not None else '?'} days old (newest record "
+                             f"modified {stats.newest}); osv-max-age-days is {max_age_days}: update it")
+
+    @classmethod
+    def _load(cls, path: Path, cache_dir: Path | None = None) -> OsvDatabase:
         fingerprint = _fingerprint(path)
         cache = (cache_dir or default_cache_dir()) / f"osv-index-{fingerprint}.json"
         try:
             data = json.loads(cache.read_text(encoding="utf-8"))
             if data.get("format") == INDEX_FORMAT:
                 stats = LoadStats(records=data["records"], skipped=data["skipped"], cached=True,
-                                  warnings=tuple(data.get("warnings", [])))
+                                  warnings=tuple(data.get("warnings", [])), newest=data.get("newest", ""),
+                                  malicious=data.get("malicious", 0))
                 return cls(data["packages"], stats)
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -68,11 +103,16 @@ class OsvDatabase:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps({"format": INDEX_FORMAT, "records": stats.records, "skipped": stats.skipped,
-                                       "warnings": list(stats.warnings), "packages": packages}), encoding="utf-8")
+                                       "warnings": list(stats.warnings), "newest": stats.newest,
+                                       "malicious": stats.malicious, "packages": packages}), encoding="utf-8")
             os.replace(tmp, cache)
         except OSError:
             pass  # a read-only home still audits; it just rebuilds next time
         return cls(packages, stats)
+
+    def malicious_names(self) -> set[str]:
+        """Canonical names with at least one MAL- record: evidence the typosquat check can share."""
+        return {name for name, records in self.packages.items() if any(r.get("malicious") for r in records)}
 
     def matches(self, name: str, version: str) -> list[Advisory]:
         try:
@@ -83,7 +123,7 @@ class OsvDatabase:
         for record in self.packages.get(canonicalize_name(name), []):
             if _affects(record, version, parsed):
                 out.append(Advisory(record["id"], tuple(record["aliases"]), record["summary"],
-                                    tuple(record["fixed"]), record["score"]))
+                                    tuple(record["fixed"]), record["score"], bool(record.get("malicious"))))
         return out
 
 
@@ -110,8 +150,12 @@ def _records(path: Path) -> tuple[list[tuple[str, bytes]], list[str]]:
         try:
             with zipfile.ZipFile(path) as archive:
                 for info in archive.infolist():
-                    if info.filename.endswith((".json", ".yaml", ".yml")):
-                        out.append((info.filename, archive.read(info)))
+                    if not info.filename.endswith((".json", ".yaml", ".yml")):
+                        continue
+                    if info.file_size > MAX_RECORD_BYTES:
+                        warnings.append(f"{info.filename}: larger than {MAX_RECORD_BYTES} bytes; skipped")
+                        continue
+                    out.append((info.filename, archive.read(info)))
         except (zipfile.BadZipFile, OSError) as exc:
             raise InputError(f"OSV database {path}: not a folder of records or an OSV zip export ({exc})") from None
         return out, warnings
@@ -119,11 +163,10 @@ def _records(path: Path) -> tuple[list[tuple[str, bytes]], list[str]]:
         for name in sorted(filenames):
             if name.endswith((".json", ".yaml", ".yml")):
                 full = os.path.join(dirpath, name)
-                try:
-                    with open(full, "rb") as handle:
-                        out.append((full, handle.read()))
-                except OSError as exc:
-                    warnings.append(f"{full}: cannot be read ({exc.strerror})")
+                try:  # regular files only, within a budget: a FIFO in the database never hangs the audit
+                    out.append((full, read_bytes(Path(full), limit=MAX_RECORD_BYTES)))
+                except ReadFailure as exc:
+                    warnings.append(f"{full}: {exc}")
     return out, warnings
 
 
@@ -146,13 +189,20 @@ def _build(path: Path) -> tuple[dict[str, list[dict[str, Any]]], LoadStats]:
             continue
         if doc.get("withdrawn"):
             continue
+        try:  # typed use of every field: one malformed record is a warning, never a crash nor a lost database
+            entries = _entries(doc, name, warnings)
+        except (TypeError, AttributeError, ValueError, KeyError) as exc:
+            stats.skipped += 1
+            warnings.append(f"{name}: unexpected field types ({type(exc).__name__}: {str(exc)[:100]})")
+            continue
         stats.records += 1
-        for affected in doc.get("affected") or []:
-            package = (affected or {}).get("package") or {}
-            if package.get("ecosystem") != "PyPI" or not package.get("name"):
-                continue
-            entry = _entry(doc, affected, name, warnings)
-            packages.setdefault(canonicalize_name(str(package["name"])), []).append(entry)
+        modified = doc.get("modified")
+        if isinstance(modified, str) and modified > stats.newest and _parse_time(modified):
+            stats.newest = modified
+        if _is_malicious(doc):
+            stats.malicious += 1
+        for package_name, entry in entries:
+            packages.setdefault(package_name, []).append(entry)
     stats.warnings = tuple(warnings)
     return packages, stats
 
@@ -165,7 +215,41 @@ def _safe_yaml(raw: bytes) -> Any:
     return yaml.safe_load(raw)
 
 
+def _parse_time(text: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _is_malicious(doc: dict[str, Any]) -> bool:
+    """ossf/malicious-packages records: MAL- ids, with their origins under database_specific."""
+    specific = doc.get("database_specific")
+    return str(doc["id"]).startswith("MAL-") or (
+        isinstance(specific, dict) and "malicious-packages-origins" in specific)
+
+
+def _entries(doc: dict[str, Any], source: str, warnings: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    if not isinstance(doc.get("affected") or [], list):
+        raise TypeError("affected is not a list")
+    out = []
+    for affected in doc.get("affected") or []:
+        if not isinstance(affected, dict):
+            raise TypeError("affected[] is not an object")
+        package = affected.get("package") or {}
+        if not isinstance(package, dict):
+            raise TypeError("affected[].package is not an object")
+        if package.get("ecosystem") != "PyPI" or not isinstance(package.get("name"), str) or not package["name"]:
+            continue
+        out.append((canonicalize_name(package["name"]), _entry(doc, affected, source, warnings)))
+    return out
+
+
 def _entry(doc: dict[str, Any], affected: dict[str, Any], source: str, warnings: list[str]) -> dict[str, Any]:
+    for key, holder in (("ranges", affected), ("versions", affected), ("aliases", doc)):
+        if not isinstance(holder.get(key) or [], list):
+            raise TypeError(f"{key} is not a list")
     ranges = []
     fixed: list[str] = []
     for rng in affected.get("ranges") or []:
@@ -195,6 +279,7 @@ def _entry(doc: dict[str, Any], affected: dict[str, Any], source: str, warnings:
         "versions": [str(v) for v in affected.get("versions") or []],
         "fixed": fixed,
         "score": _score(doc.get("severity") or affected.get("severity") or []),
+        "malicious": _is_malicious(doc),
     }
 
 

@@ -1,136 +1,296 @@
-"""pip requirements files: options, includes (with cycle detection), hashes, markers, direct and VCS references.
+"""pip requirements files, read as pip reads them (pip._internal.req.req_file): BOM and coding-line decoding,
+backslash continuations joined before comments are stripped, ``${VAR}`` expansion, every option pip accepts
+(with optparse's unique-prefix abbreviations), per-requirement options, and -r / -c includes followed once each
+(a visited set and a depth limit), only inside the project.
 
-pip's own parser (pip._internal.req.req_file) is internal and needs a pip session; pip-requirements-parser
-is a vendored copy of it. The format is small, so we read it here and use packaging for each requirement.
+pip's parser is internal and needs a pip session, so the small format is read here and each requirement goes
+through ``packaging`` (which pip itself uses).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from mlwarden.deps.model import Manifest, Pin, Problem, Source
+from mlwarden.deps.reading import MAX_INCLUDE_DEPTH, MAX_LINE_CHARS, MAX_NAME_CHARS, ReadFailure, inside, read_text
 from mlwarden.paths import display_path
+from mlwarden.redact import redact
 
 _VCS = re.compile(r"^(git|hg|svn|bzr)\+", re.IGNORECASE)
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
-_OPTIONS_WITH_VALUE = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url",
-                       "-f", "--find-links", "--trusted-host", "--only-binary", "--no-binary", "--use-feature",
-                       "-e", "--editable", "--progress-bar", "--platform", "--implementation"}
-_FLAGS = {"--no-index", "--pre", "--prefer-binary", "--require-hashes", "--no-deps"}
-_PER_REQUIREMENT = {"--hash", "--config-settings", "--global-option", "--install-option"}
+_WHEEL = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._]*)-([^-]+)-.+\.whl$")
+_SDIST = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*?)-(\d[^-]*)\.(?:tar\.gz|zip|tar\.bz2)$")
+# pip's SUPPORTED_OPTIONS (req_file.py), long name -> short alias, and which take a value.
+_LINE_OPTIONS = {"--index-url": True, "--extra-index-url": True, "--no-index": False, "--constraint": True,
+                 "--requirement": True, "--editable": True, "--find-links": True, "--no-binary": True,
+                 "--only-binary": True, "--prefer-binary": False, "--require-hashes": False, "--pre": False,
+                 "--trusted-host": True, "--use-feature": True}
+# SUPPORTED_OPTIONS_REQ: allowed after a requirement on the same line.
+_REQ_OPTIONS = {"--hash": True, "--global-option": True, "--config-settings": True}
+_SHORT = {"-i": "--index-url", "-c": "--constraint", "-r": "--requirement", "-e": "--editable",
+          "-f": "--find-links", "-C": "--config-settings"}
+_ALL_LONG = {**_LINE_OPTIONS, **_REQ_OPTIONS}
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+_ENV_VAR = re.compile(r"(?P<var>\$\{(?P<name>[A-Z0-9_]+)\})")
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Joins continuation lines; strips comments (a '#' at the start or after whitespace)."""
-    out: list[tuple[int, str]] = []
-    buffer, start = "", 0
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = re.sub(r"(^|\s)#.*$", "", raw)
-        if not buffer:
-            start = number
-        if line.endswith("\\"):
-            buffer += line[:-1] + " "
-            continue
-        buffer += line
-        if buffer.strip():
-            out.append((start, buffer.strip()))
-        buffer = ""
-    if buffer.strip():
-        out.append((start, buffer.strip()))
+@dataclass
+class _Walk:
+    """One walk over a file and its includes: what was read (a diamond is read once), the stack (a cycle
+    is reported), and the folder includes must stay inside."""
+
+    root: Path
+    base: Path
+    seen: set[Path] = field(default_factory=set)
+    stack: list[Path] = field(default_factory=list)
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """pip's join_lines + ignore_comments: continuations are joined first (a comment line ends one)."""
+    joined: list[tuple[int, str]] = []
+    buffer: list[str] = []
+    first = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.endswith("\\") or _COMMENT.match(line):
+            if _COMMENT.match(line):
+                line = " " + line
+            if buffer:
+                buffer.append(line)
+                joined.append((first, "".join(buffer)))
+                buffer = []
+            else:
+                joined.append((number, line))
+        else:
+            if not buffer:
+                first = number
+            buffer.append(line.strip("\\"))
+    if buffer:
+        joined.append((first, "".join(buffer)))
+    out = []
+    for number, line in joined:
+        line = _COMMENT.sub("", line).strip()
+        if line:
+            out.append((number, line))
     return out
 
 
-def parse_requirements(path: Path, root: Path, *, _seen: tuple[Path, ...] = ()) -> list[Manifest]:
-    """The file and everything it includes (-r, -c), each as its own Manifest."""
-    display = display_path(path, root)
+def expand_env(value: str) -> str:
+    """pip expands ${VAR} (upper case, digits, underscore) from the environment; unset ones stay as written."""
+    return _ENV_VAR.sub(lambda m: os.environ.get(m["name"], m["var"]), value)
+
+
+def parse_requirements(path: Path, root: Path, *, explicit: bool = True) -> list[Manifest]:
+    """The file and everything it includes (-r, -c), each as its own Manifest. Includes must resolve inside
+    ``root`` (or, for a file named outside it, inside that file's folder)."""
+    base = root if inside(path, root) else path.parent
+    walk = _Walk(root=root, base=base)
+    return _parse(path, walk, constraint=False)
+
+
+def _parse(path: Path, walk: _Walk, *, constraint: bool) -> list[Manifest]:
+    display = display_path(path, walk.root)
     manifest = Manifest(file=display, kind="requirements")
-    manifests = [manifest]
     resolved = path.resolve()
-    if resolved in _seen:
-        manifest.problems.append(Problem("MW310", display, None, "include cycle: " + " -> ".join(
-            display_path(p, root) for p in (*_seen, resolved))))
-        return manifests
+    walk.seen.add(resolved)
+    walk.stack.append(resolved)
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        manifest.problems.append(Problem("MW308", display, None, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
-        return manifests
-    except OSError as exc:
-        manifest.problems.append(Problem("MW308", display, None, f"cannot be read: {exc.strerror or exc}"))
-        return manifests
-    for number, line in _logical_lines(text):
-        if line.startswith("-"):
-            try:
-                tokens = shlex.split(line, posix=True)
-            except ValueError as exc:
-                manifest.problems.append(Problem("MW308", display, number, f"cannot be split into words: {exc}"))
-                continue
-            for target in _option(tokens, number, manifest, path):
-                if not target.exists():
-                    manifest.problems.append(Problem("MW308", display, number, f"included file {target} not found"))
-                    continue
-                manifest.includes.append(display_path(target, root))
-                manifests += parse_requirements(target, root, _seen=(*_seen, resolved))
+        try:
+            text = read_text(path)
+        except ReadFailure as exc:
+            manifest.fatal(str(exc))
+            return [manifest]
+        return [manifest, *parse_lines(logical_lines(text), manifest, path, walk, constraint=constraint)]
+    finally:
+        walk.stack.pop()
+
+
+def parse_lines(lines: list[tuple[int, str]], manifest: Manifest, path: Path, walk: _Walk | None = None, *,
+                constraint: bool = False) -> list[Manifest]:
+    """Logical lines into ``manifest``; returns the manifests of included files."""
+    walk = walk or _Walk(root=path.parent, base=path.parent)
+    included: list[Manifest] = []
+    for number, line in lines:
+        if len(line) > MAX_LINE_CHARS:
+            manifest.problem(f"line longer than {MAX_LINE_CHARS} characters; not read", number)
             continue
-        _requirement(line, number, manifest, path)
-    return manifests
+        if line.startswith("-"):
+            included += _options(line, number, manifest, path, walk)
+            continue
+        _requirement(line, number, manifest, path, constraint)
+    return included
 
 
-def _option(tokens: list[str], number: int, manifest: Manifest, path: Path) -> list[Path]:
-    opt, _, inline = tokens[0].partition("=")
-    value = inline or (tokens[1] if len(tokens) > 1 else "")
-    if opt in ("-r", "--requirement", "-c", "--constraint"):
-        return [path.parent / value]
-    if opt in ("-i", "--index-url"):
-        manifest.indexes.append((value, number))
-    elif opt == "--extra-index-url":
-        manifest.extra_indexes.append((value, number))
-    elif opt in ("-f", "--find-links"):
-        manifest.find_links.append((value, number))
-    elif opt in ("-e", "--editable"):
-        _requirement(value, number, manifest, path)
-    elif opt not in _OPTIONS_WITH_VALUE and opt not in _FLAGS:
-        manifest.problems.append(Problem("MW309", manifest.file, number, f"unknown requirements option {opt!r}"))
-    return []
+def _long(option: str) -> str | None:
+    """optparse's matching: a short alias, an exact long name or a unique prefix of one."""
+    if option in _SHORT:
+        return _SHORT[option]
+    if option in _ALL_LONG:
+        return option
+    if option.startswith("--"):
+        matches = [name for name in _ALL_LONG if name.startswith(option)]
+        if len(matches) == 1:
+            return matches[0]
+    return None
 
 
-_OPTION_IN_LINE = re.compile(r"(?:^|\s)(--[a-z-]+)(?:[= ]\s*(\S+))?")
+def _tokens(text: str, number: int, manifest: Manifest) -> list[str] | None:
+    try:
+        return shlex.split(text, posix=True)
+    except ValueError as exc:
+        manifest.problem(f"cannot be split into words ({exc}): {_quote(text)}", number)
+        return None
 
 
-def _requirement(line: str, number: int, manifest: Manifest, path: Path) -> None:
-    """A requirement followed by per-requirement options (--hash=…); markers keep their quotes."""
+def _option_values(tokens: list[str], number: int, manifest: Manifest,
+                   allowed: dict[str, bool]) -> list[tuple[str, str]]:
+    """(long option, value) pairs; unknown options are reported."""
+    out: list[tuple[str, str]] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        head, eq, inline = token.partition("=")
+        if not head.startswith("--") and len(head) > 2 and head[:2] in _SHORT:  # -rfile.txt
+            head, inline, eq = head[:2], token[2:], "="
+        name = _long(head)
+        if name is None or name not in allowed:
+            manifest.problem(f"unknown requirements option {redact(head)[:80]!r}", number, rule="MW309")
+            continue
+        value = ""
+        if allowed[name]:
+            if eq:
+                value = inline
+            elif index < len(tokens):
+                value = tokens[index]
+                index += 1
+            else:
+                manifest.problem(f"option {name} needs a value", number)
+                continue
+        out.append((name, value))
+    return out
+
+
+def _options(line: str, number: int, manifest: Manifest, path: Path, walk: _Walk) -> list[Manifest]:
+    tokens = _tokens(line, number, manifest)
+    if tokens is None:
+        return []
+    included: list[Manifest] = []
+    for name, value in _option_values(tokens, number, manifest, _LINE_OPTIONS):
+        if name in ("--requirement", "--constraint"):
+            included += _include(expand_env(value), number, manifest, path, walk, name == "--constraint")
+        elif name == "--index-url":
+            manifest.indexes.append((redact(value), number))
+        elif name == "--extra-index-url":
+            manifest.extra_indexes.append((redact(value), number))
+        elif name == "--find-links":
+            manifest.find_links.append((redact(value), number))
+        elif name == "--editable":
+            _requirement(value, number, manifest, path, False)
+    return included
+
+
+def _include(target_text: str, number: int, manifest: Manifest, path: Path, walk: _Walk,
+             constraint: bool) -> list[Manifest]:
+    if re.match(r"^(https?|file|ftp)://", target_text, re.IGNORECASE):
+        manifest.fatal(f"included file {redact(target_text)} is remote: not fetched (offline), so not checked",
+                       number)
+        return []
+    target = path.parent / target_text
+    shown = display_path(target, walk.root)
+    if not inside(target, walk.base):
+        # Never read (nor quote) a file outside the project: "-r ~/.aws/credentials" is refused unread.
+        manifest.fatal(f"included file {redact(target_text)} is outside the project; not read", number)
+        return []
+    manifest.includes.append(shown)
+    resolved = target.resolve()
+    if resolved in walk.stack:
+        cycle = " -> ".join(display_path(p, walk.root) for p in (*walk.stack, resolved))
+        manifest.problem(f"include cycle: {cycle}", number, rule="MW310")
+        return []
+    if resolved in walk.seen:
+        return []  # a diamond: already read once in this walk
+    if len(walk.stack) >= MAX_INCLUDE_DEPTH:
+        manifest.fatal(f"includes nested deeper than {MAX_INCLUDE_DEPTH} files; {shown} not read", number)
+        return []
+    if not target.exists():
+        manifest.fatal(f"included file {shown} not found", number)
+        return []
+    return _parse(target, walk, constraint=constraint)
+
+
+def break_args_options(line: str) -> tuple[str, str]:
+    """pip's split of a requirement line: words up to the first one starting with '-' are the requirement."""
+    tokens = line.split(" ")
+    args: list[str] = []
+    for token in tokens:
+        if token.startswith("-"):
+            break
+        args.append(token)
+    return " ".join(args), " ".join(tokens[len(args):])
+
+
+def _requirement(line: str, number: int, manifest: Manifest, path: Path, constraint: bool) -> None:
+    text, options = break_args_options(line)
     hashes: list[str] = []
-    first = _OPTION_IN_LINE.search(line)
-    text = line[: first.start()].strip() if first else line.strip()
-    if first:
-        for match in _OPTION_IN_LINE.finditer(line[first.start():]):
-            opt, value = match.group(1), match.group(2) or ""
-            if opt == "--hash":
+    if options:
+        tokens = _tokens(options, number, manifest)
+        if tokens is None:
+            return
+        for name, value in _option_values(tokens, number, manifest, _REQ_OPTIONS):
+            if name == "--hash":
                 hashes.append(value)
-            elif opt not in _PER_REQUIREMENT:
-                manifest.problems.append(Problem("MW309", manifest.file, number, f"unknown requirement option {opt!r}"))
+    text = text.strip()
     if not text:
         return
     pin = _pin(text, number, manifest, tuple(hashes), path)
     if pin is not None:
+        if constraint:
+            pin = _with_groups(pin, ("constraints",))
         manifest.pins.append(pin)
+
+
+def _with_groups(pin: Pin, groups: tuple[str, ...]) -> Pin:
+    from dataclasses import replace
+
+    return replace(pin, groups=groups)
+
+
+def _quote(text: str) -> str:
+    """A line as a message may show it: credentials masked, length bounded."""
+    shown = redact(text)
+    return repr(shown if len(shown) <= 120 else shown[:117] + "...")
 
 
 def _pin(text: str, number: int, manifest: Manifest, hashes: tuple[str, ...], path: Path) -> Pin | None:
     # A bare URL or path (pip accepts "git+https://…#egg=name", "./pkg", "https://…/x.whl").
-    if _VCS.match(text) or re.match(r"^(https?|file)://", text) or text.startswith((".", "/")):
-        egg = _EGG.search(text)
-        name = egg.group(1) if egg else Path(text.split("#")[0].rstrip("/")).name.split("-")[0] or text
-        return Pin(name=name, version=None, specifier="", file=manifest.file, line=number, hashes=hashes,
-                   source=source_for_url(text))
+    if _VCS.match(text) or re.match(r"^(https?|file)://", text) or text.startswith((".", "/", "~")) \
+            or ("/" in text.split(";")[0] and "@" not in text):
+        location = text.split(";")[0].strip()
+        egg = _EGG.search(location)
+        filename = location.split("#")[0].split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        artefact = _WHEEL.match(filename) or _SDIST.match(filename)
+        name = egg.group(1) if egg else artefact.group(1) if artefact else filename
+        version = artefact.group(2) if artefact and not egg else None
+        if len(name) > MAX_NAME_CHARS:
+            manifest.problem(f"requirement name longer than {MAX_NAME_CHARS} characters; not read", number)
+            return None
+        return Pin(name=name, version=version, specifier=f"=={version}" if version else "", file=manifest.file,
+                   line=number, hashes=hashes, source=source_for_url(location))
+    head = re.split(r"[\s\[<>=!~;@(]", text, maxsplit=1)[0]
+    if len(head) > MAX_NAME_CHARS:
+        manifest.problem(f"requirement name longer than {MAX_NAME_CHARS} characters; not read", number)
+        return None
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
-        manifest.problems.append(Problem("MW308", manifest.file, number, f"not a valid requirement: {exc}"))
+        reason = str(exc).splitlines()[0][:120]
+        manifest.problem(f"not a valid requirement {_quote(text)}: {redact(reason)}", number)
         return None
     version = exact_version(str(req.specifier))
     return Pin(name=req.name, version=version, specifier=str(req.specifier), file=manifest.file, line=number,
@@ -144,7 +304,9 @@ def exact_version(specifier: str) -> str | None:
 
 
 def source_for_url(url: str) -> Source:
-    """A Source for a direct reference: VCS (with its @ref) or an archive URL or a local path."""
+    """A Source for a direct reference: VCS (with its @ref) or an archive URL or a local path. Credentials
+    are masked here, where the value enters the model."""
+    url = redact(url)
     if _VCS.match(url):
         base = url.split("#", 1)[0]
         scheme_less = base.split("+", 1)[1]
@@ -153,6 +315,9 @@ def source_for_url(url: str) -> Source:
         if at and "/" not in tail and head.count("/") >= 3:
             scheme_less, ref = head, tail
         return Source("vcs", scheme_less, ref=ref)
-    if url.startswith(("file:", ".", "/")):
+    if url.startswith(("file:", ".", "/", "~")) or "://" not in url:
         return Source("path", url)
     return Source("url", url)
+
+
+__all__ = ["Problem", "exact_version", "logical_lines", "parse_lines", "parse_requirements", "source_for_url"]

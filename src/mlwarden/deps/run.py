@@ -1,13 +1,18 @@
-"""What the `deps`, `audit` and `scan` commands share: find dependency files, parse them, check them."""
+"""What the `deps`, `audit` and `scan` commands share: find dependency files, parse them, check them.
+
+Fail closed: a file (or include) that could not be read fully becomes a ScanError (exit 2) naming the file and
+the reason, and asking for dependency checks where there is no dependency file is an error too.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
 from mlwarden.deps.formats import kind_of, parse_file
 from mlwarden.deps.model import Manifest
-from mlwarden.findings import Report
+from mlwarden.findings import Finding, Location, Report, ScanError
 from mlwarden.policy.model import Policy
 
 
@@ -15,7 +20,9 @@ def dependency_files(files: Iterable[Path]) -> list[Path]:
     return [p for p in files if kind_of(p) is not None]
 
 
-def parse_all(paths: Iterable[Path], root: Path) -> list[Manifest]:
+def parse_all(paths: Iterable[Path], root: Path, *, installed: Iterable[Path] = ()) -> list[Manifest]:
+    """Every manifest of ``paths`` (and of the files they include, each once), then of each installed
+    environment in ``installed`` (a virtualenv or a site-packages folder)."""
     manifests: list[Manifest] = []
     seen: set[str] = set()
     for path in paths:
@@ -23,13 +30,71 @@ def parse_all(paths: Iterable[Path], root: Path) -> list[Manifest]:
             if manifest.file not in seen:  # an included file is parsed once
                 seen.add(manifest.file)
                 manifests.append(manifest)
+    if installed:
+        from mlwarden.deps.installed import parse_installed
+
+        for folder in installed:
+            manifests += parse_installed(folder, root)
     return manifests
 
 
-def check_dependencies(manifests: list[Manifest], policy: Policy) -> Report:
+def manifest_errors(manifests: Iterable[Manifest]) -> list[ScanError]:
+    """Files (or includes) that could not be read fully: errors, so the run cannot pass on them."""
+    return [ScanError(f"{p.file}:{p.line}" if p.line else p.file, p.message)
+            for m in manifests for p in m.problems if p.fatal]
+
+
+def no_dependency_files(root: Path, command: str = "deps") -> ScanError:
+    """`deps`/`audit` asked on a tree with no dependency file: nothing was checked, which is not a pass."""
+    return ScanError(str(root), f"no dependency file found (requirements*.txt, requirements/*.txt, *.in, "
+                     f"pyproject.toml, uv.lock, poetry.lock, Pipfile(.lock), pylock.toml, environment.yml, "
+                     f"conda-lock.yml): {command} checked nothing; name the files or pass --installed PATH")
+
+
+def read_findings(manifests: Iterable[Manifest]) -> list[Finding]:
+    """For commands that do not run the policy checks (audit): lines that could not be read (MW308) and what
+    readers found themselves (.pth files), so nothing unread passes."""
+    from mlwarden.rules import make_finding
+
+    out: list[Finding] = []
+    for manifest in manifests:
+        out += [make_finding(p.rule, Location(p.file, line=p.line), p.message, f"problem:{p.message}")
+                for p in manifest.problems if p.rule == "MW308" and not p.fatal]
+        out += manifest.extra_findings
+    return out
+
+
+def fatal_findings(manifests: Iterable[Manifest]) -> list[Finding]:
+    """Fatal read problems as high MW308 findings, for callers that report findings only (scan)."""
+    from mlwarden.rules import make_finding
+
+    return [make_finding("MW308", Location(p.file, line=p.line), p.message, f"problem:{p.message}")
+            for m in manifests for p in m.problems if p.fatal]
+
+
+def coverage_notes(manifests: Iterable[Manifest]) -> list[str]:
+    return [f"{m.file}: {note}" for m in manifests for note in m.notes]
+
+
+def check_dependencies(manifests: list[Manifest], policy: Policy, *, root: Path | None = None,
+                       now: dt.datetime | None = None) -> Report:
+    """Policy checks, .pth findings, the cooldown and fatal read problems of ``manifests`` in one Report.
+    ``root`` given and no manifest: the "no dependency file" error."""
     from mlwarden.deps.checks import check_manifest
+    from mlwarden.deps.cooldown import check_cooldown
 
     report = Report(files_scanned=len(manifests))
+    if not manifests and root is not None:
+        report.errors.append(no_dependency_files(root))
     for manifest in manifests:
-        report.findings.extend(check_manifest(manifest, policy))
+        report.findings.extend(check_manifest(manifest, policy, fatal_as_findings=False))
+        report.findings.extend(manifest.extra_findings)
+    report.errors.extend(manifest_errors(manifests))
+    cooldown = check_cooldown(manifests, policy.settings.cooldown_days, policy, now=now)
+    report.findings.extend(cooldown.findings)
+    report.waived.extend(cooldown.waived)
+    notes = coverage_notes(manifests) + cooldown.coverage()
+    report.inventory["dependencies"] = {
+        "files": len(manifests), "pins": sum(len(m.pins) for m in manifests),
+        "cooldown_checked": cooldown.checked, "notes": notes}
     return report

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import mmap
 import os
+import stat
 import sys
 import threading
 import time
@@ -17,11 +17,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 CHUNK = 16 * 1024 * 1024
-MMAP_MIN = 1024 * 1024  # smaller files are simply read
-_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 
 
 @dataclass(frozen=True)
@@ -39,49 +36,58 @@ class HashResult:
 
 
 def hash_file(job: HashJob, buffer: bytearray, progress: Callable[[int], None] | None = None) -> HashResult:
+    """Hash one file with read() into ``buffer``. Never mmap: a blob truncated while it is hashed would raise
+    SIGBUS on the mapped pages and kill the process; read() just returns fewer bytes, which is reported.
+    A FIFO, device or socket is refused on its ``fstat`` after a non-blocking open, so it cannot hang."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with job.path.open("rb", buffering=0) as f:
-            size = os.fstat(f.fileno()).st_size
-            if job.kind == "git-sha1":
-                digest = hashlib.sha1(usedforsecurity=False)
-                digest.update(b"blob %d\0" % size)  # git's blob header
-            else:
-                digest = hashlib.sha256()
-            if size >= MMAP_MIN and _hash_mapped(f.fileno(), size, digest, progress):
-                return HashResult(job, digest.hexdigest(), size)
-            view = memoryview(buffer)
-            while True:
-                n = f.readinto(view)
-                if not n:
-                    break
-                digest.update(view[:n])
-                if progress is not None:
-                    progress(n)
+        mode = os.stat(job.path).st_mode
+        if not stat.S_ISREG(mode):
+            return HashResult(job, None, 0, f"{_kind(mode)}, not opened")
+        fd = os.open(job.path, flags)
     except OSError as exc:
         return HashResult(job, None, 0, exc.strerror or str(exc))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # swapped after the stat above
+            return HashResult(job, None, 0, f"{_kind(info.st_mode)}, not opened")
+        size = info.st_size
+        if job.kind == "git-sha1":
+            digest = hashlib.sha1(usedforsecurity=False)
+            digest.update(b"blob %d\0" % size)  # git's blob header
+        else:
+            digest = hashlib.sha256()
+        view = memoryview(buffer)
+        done = 0
+        while True:
+            n = os.readv(fd, [view])
+            if not n:
+                break
+            digest.update(view[:n])
+            done += n
+            if progress is not None:
+                progress(n)
+            if done > size:
+                break
+        if done != size or os.fstat(fd).st_size != size:
+            return HashResult(job, None, done, f"changed while being hashed ({size:,} bytes, then {done:,} read)")
+    except OSError as exc:
+        return HashResult(job, None, 0, exc.strerror or str(exc))
+    finally:
+        os.close(fd)
     return HashResult(job, digest.hexdigest(), size)
 
 
-def _hash_mapped(fd: int, size: int, digest: Any, progress: Callable[[int], None] | None) -> bool:
-    """Hash straight from the page cache (no copy into a buffer), dropping each chunk's mapping after use
-    so resident memory stays at one chunk. False if the file cannot be mapped (then read() is used)."""
-    try:
-        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        return False
-    with mapped:
-        view = memoryview(mapped)
-        try:
-            for start in range(0, size, CHUNK):
-                length = min(CHUNK, size - start)
-                digest.update(view[start:start + length])
-                if _DONTNEED is not None:
-                    mapped.madvise(_DONTNEED, start, length)
-                if progress is not None:
-                    progress(length)
-        finally:
-            view.release()
-    return True
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
 
 
 class _Progress:

@@ -50,6 +50,8 @@ class CachedRepo:
     repo_id: str
     revisions: dict[str, Revision] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)  # ref name -> raw content
+    # What could not be loaded, as (rule, path, message, key): verify reports it, nothing is silently skipped.
+    problems: list[tuple[str, Path, str, str]] = field(default_factory=list)
 
     @property
     def blobs(self) -> Path:
@@ -99,7 +101,18 @@ def classify_target(path: Path) -> str:
     return "unknown"
 
 
+MAX_REF_BYTES = 4096  # a ref holds one 40-hex commit
+
+
+def inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or below it (both already normalised or resolved)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def load_repo(path: Path) -> CachedRepo:
+    from mlwarden.errors import InputError
+    from mlwarden.safeload import read_bytes_bounded
+
     parsed = parse_repo_folder(path.name)
     repo_type, repo_id = parsed if parsed else ("model", path.name)
     repo = CachedRepo(path=path, repo_type=repo_type, repo_id=repo_id)
@@ -108,15 +121,19 @@ def load_repo(path: Path) -> CachedRepo:
         for entry in sorted(snapshots.iterdir()):
             if entry.is_dir() and not entry.is_symlink():
                 repo.revisions[entry.name] = Revision(entry.name, entry)
+            else:  # huggingface_hub writes only folders here: a link or a file is never walked
+                repo.problems.append(("MW208", entry, "snapshot entry is not a folder; not examined", "snapshot"))
     refs = path / "refs"
     if refs.is_dir():
-        for ref in sorted(p for p in refs.rglob("*") if p.is_file()):
+        for ref in sorted(p for p in refs.rglob("*") if p.is_symlink() or not p.is_dir()):
             name = ref.relative_to(refs).as_posix()
-            try:
-                content = ref.read_text(encoding="utf-8", errors="replace")[:200].strip()
-            except OSError:
-                content = ""
-            repo.refs[name] = content
+            try:  # a FIFO or /dev/zero in refs/ is refused, not read
+                content = read_bytes_bounded(ref, MAX_REF_BYTES, source=name).decode("utf-8", "replace").strip()
+            except InputError as exc:
+                repo.problems.append(("MW208", ref, f"ref cannot be read: {str(exc).split(': ', 1)[-1]}",
+                                      f"ref:{name}"))
+                continue
+            repo.refs[name] = content[:200]
             if content in repo.revisions:
                 repo.revisions[content].refs.append(name)
     return repo
@@ -124,9 +141,19 @@ def load_repo(path: Path) -> CachedRepo:
 
 def repos_in_cache(root: Path) -> list[CachedRepo]:
     out = []
+    real_root = os.path.realpath(root)
     for child in sorted(root.iterdir()):
-        if child.is_dir() and parse_repo_folder(child.name):
-            out.append(load_repo(child))
+        parsed = parse_repo_folder(child.name)
+        if not parsed or not child.is_dir():
+            continue
+        real = os.path.realpath(child)
+        if child.is_symlink() and not inside(real, real_root):
+            repo = CachedRepo(path=child, repo_type=parsed[0], repo_id=parsed[1])
+            repo.problems.append(("MW202", child, f"repository folder links to {real}, outside the cache; "
+                                  "not examined", "escape"))
+            out.append(repo)
+            continue
+        out.append(load_repo(child))
     return out
 
 

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlwarden.config import Budgets
+from mlwarden.errors import InputError
 from mlwarden.findings import Finding, Location, Report, Severity
 from mlwarden.hub.hashing import HashJob, hash_files
-from mlwarden.hub.layout import CachedRepo, LocalDir, snapshot_files
+from mlwarden.hub.layout import CachedRepo, LocalDir, inside, snapshot_files
 from mlwarden.hub.policy import hf_entry, revision_allowed
 from mlwarden.hub.verify import Targets
 from mlwarden.paths import display_path
 from mlwarden.policy.model import Entry, Policy
 from mlwarden.rules import make_finding
+from mlwarden.safeload import load_json_bounded, read_text_bounded, special_file_reason
+
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+MAX_METADATA_BYTES = 64 * 1024
 
 _REMOTE_CODE_CONFIGS = ("config.json", "tokenizer_config.json", "preprocessor_config.json",
                         "processor_config.json", "feature_extractor_config.json", "image_processor_config.json")
@@ -30,13 +34,21 @@ class _Revision:
     refs: list[str]
     root: Path  # snapshot folder or local_dir
     files: list[Path] = field(default_factory=list)
+    container: str = ""  # resolved folder every link must stay inside: the named cache, or the local_dir
 
 
-def scan_hf(targets: Targets, root: Path, policy: Policy, budgets: Budgets) -> Report:
+def scan_hf(targets: Targets, root: Path, policy: Policy, budgets: Budgets, *, layout_findings: bool = True) -> Report:
+    """Scan every file of every revision. Files that are never opened (special files, links leaving the cache)
+    are findings when ``layout_findings`` (pass False when `hf verify` runs in the same report: it reports them
+    too)."""
     from mlwarden.models.scanner import is_model_candidate, scan_model_file
 
     report = Report()
     revisions = _revisions(targets)
+    if layout_findings:
+        for repo in targets.repos:
+            report.findings += [_finding(rule, display_path(path, root), message, key)
+                                for rule, path, message, key in repo.problems]
     inventory: list[dict[str, Any]] = []
     scanned: dict[str, list[Finding]] = {}
     extra_safe = policy.extra_safe_globals()
@@ -46,8 +58,11 @@ def scan_hf(targets: Targets, root: Path, policy: Policy, budgets: Budgets) -> R
         for path in rev.files:
             display = display_path(path, root)
             real = os.path.realpath(path)
-            if not os.path.isfile(real):
-                continue  # broken or escaping links are `hf verify`'s findings
+            unread = _unreadable(real, rev.container)
+            if unread is not None:
+                if layout_findings:
+                    findings.append(_finding(unread[0], display, unread[1], unread[2]))
+                continue
             report.files_scanned += 1
             if real not in scanned:
                 scanned[real] = []
@@ -94,19 +109,33 @@ def _add_cache_facts(targets: Targets, inventory: list[dict[str, Any]]) -> None:
         item.update(facts.get((item["repo_id"], item["commit"]), {}))
 
 
+def _unreadable(real: str, container: str) -> tuple[str, str, str] | None:
+    """(rule, message, key) for a file that must not be opened: it leads outside the cache (or local_dir),
+    it is missing, or it is a FIFO/device/socket (opening a FIFO would hang the scan)."""
+    if not inside(real, container):
+        return "MW202", f"resolves to {real}, outside the cache; not scanned", "escape"
+    if not os.path.lexists(real):
+        return "MW203", "link to a missing file; not scanned", "dangling"
+    reason = special_file_reason(real)
+    if reason is not None:
+        return "MW208", f"is {reason}; never opened", "special"
+    return None
+
+
 def _revisions(targets: Targets) -> list[_Revision]:
     out: list[_Revision] = []
     for repo in targets.repos:
-        out += _repo_revisions(repo)
+        cache = targets.cache_roots.get(repo.path, repo.path)
+        out += _repo_revisions(repo, os.path.realpath(cache))
     for local in targets.local_dirs:
         out.append(_local_revision(local))
     return out
 
 
-def _repo_revisions(repo: CachedRepo) -> list[_Revision]:
+def _repo_revisions(repo: CachedRepo, container: str) -> list[_Revision]:
     revisions = []
     for commit, rev in sorted(repo.revisions.items()):
-        item = _Revision(repo.repo_id, repo.repo_type, commit, list(rev.refs), rev.snapshot)
+        item = _Revision(repo.repo_id, repo.repo_type, commit, list(rev.refs), rev.snapshot, container=container)
         item.files = snapshot_files(rev.snapshot)
         revisions.append(item)
     return revisions
@@ -117,9 +146,9 @@ def _local_revision(local: LocalDir) -> _Revision:
     meta_dir = local.metadata_dir
     if meta_dir.is_dir():
         for meta in sorted(meta_dir.rglob("*.metadata")):
-            try:
-                first = meta.read_text(encoding="utf-8").splitlines()[0].strip()
-            except (OSError, UnicodeDecodeError, IndexError):
+            try:  # bounded, and a FIFO named *.metadata is refused (hf verify reports it)
+                first = read_text_bounded(meta, MAX_METADATA_BYTES, source=meta.name).splitlines()[0].strip()
+            except (InputError, IndexError):
                 continue
             commit = first or commit
             break
@@ -127,7 +156,8 @@ def _local_revision(local: LocalDir) -> _Revision:
     for dirpath, dirnames, filenames in os.walk(local.path):
         dirnames[:] = [d for d in dirnames if d != ".cache"]
         files += [Path(dirpath) / name for name in filenames]
-    item = _Revision(local.path.name, "model", commit, [], local.path, sorted(files))
+    item = _Revision(local.path.name, "model", commit, [], local.path, sorted(files),
+                     container=os.path.realpath(local.path))
     return item
 
 
@@ -163,11 +193,13 @@ def _remote_code_configs(rev: _Revision, root: Path, entry: Entry | None) -> lis
     findings = []
     for name in _REMOTE_CODE_CONFIGS:
         path = rev.root / name
-        if not path.is_file():
-            continue
+        if not os.path.lexists(path) or _unreadable(os.path.realpath(path), rev.container) is not None:
+            continue  # reported with the file itself
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
+            data = load_json_bounded(read_text_bounded(path, MAX_CONFIG_BYTES, source=name), source=name)
+        except InputError as exc:
+            findings.append(_finding("MW208", display_path(path, root), f"cannot be read, so remote code "
+                                     f"cannot be ruled out: {str(exc).split(': ', 1)[-1]}", "config"))
             continue
         if not isinstance(data, dict):
             continue
@@ -204,6 +236,9 @@ def _policy_findings(rev: _Revision, root: Path, policy: Policy, entry: Entry | 
                                          f"allow_formats of [[hf]] {entry.key}", f"fmt:{path.name}"))
     expected = entry.get("expected_files") or {}
     if expected:
+        # The policy may come from the repository under scan: a path that leaves the revision is not hashed.
+        expected = {rel: digest for rel, digest in expected.items()
+                    if inside(os.path.realpath(rev.root / rel), rev.container)}
         jobs = {rev.root / rel: HashJob(rev.root / rel, "sha256") for rel in expected}
         results = hash_files([j for j in jobs.values() if j.path.exists()], progress=False)
         for rel, digest in sorted(expected.items()):

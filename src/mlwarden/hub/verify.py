@@ -7,16 +7,31 @@ Provenance (that the commit is the approved one) comes from the policy's [[hf]] 
 
 from __future__ import annotations
 
-import json
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlwarden.errors import InputError
 from mlwarden.findings import Finding, Location, Report
 from mlwarden.hub.hashing import HashJob, hash_files
-from mlwarden.hub.layout import COMMIT, SHA256, CachedRepo, LocalDir, load_repo, repos_in_cache, snapshot_files
+from mlwarden.hub.layout import (
+    COMMIT,
+    SHA256,
+    CachedRepo,
+    LocalDir,
+    inside,
+    load_repo,
+    repos_in_cache,
+    snapshot_files,
+)
 from mlwarden.paths import display_path
 from mlwarden.rules import make_finding
+from mlwarden.safeload import is_regular_file, load_json_bounded, read_text_bounded, special_file_reason
+
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024  # trees/<commit>.json of the largest repositories is a few MB
+MAX_METADATA_BYTES = 64 * 1024  # three short lines
 
 
 @dataclass
@@ -82,12 +97,21 @@ def verify(targets: Targets, root: Path, *, progress: bool | None = None,
 
 def _check_repo(repo: CachedRepo, cache_root: Path | None, out: _Collector, jobs: dict[Path, HashJob],
                 expectations: list[tuple[Path, str, str, str]], stats: Stats) -> None:
+    for rule, path, message, key in repo.problems:
+        out.add(rule, path, message, key)
     blobs = repo.blobs
     blobs_norm = os.path.normpath(blobs.absolute())
     shared = os.path.normpath((cache_root / "blobs").absolute()) if cache_root else None
+    # Every link is resolved only inside the named cache: a folder or blob that leads elsewhere is a finding,
+    # and what lies behind it is never read.
+    cache_real = os.path.realpath(cache_root if cache_root is not None else repo.path)
     if blobs.is_dir():
-        for blob in sorted(blobs.iterdir()):
-            _check_blob(blob, shared, out, jobs, expectations)
+        real_blobs = os.path.realpath(blobs)
+        if not inside(real_blobs, cache_real):
+            out.add("MW202", blobs, f"blobs folder resolves to {real_blobs}, outside the cache", "escape")
+        else:
+            for blob in sorted(blobs.iterdir()):
+                _check_blob(blob, shared, cache_real, out, jobs, expectations)
     for ref, content in sorted(repo.refs.items()):
         ref_path = repo.path / "refs" / ref
         if not COMMIT.match(content):
@@ -103,9 +127,18 @@ def _check_repo(repo: CachedRepo, cache_root: Path | None, out: _Collector, jobs
             rel = entry.relative_to(revision.snapshot).as_posix()
             listed = manifest.get(rel) if manifest else None
             if entry.is_symlink():
-                target = os.path.normpath(os.path.join(os.path.abspath(entry.parent), os.readlink(entry)))
+                try:
+                    target = os.path.normpath(os.path.join(os.path.abspath(entry.parent), os.readlink(entry)))
+                except OSError as exc:
+                    out.add("MW208", entry, f"link cannot be read: {exc.strerror or exc}", "odd")
+                    continue
                 if os.path.dirname(target) != blobs_norm:
                     out.add("MW202", entry, f"links to {target}, outside {blobs_norm}", "escape")
+                    continue
+                real = os.path.realpath(entry)
+                if not inside(real, cache_real):
+                    out.add("MW202", entry, f"links (through {os.path.basename(target)}) to {real}, outside the "
+                            "cache", "escape")
                     continue
                 if os.path.isdir(target):
                     out.add("MW202", entry, "links to a folder", "escape")
@@ -127,10 +160,11 @@ def _check_repo(repo: CachedRepo, cache_root: Path | None, out: _Collector, jobs
                 else:
                     out.add("MW208", entry, "is a copy, not a link, and no manifest lists it", "copy")
             else:
-                out.add("MW208", entry, "is neither a file nor a link", "odd")
+                reason = special_file_reason(entry) or "neither a file nor a link"
+                out.add("MW208", entry, f"is {reason}; never opened", "odd")
 
 
-def _check_blob(blob: Path, shared: str | None, out: _Collector, jobs: dict[Path, HashJob],
+def _check_blob(blob: Path, shared: str | None, cache_real: str, out: _Collector, jobs: dict[Path, HashJob],
                 expectations: list[tuple[Path, str, str, str]]) -> None:
     name = blob.name
     if name.endswith(".incomplete"):
@@ -138,21 +172,47 @@ def _check_blob(blob: Path, shared: str | None, out: _Collector, jobs: dict[Path
         return
     if blob.is_symlink():
         # huggingface_hub 2.x may link a repo blob into the cache-wide shared store.
-        target = os.path.normpath(os.path.join(os.path.abspath(blob.parent), os.readlink(blob)))
+        try:
+            target = os.path.normpath(os.path.join(os.path.abspath(blob.parent), os.readlink(blob)))
+        except OSError as exc:
+            out.add("MW208", blob, f"blob link cannot be read: {exc.strerror or exc}", "odd")
+            return
         if shared is None or not (target + os.sep).startswith(shared + os.sep):
             out.add("MW202", blob, f"blob links to {target}, outside the cache's blob stores", "escape")
             return
-        if not os.path.exists(target):
-            out.add("MW203", blob, "blob links to a missing file in the shared store", "dangling")
+        real = os.path.realpath(blob)
+        if not inside(real, cache_real):
+            out.add("MW202", blob, f"blob resolves to {real}, outside the cache", "escape")
             return
-    if blob.is_dir():
+        if not os.path.lexists(real) or not os.path.exists(blob):
+            loop = _is_loop(blob)
+            out.add("MW208" if loop else "MW203", blob, "blob link loops" if loop else
+                    "blob links to a missing file in the shared store", "loop" if loop else "dangling")
+            return
+    try:
+        mode = os.stat(blob).st_mode
+    except OSError as exc:
+        out.add("MW208", blob, f"blob cannot be read: {exc.strerror or exc}", "unreadable")
+        return
+    if stat.S_ISDIR(mode):
         out.add("MW208", blob, "blob is a folder", "dir")
+        return
+    if not stat.S_ISREG(mode):
+        out.add("MW208", blob, f"blob is {special_file_reason(blob)}; never opened", "special")
         return
     kind = blob_kind(name)
     if kind is None:
         out.add("MW208", blob, "blob name is not a content hash (sha256 or git sha1)", "name")
         return
     _expect(blob, kind, name, "MW201", jobs, expectations)
+
+
+def _is_loop(path: Path) -> bool:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def _expect(path: Path, kind: str, expected: str, rule: str, jobs: dict[Path, HashJob],
@@ -162,16 +222,18 @@ def _expect(path: Path, kind: str, expected: str, rule: str, jobs: dict[Path, Ha
 
 
 def _manifest(path: Path, out: _Collector) -> dict[str, dict[str, object]] | None:
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        files = data["files"]
+        text = read_text_bounded(path, MAX_MANIFEST_BYTES, source=path.name)
+        data = load_json_bounded(text, 16, source=path.name)
+        files = data.get("files") if isinstance(data, dict) else None
         if not isinstance(files, dict):
-            raise TypeError("files is not an object")
+            raise InputError(f"{path.name}: 'files' is not an object")
         return {str(k): v for k, v in files.items() if isinstance(v, dict)}
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        out.add("MW204", path, f"tree manifest cannot be read: {exc}", "manifest-unreadable")
+    except InputError as exc:
+        out.add("MW204", path, f"tree manifest cannot be read: {str(exc).split(': ', 1)[-1]}",
+                "manifest-unreadable")
         return None
 
 
@@ -180,26 +242,33 @@ def _check_local_dir(local: LocalDir, out: _Collector, jobs: dict[Path, HashJob]
     meta_dir = local.metadata_dir
     if not meta_dir.is_dir():
         return
+    local_real = os.path.realpath(local.path)
     for meta in sorted(meta_dir.rglob("*")):
         if meta.name.endswith(".incomplete"):
             out.add("MW206", meta, "interrupted download", "incomplete")
             continue
-        if not meta.is_file() or not meta.name.endswith(".metadata"):
+        if not meta.name.endswith(".metadata") or (meta.is_dir() and not meta.is_symlink()):
             continue
         rel = meta.relative_to(meta_dir).as_posix()[: -len(".metadata")]
         target = local.path / rel
         stats.files += 1
         try:
-            lines = meta.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            out.add("MW208", meta, f"metadata cannot be read: {exc}", "metadata")
+            lines = read_text_bounded(meta, MAX_METADATA_BYTES, source=meta.name).splitlines()
+        except InputError as exc:
+            out.add("MW208", meta, f"metadata cannot be read: {str(exc).split(': ', 1)[-1]}", "metadata")
             continue
         etag = lines[1].strip() if len(lines) > 1 else ""
         kind = blob_kind(etag)
+        real = os.path.realpath(target)
         if kind is None:
             out.add("MW208", meta, "metadata holds no content hash", "metadata")
-        elif not target.is_file():
+        elif not inside(real, local_real):
+            out.add("MW202", target, f"resolves to {real}, outside the download folder", "escape")
+        elif not os.path.lexists(target):
             out.add("MW203", target, "recorded in the download metadata but missing", "missing")
+        elif not is_regular_file(target):
+            reason = special_file_reason(target)
+            out.add("MW208", target, f"is {reason}; never opened", "special")
         else:
             _expect(target, kind, etag, "MW207", jobs, expectations)
 

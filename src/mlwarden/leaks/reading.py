@@ -40,6 +40,7 @@ class Unit:
     personal_data: bool = True  # False for a table's raw lines: its cells are checked instead
     numbers: list[int] | None = None  # each line's number when not consecutive (pieces of long lines, samples)
     suppressed: frozenset[str] = suppress.NONE  # what a notebook cell's tag or metadata silences
+    file_lines: dict[int, int] | None = None  # a notebook cell's line -> the line in the JSON file (SARIF)
 
     def number(self, index: int) -> int:
         return self.numbers[index] if self.numbers is not None else self.first_line + index
@@ -139,6 +140,11 @@ def _source(value: Any) -> str:
 
 
 def notebook_units(path: Path) -> Reading:
+    """Cells and text outputs through the shared notebook reader (labels and file lines as the code checks
+    give them). A notebook it rejects is still read cell by cell, tolerating wrong-typed fields (positions
+    then name the cells), and a file that is not JSON at all as plain text."""
+    from mlwarden.notebook import NotebookError, read_notebook
+
     reading = Reading()
     size = path.stat().st_size
     text = read_text(path, reading.notes)
@@ -151,31 +157,56 @@ def notebook_units(path: Path) -> Reading:
         return reading
     joined = "\n".join(lines)
     try:
-        cells = json.loads(joined)["cells"]
-        if not isinstance(cells, list):
-            raise TypeError("cells is not a list")
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
-        reading.invalid_notebook = reason
-        reading.units.append(segmented(lines))
+        notebook = read_notebook(joined)
+    except NotebookError as exc:
+        reading.invalid_notebook = str(exc)[:300]
+        _tolerant_cells(joined, lines, reading)
         return reading
+    for cell in notebook.cells:
+        silenced = suppress.cell_rules({"metadata": {**cell.metadata, "tags": list(cell.tags)}})
+        source = segmented(cell.source.splitlines())
+        source.member, source.suppressed = cell.label, silenced
+        source.file_lines = {n: line for n in range(1, len(source.lines) + 2)
+                             if (line := cell.file_line(n)) is not None} if cell.source_lines else None
+        reading.units.append(source)
+        for output in cell.outputs:
+            chunks = [output.text, *(value for mime, value in output.data.items()
+                                     if mime.startswith(_TEXT_OUTPUTS) and not mime.startswith(_BINARY_OUTPUTS))]
+            out_lines = "\n".join(c for c in chunks if c).splitlines()
+            if out_lines:
+                unit = segmented(out_lines)
+                unit.member, unit.suppressed = f"{cell.label} output {output.index}", silenced
+                reading.units.append(unit)
+    return reading
+
+
+def _tolerant_cells(joined: str, lines: list[str], reading: Reading) -> None:
+    """Every readable cell of a notebook with wrong-typed fields; plain text when it is not JSON at all."""
+    try:
+        doc = json.loads(joined)
+        cells = doc.get("cells") if isinstance(doc, dict) else None
+        if not isinstance(cells, list):
+            raise TypeError("no cells list")
+    except (ValueError, TypeError, RecursionError):
+        reading.units.append(segmented(lines))
+        return
     for index, cell in enumerate(cells):
         if not isinstance(cell, dict):
             continue
+        label = f"cell #{index + 1}"  # its position: the reader could not number it as Jupyter does
         silenced = suppress.cell_rules(cell)
         source = segmented(_source(cell.get("source")).splitlines())
-        source.member, source.suppressed = f"cell {index}", silenced
+        source.member, source.suppressed = label, silenced
         reading.units.append(source)
         outputs = cell.get("outputs")
         for out_index, output in enumerate(outputs if isinstance(outputs, list) else []):
             if not isinstance(output, dict):
                 continue
-            lines = _output_text(output).splitlines()
-            if lines:
-                unit = segmented(lines)
-                unit.member, unit.suppressed = f"cell {index} output {out_index}", silenced
+            out_lines = _output_text(output).splitlines()
+            if out_lines:
+                unit = segmented(out_lines)
+                unit.member, unit.suppressed = f"{label} output {out_index}", silenced
                 reading.units.append(unit)
-    return reading
 
 
 def _output_text(output: dict[str, Any]) -> str:

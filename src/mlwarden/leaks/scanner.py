@@ -59,8 +59,9 @@ class Context:
 
 
 def _finding(rule_id: str, path: str, message: str, key: str, *, line: int | None = None, member: str | None = None,
-             severity: Severity | None = None) -> Finding:
-    return make_finding(rule_id, Location(path, line=line, member=member), message, key, severity=severity)
+             severity: Severity | None = None, file_line: int | None = None) -> Finding:
+    return make_finding(rule_id, Location(path, line=line, member=member, file_line=file_line), message, key,
+                        severity=severity)
 
 
 def scan_file(path: Path, display: str, ctx: Context) -> list[Finding]:
@@ -151,7 +152,7 @@ def _secrets(unit: Unit, display: str, ctx: Context, place: triage.Place, result
             "verifies)" if place.fixture else ""
         finding = _finding("MW401", display, f"{secret.type}: {secret.masked}{note}", f"{secret.type}:{secret.hashed}",
                            line=secret.line if secret.line > 0 else None, member=unit.member,
-                           severity=secret.severity)
+                           severity=secret.severity, file_line=(unit.file_lines or {}).get(secret.line))
         if secret.hashed in known:  # per value, as detect-secrets' baseline stores it: one entry, one secret
             result.waived.append(finding)
         elif _silenced(unit, secret.index, "MW401"):
@@ -215,6 +216,7 @@ def _personal_data(unit: Unit, display: str, metadata_file: bool, result: FileRe
         number = None if column is not None or group.first is None or group.first < 0 else group.first
         finding = _finding("MW402", display, message, f"pii:{kind}:{column or unit.member or ''}", line=number,
                            member=f"column {column}" if column is not None else unit.member,
-                           severity=_severity(kind, group.count, group.context, share))
+                           severity=_severity(kind, group.count, group.context, share),
+                           file_line=(unit.file_lines or {}).get(number or 0))
         (result.suppressed if silenced else result.findings).append(finding)
     return bool(groups)

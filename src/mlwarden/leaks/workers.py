@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlwarden.findings import Finding
+from mlwarden.findings import Finding, ScanError
 from mlwarden.leaks.scanner import Context, scan_file_result
 from mlwarden.leaks.secrets import Detector
 from mlwarden.policy.model import Policy
@@ -32,3 +32,16 @@ def scan_one(job: tuple[str, str]) -> tuple[list[Finding], list[Finding], list[F
     """(findings, waived by .secrets.baseline, suppressed inline) of one file."""
     result = scan_file_result(Path(job[0]), job[1], _CONTEXT[0])
     return result.findings, result.waived, result.suppressed
+
+
+def scan_isolated(job: tuple[str, str]) -> tuple[list[Finding], list[Finding], list[Finding]] | ScanError:
+    """``scan_one`` that turns a failure on this file into its ScanError: one bad file never stops the
+    scan of the others (in a pool, an exception would end the whole map)."""
+    from mlwarden.errors import MlwardenError
+
+    try:
+        return scan_one(job)
+    except MlwardenError as exc:
+        return ScanError(job[1], str(exc))
+    except Exception as exc:  # noqa: BLE001 - any failure on one file is that file's error, never the run's
+        return ScanError(job[1], f"could not be checked: internal error ({type(exc).__name__}: {exc})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from mlwarden.config import Budgets
 from mlwarden.findings import Severity
 from mlwarden.models.scanner import scan_model_file
 
@@ -23,24 +24,31 @@ def decompile(data: bytes) -> str:
     return "\n".join(parts) + "\n"
 
 
-def explain_file(path: Path, *, max_lines: int = 200) -> tuple[str, bool]:
-    """The explanation text, and whether any finding is high or worse."""
-    result, pickles = scan_model_file(path, str(path), collect_pickles=True)
+def explain_file(path: Path, *, max_lines: int = 200, display: str | None = None, budgets: Budgets | None = None,
+                 extra_safe: frozenset[str] = frozenset(), fail_on: Severity = Severity.HIGH) -> tuple[str, bool]:
+    """The explanation text, and whether any finding is at or above ``fail_on``. The policy's extra safe
+    globals and the configured budgets apply, as in `mlwarden models`."""
+    from mlwarden.output.text import printable
+
+    shown = printable(display or str(path))
+    result, pickles = scan_model_file(path, display or str(path), budgets=budgets, extra_safe=extra_safe,
+                                      collect_pickles=True)
     out: list[str] = []
     if result.error:
-        return f"{path}: error: {result.error.message}\n", True
+        return f"{shown}: error: {printable(result.error.message)}\n", True
     if not pickles:
-        out.append(f"# {path}: no pickle found (formats: {', '.join(result.formats) or 'unknown'})")
+        out.append(f"# {shown}: no pickle found (formats: {', '.join(result.formats) or 'unknown'})")
     for member, data in pickles:
-        out.append(f"# ---- {path}{'!' + member if member else ''} ({len(data)} bytes of pickle) ----")
+        out.append(f"# ---- {shown}{'!' + printable(member) if member else ''} ({len(data)} bytes of pickle) ----")
         lines = decompile(data).splitlines()
         out.extend(lines[:max_lines])
         if len(lines) > max_lines:
             out.append(f"# … {len(lines) - max_lines} more lines")
     out.append("# ---- findings ----")
     for finding in sorted(result.findings, key=lambda f: f.sort_key()):
-        out.append(f"# {finding.location}: {finding.rule} {finding.severity.label}: {finding.message}")
+        out.append(f"# {printable(str(finding.location))}: {finding.rule} {finding.severity.label}: "
+                   f"{printable(finding.message)}")
     if not result.findings:
         out.append("# none")
-    failing = any(f.severity >= Severity.HIGH for f in result.findings)
+    failing = any(f.severity >= fail_on for f in result.findings)
     return "\n".join(out) + "\n", failing

@@ -7,7 +7,8 @@ from mlwarden.output._interface import Formatter
 FORMATS = ("text", "json", "sarif")
 
 
-def get_formatter(name: str, *, color: bool = False, category: str = "scan") -> Formatter:
+def get_formatter(name: str, *, color: bool = False, category: str = "scan", quiet: bool = False,
+                  show_suppressed: bool = False) -> Formatter:
     if name == "json":
         from mlwarden.output.json import JsonFormatter
 
@@ -19,7 +20,7 @@ def get_formatter(name: str, *, color: bool = False, category: str = "scan") -> 
     if name == "text":
         from mlwarden.output.text import TextFormatter
 
-        return TextFormatter(color=color)
+        return TextFormatter(color=color, quiet=quiet, show_suppressed=show_suppressed)
     raise ValueError(f"unknown format {name!r}")
 
 

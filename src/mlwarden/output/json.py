@@ -11,6 +11,13 @@ from mlwarden.findings import Report, Severity
 SCHEMA_VERSION = 1
 
 
+def coverage(report: Report) -> dict[str, Any]:
+    """What was checked and what was not (also SARIF's run properties)."""
+    return {"checked": dict(report.checks), "files_scanned": report.files_scanned,
+            "not_examined": dict(sorted(report.skipped.items())), "not_checked": len(report.errors),
+            "deselected": report.deselected, "notes": list(dict.fromkeys(report.notes))}
+
+
 class JsonFormatter:
     def format(self, report: Report, fail_on: Severity) -> str:
         doc: dict[str, Any] = {
@@ -37,6 +44,11 @@ class JsonFormatter:
                 for f in sorted(report.waived, key=lambda f: f.sort_key())
             ],
             "errors": [{"path": e.path, "message": e.message} for e in report.errors],
+            "suppressed": [
+                {"rule_id": f.rule, "path": f.location.path, "line": f.location.line, "fingerprint": f.fingerprint}
+                for f in sorted(report.suppressed, key=lambda f: f.sort_key())
+            ],
+            "coverage": coverage(report),
         }
         if report.inventory:
             doc["inventory"] = report.inventory

@@ -7,6 +7,7 @@ from typing import Any
 
 from mlwarden import __version__
 from mlwarden.findings import Finding, Report, Severity
+from mlwarden.output.json import coverage
 from mlwarden.rules import RULES
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -37,8 +38,14 @@ class SarifFormatter:
             "invocations": [{
                 "executionSuccessful": not report.errors,
                 "toolExecutionNotifications": [
-                    {"level": "error", "message": {"text": f"{e.path}: {e.message}"}} for e in report.errors
+                    *({"level": "error", "message": {"text": f"{e.path}: {e.message}"},
+                       "locations": [{"physicalLocation": {"artifactLocation": {"uri": e.path}}}]}
+                      for e in report.errors),
+                    *({"level": "note", "message": {"text": note}} for note in dict.fromkeys(report.notes)),
+                    *({"level": "note", "message": {"text": f"not examined: {count} file(s): {reason}"}}
+                      for reason, count in sorted(report.skipped.items())),
                 ],
+                "properties": {"coverage": coverage(report)},
             }],
         }
         doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
@@ -70,8 +77,8 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "message": {"text": message},
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": loc.path.replace("\\", "/")},
-            "region": {"startLine": loc.line or 1},
-        }}],
+            "region": {"startLine": loc.file_line or loc.line or 1},
+        }, **({"logicalLocations": [{"name": loc.member, "kind": "member"}]} if loc.member else {})}],
         "partialFingerprints": {"mlwarden/v1": finding.fingerprint},
         "properties": {"security-severity": _SECURITY_SEVERITY[finding.severity],
                        "severity": finding.severity.label},

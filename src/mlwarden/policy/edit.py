@@ -3,14 +3,16 @@ writing, and writes atomically. An edit that would make the file invalid leaves 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlwarden.errors import PolicyError
-from mlwarden.fileio import write_atomic
+from mlwarden.errors import InputError, PolicyError
+from mlwarden.fileio import exclusive_lock, write_atomic
 from mlwarden.policy.load import load_policy
 from mlwarden.policy.model import canonicalize_name, identity
 from mlwarden.policy.schema import SCHEMA_VERSION, parse_policy_text
@@ -38,10 +40,12 @@ def _load_document(path: Path) -> tuple[Any, str]:
     import tomlkit
 
     if path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"{path}: cannot read: {exc}") from None
+        from mlwarden.safeload import read_text_bounded
+
+        try:  # a FIFO or device in place of the policy is refused, not read
+            text = read_text_bounded(path, _MAX_POLICY_BYTES, source=str(path))
+        except InputError as exc:
+            raise PolicyError(str(exc)) from None
         _, _, _, problems = parse_policy_text(text, str(path))
         if problems:
             raise PolicyError(f"{path} is invalid; fix it before editing", problems)
@@ -51,8 +55,28 @@ def _load_document(path: Path) -> tuple[Any, str]:
     return doc, ""
 
 
+_MAX_POLICY_BYTES = 16 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Read-modify-write under an exclusive lock, so concurrent `allowlist add` runs lose no entry: each
+    edit re-reads the file inside the lock."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot create its folder: {exc.strerror or exc}") from None
+    with exclusive_lock(path):
+        yield
+
+
 def add_entry(path: Path, kind: str, fields: dict[str, Any], root: Path, org_file: str | None = None) -> str:
     """Append a [[kind]] entry; returns the entry's identity. Raises PolicyError and writes nothing on error."""
+    with _locked(path):
+        return _add_entry(path, kind, fields, root, org_file)
+
+
+def _add_entry(path: Path, kind: str, fields: dict[str, Any], root: Path, org_file: str | None) -> str:
     import tomlkit
 
     doc, _ = _load_document(path)
@@ -85,6 +109,13 @@ def remove_entries(path: Path, kind: str, ident: str, root: Path, org_file: str 
     Works on the text rather than through tomlkit: tomlkit attaches the comments written above a table to
     the table before it, so removing an entry would also delete the next entry's comments.
     """
+    if not path.exists():
+        raise PolicyError(f"{path}: no such policy file")
+    with _locked(path):
+        return _remove_entries(path, kind, ident, root, org_file)
+
+
+def _remove_entries(path: Path, kind: str, ident: str, root: Path, org_file: str | None) -> int:
     from mlwarden import _toml
 
     if not path.exists():
@@ -137,7 +168,7 @@ def _validate_and_write(path: Path, text: str, root: Path, org_file: str | None)
         candidate = Path(tmp) / path.name
         candidate.write_text(text, encoding="utf-8")
         load_policy(Path(tmp), org_file, extra_files=[*others, candidate])
-    write_atomic(path, text)
+    write_atomic(path, text, root)
 
 
 def _siblings(path: Path, root: Path) -> list[Path]:

@@ -73,6 +73,8 @@ def _merge_settings(current: Settings, raw: dict[str, Any]) -> Settings:
             values[key] = old or value
         elif key == "grace_days":
             values[key] = min(old, value)
+        elif key == "cooldown_days":  # a longer cooldown is stricter
+            values[key] = max(old, value)
         elif isinstance(value, list):
             values[key] = tuple(value)
         else:

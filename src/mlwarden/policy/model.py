@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import fnmatch
 import re
 from dataclasses import dataclass, field
@@ -86,6 +87,18 @@ class Entry:
         return "?"  # pragma: no cover - every kind is handled above
 
 
+class Status(str, enum.Enum):
+    """Where an entry is in its life: the one place expiry and grace are decided."""
+
+    ACTIVE = "active"
+    EXPIRING = "expiring"  # within warn_days of its expiry date
+    GRACE = "grace"  # expired, still applied for grace_days
+    EXPIRED = "expired"  # past the grace period: no longer applied
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Settings:
     grace_days: int = 14
@@ -95,6 +108,7 @@ class Settings:
     hf_require_commit_pin: bool = True
     max_file_mb: int = 50
     allowed_data_extensions: tuple[str, ...] = ()
+    cooldown_days: int = 0  # no dependency version uploaded fewer days ago (0: off); see deps/cooldown.py
 
 
 @dataclass(frozen=True)
@@ -107,19 +121,24 @@ class Policy:
         return [e for e in self.entries if e.kind == kind]
 
     # -- expiry ------------------------------------------------------------------------------------
-    def status(self, entry: Entry, today: dt.date | None = None) -> str:
-        """"active", "expiring" (within warn_days), "grace" (expired, inside grace_days) or "expired"."""
+    def status(self, entry: Entry, today: dt.date | None = None) -> Status:
         today = today or dt.date.today()
         if entry.expires < today:
-            if today <= entry.expires + dt.timedelta(days=self.settings.grace_days):
-                return "grace"
-            return "expired"
+            return Status.GRACE if today <= self.grace_end(entry) else Status.EXPIRED
         if entry.expires <= today + dt.timedelta(days=self.settings.warn_days):
-            return "expiring"
-        return "active"
+            return Status.EXPIRING
+        return Status.ACTIVE
+
+    def grace_end(self, entry: Entry) -> dt.date:
+        return entry.expires + dt.timedelta(days=self.settings.grace_days)
+
+    def expiry(self, today: dt.date | None = None) -> list[tuple[Entry, Status]]:
+        """The policy files' entries that are not simply active (the shipped default never expires)."""
+        statuses = ((entry, self.status(entry, today)) for entry in self.entries if entry.origin.file != "<default>")
+        return [(entry, status) for entry, status in statuses if status is not Status.ACTIVE]
 
     def in_force(self, entry: Entry, today: dt.date | None = None) -> bool:
-        return self.status(entry, today) != "expired"
+        return self.status(entry, today) is not Status.EXPIRED
 
     def live(self, kind: str, today: dt.date | None = None) -> list[Entry]:
         return [e for e in self.of_kind(kind) if self.in_force(e, today)]
@@ -139,7 +158,7 @@ class Policy:
             if entry.get("rule") != rule:
                 continue
             pattern = entry.get("path", "*")
-            if _path_matches(path, pattern) or (member and _path_matches(f"{path}!{member}", pattern)):
+            if path_matches(path, pattern) or (member and path_matches(f"{path}!{member}", pattern)):
                 return entry
         return None
 
@@ -179,7 +198,7 @@ def _version_in(version: str | None, versions: str | None) -> bool:
     return SpecifierSet(versions).contains(version, prereleases=True)
 
 
-def _path_matches(path: str, pattern: str) -> bool:
+def path_matches(path: str, pattern: str) -> bool:
     path = path.replace("\\", "/").removeprefix("./")
     if fnmatch.fnmatchcase(path, pattern):
         return True

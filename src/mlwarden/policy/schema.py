@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlwarden import _toml
 from mlwarden.policy.model import KINDS, Entry, Origin, Settings, identity
-from mlwarden.rules import RULES
+from mlwarden.rules import RULES, closest_rule
 
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
@@ -93,7 +93,13 @@ def _matching(pattern: re.Pattern[str], what: str) -> Check:
 def _rule_id(value: Any) -> str | None:
     if isinstance(value, str) and _RULE.match(value) and value in RULES:
         return None
-    return "expected a known rule id such as MW102 (see the README's rule table)"
+    return f"unknown rule {value!r}{closest_rule(str(value))} (see `mlwarden rule`)"
+
+
+def _closest(word: str, choices: Any) -> str:
+    from mlwarden.config import closest
+
+    return closest(word, choices)
 
 
 def _specifier(value: Any) -> str | None:
@@ -179,6 +185,7 @@ SCHEMA: dict[str, dict[str, _Field]] = {
 _SETTINGS: dict[str, Check] = {
     "grace_days": _nonneg_int, "warn_days": _nonneg_int, "require_hashes": _bool,
     "allow_extra_index_url": _bool, "hf_require_commit_pin": _bool, "max_file_mb": _nonneg_int,
+    "cooldown_days": _nonneg_int,
     "allowed_data_extensions": lambda v: None if isinstance(v, list) and all(isinstance(x, str) for x in v)
     else "expected a list of extensions such as [\"csv\"]",
 }
@@ -251,8 +258,10 @@ def parse_policy_text(text: str, source: str) -> tuple[Settings | None, dict[str
                         f"supported (expected {SCHEMA_VERSION})")
     for key in data:
         if key not in ("schema_version", "policy", *KINDS):
+            known = ("schema_version", "policy", *KINDS)
             problems.append(f"{where(lines.tables.get(key) or lines.entry(key, 0) or lines.key(None, key))}: "
-                            f"unknown table or key {key!r} (expected one of: policy, {', '.join(KINDS)})")
+                            f"unknown table or key {key!r}"
+                            f"{_closest(key, known) or ' (expected one of: policy, ' + ', '.join(KINDS) + ')'}")
     settings: Settings | None = None
     raw_settings = data.get("policy", {})
     if not isinstance(raw_settings, dict):
@@ -264,13 +273,14 @@ def parse_policy_text(text: str, source: str) -> tuple[Settings | None, dict[str
         for key, value in raw_settings.items():
             check = _SETTINGS.get(key)
             if check is None:
-                problems.append(f"{where(lines.key(start, key))}: [policy] unknown key {key!r} "
-                                f"(expected one of: {', '.join(_SETTINGS)})")
+                problems.append(f"{where(lines.key(start, key))}: [policy] unknown key {key!r}"
+                                f"{_closest(key, _SETTINGS) or ' (expected one of: ' + ', '.join(_SETTINGS) + ')'}")
             elif (err := check(value)) is not None:
                 problems.append(f"{where(lines.key(start, key))}: [policy] {key}: {err}")
             else:
                 values[key] = tuple(value) if isinstance(value, list) else value
         settings = Settings(**values)
+        raw_settings = values  # only validated keys are merged into the layered settings
     entries: list[Entry] = []
     seen: dict[tuple[str, str], int | None] = {}
     for kind in KINDS:
@@ -308,7 +318,8 @@ def _parse_entry(kind: str, raw: Any, line: int | None, source: str,
         spec = schema.get(key) or _META.get(key)
         if spec is None:
             known = ", ".join([*schema, *_META])
-            problems.append(f"{where(key)}: [[{kind}]] unknown key {key!r} (expected one of: {known})")
+            problems.append(f"{where(key)}: [[{kind}]] unknown key {key!r}"
+                            f"{_closest(key, [*schema, *_META]) or ' (expected one of: ' + known + ')'}")
         elif (err := spec.check(value)) is not None:
             problems.append(f"{where(key)}: [[{kind}]] {key}: {err}")
     for key, spec in {**schema, **_META}.items():
