@@ -118,7 +118,11 @@ NOISE: dict[str, str] = {
         'DEFAULT_SECRET = "super-secret-key"', 'jwt_secret = "your-256-bit-secret"', 'secret = "s3cr3t"',
         'mlflow_tracking_password = "mlflow"', 'private_key_path = "keys/id_rsa"',
         'access_token = "hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
+        'HEADER_AUTH_KEY = "xet-auth"', 'secrets = {"MY_SECRET": "psswrd"}',
     ]) + "\n",
+    # The Hub's job, webhook and user ids are ObjectIds: a creation time and a counter, in hex.
+    "src/jobs.py": 'JobInfo(id="687f911eaea852de79c4a50a", owner=JobOwner(id="5e9ecfc04957053f60648a3e"))\n'
+                   'hf_uri = HfUri(type="bucket", id="my-org/my-bucket", path_in_repo="file@1.txt")\n',
     # Hub repository ids, commits and content digests.
     "train.py": '\n'.join([
         'model = AutoModel.from_pretrained("sentence-transformers/all-MiniLM-L6-v2", revision="' + SHA + '")',
@@ -371,6 +375,11 @@ def test_metrics_table_is_low(ctx: Context) -> None:
     assert [(f.rule, f.severity) for f in result.findings] == [("MW403", Severity.LOW)]
     result = scan(ctx, "data/users.csv", "user_id,email,country\n1,a,FR\n")  # personal columns, no value found
     assert [(f.rule, f.severity) for f in result.findings] == [("MW403", Severity.MEDIUM)]
+    # Aggregates and places: a `name` or a `gender` column alone does not make people's data.
+    for name, header in (("births.csv", "year,month,day,gender,births"), ("weather.csv", "STATION,STATION_NAME,DATE"),
+                         ("cities.csv", ",city,latd,longd,population_total")):
+        result = scan(ctx, f"data/{name}", header + "\n1,2,3,4,5\n")
+        assert [(f.rule, f.severity) for f in result.findings] == [("MW403", Severity.LOW)], name
 
 
 # --- hostile inputs ----------------------------------------------------------------------------------------------

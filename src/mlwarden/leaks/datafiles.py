@@ -25,11 +25,14 @@ _NOT_DATASETS = (".zip", ".gz", ".tar", ".7z", ".pkl", ".pickle", ".npy", ".npz"
 # Text tables whose content the leak scan reads, so their columns can say whether they hold people.
 INSPECTED_TABLES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")
 LARGE_DATA_BYTES = 5 * 1024 * 1024
-PERSONAL_COLUMN = re.compile(
-    r"(?i)(?:^|[\W_])(?:e-?mail|mail|phone|tel|mobile|name|first_?name|last_?name|surname|nom|prenom|prénom"
-    r"|address|adresse|street|zip|postcode|postal|city|birth|dob|naissance|age|gender|sex|ssn|nir|passport"
-    r"|iban|bic|card|account|salary|income|patient|diagnos\w*|ip_?addr(?:ess)?|ip|user_?id|customer|client"
-    r"|username|login|social|national_?id|licen[cs]e)(?:$|[\W_])")
+# Columns that identify people on their own, and columns that do so only together (a name and an age).
+_STRONG_COLUMN = re.compile(
+    r"(?i)(?:^|[\W_])(?:e-?mail|mail|phone|tel|mobile|first_?name|last_?name|full_?name|surname|prenom|prénom"
+    r"|address|adresse|street|birth|dob|naissance|ssn|nir|passport|iban|card_?number|credit_?card|salary"
+    r"|income|patient|diagnos\w*|ip_?addr(?:ess)?|user_?id|customer(?:_?id)?|client_?id|username|login"
+    r"|national_?id|social_?security)(?:$|[\W_])")
+_WEAK_COLUMN = re.compile(r"(?i)(?:^|[\W_])(?:name|nom|age|gender|sex|city|zip|postcode|postal_?code|religion"
+                          r"|ethnicity|weight|height)(?:$|[\W_])")
 
 
 def lfs_patterns(attributes: Path) -> list[str]:
@@ -42,8 +45,10 @@ def lfs_patterns(attributes: Path) -> list[str]:
 
 
 def personal_header(header: str) -> bool:
-    """Whether a table's first line names personal columns (email, name, birth date, IBAN …)."""
-    return any(PERSONAL_COLUMN.search(name.strip().strip("\"'")) for name in re.split(r"[,\t;|]", header[:4096]))
+    """Whether a table's first line names people's data: one identifying column (email, birth date, IBAN …)
+    or two that identify together (a name and an age). `name` alone is a city's or a station's."""
+    names = [name.strip().strip("\"'") for name in re.split(r"[,\t;|]", header[:4096])]
+    return any(_STRONG_COLUMN.search(n) for n in names) or sum(bool(_WEAK_COLUMN.search(n)) for n in names) >= 2
 
 
 def file_rules(path: Path, display: str, policy: Policy, lfs: list[str], *, personal: bool | None) -> list[Finding]:

@@ -66,7 +66,11 @@ _EXAMPLE_IBANS = {"DE89370400440532013000", "GB82WEST12345698765432", "GB29NWBK6
 # Reserved names (RFC 2606/6761) and the usual placeholders are not anybody's address.
 _PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net", ".example", ".test", ".invalid", ".localhost",
                         ".local", ".internal", ".lan", ".corp", ".home", "test.com", "domain.com", "email.com",
-                        "localhost", "users.noreply.github.com", "noreply.github.com", "sentry.io")
+                        "localhost", "users.noreply.github.com", "noreply.github.com", "sentry.io", "dummy.com",
+                        "fake.com", "foo.com", "bar.com", "foobar.com", "yourdomain.com", "mydomain.com",
+                        "company.com", "yourcompany.com")
+_FILE_TLD = re.compile(r"\.(?:png|jpe?g|gif|svg|webp|txt|json|csv|tsv|py|md|bin|pt|pth|safetensors|ya?ml|toml"
+                       r"|parquet|zip|gz|h5|onnx|gguf|pkl|npy|npz|log|cfg|ini|lock|html?|js|ts|whl)$")
 _METADATA_LINE = re.compile(r"(?i)author|maintainer|__email__|signed-off-by|co-authored-by|reviewed-by|acked-by"
                             r"|reported-by|copyright|\(c\)|©|contributors?|credits|email\s*=\s*[\"']")
 # Files that hold contact addresses by purpose: package metadata, authorship, ownership.
@@ -193,8 +197,8 @@ def _emails(line: str, column: str | None) -> Iterator[Match]:
         domain = domain.lower()
         if domain.endswith(_PLACEHOLDER_DOMAINS) or local.lower().startswith(("noreply", "no-reply", "donotreply")):
             continue
-        if re.search(r"\.(png|jpg|jpeg|gif|svg|webp)$", domain):
-            continue  # retina image names such as icon@2x.png
+        if _FILE_TLD.search(domain):
+            continue  # file names: retina images (icon@2x.png), revisions (file@1.txt)
         if column is None and _METADATA_LINE.search(line):
             continue  # package metadata and authorship: published on purpose
         yield Match("email", value, _near("email", line, *m.span(1), column))

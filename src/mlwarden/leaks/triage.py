@@ -87,7 +87,7 @@ _PLACEHOLDER_WORDS = re.compile(
 # The passwords of tutorials and docker-compose files, and hosts that are nobody's production.
 _WEAK_PASSWORDS = {"pass", "password", "passwd", "secret", "admin", "root", "postgres", "guest", "user", "test",
                    "changeme", "example", "mysql", "redis", "default", "letmein", "123456", "pwd", "qwerty",
-                   "minioadmin", "airflow", "mlflow", "jupyter"}
+                   "minioadmin", "airflow", "mlflow", "jupyter", "psswrd", "pswd", "passw0rd", "p4ssw0rd"}
 _LOCAL_HOST = re.compile(r"@(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal|[\w.-]*example"
                          r"\.(?:com|org|net)|[\w-]+\.(?:test|invalid|example|local))(?![\w.-])", re.IGNORECASE)
 _DIGEST_CONTEXT = re.compile(r"sha(?:1|224|256|384|512)?|md5|blake2|xxh|digest|checksum|hash|oid|etag|revision"
@@ -130,6 +130,15 @@ def _self_describing(value: str) -> bool:
     return plain in _WEAK_PASSWORDS or bool(_SELF_WORDS.search(plain))
 
 
+def _object_id(value: str) -> bool:
+    """24 hex digits whose first eight are a plausible creation time (2009 to a year from now)."""
+    if not re.fullmatch(r"[0-9a-f]{24}", value):
+        return False
+    import time
+
+    return 1_230_768_000 <= int(value[:8], 16) <= time.time() + 366 * 86400
+
+
 def is_noise(kind: str, value: str, line: str) -> bool:
     """A value that is not a credential, whatever the file."""
     if not value:
@@ -153,6 +162,10 @@ def is_noise(kind: str, value: str, line: str) -> bool:
         return True  # sha256:…, sha512-… (npm integrity)
     if _DIGEST_VALUE.match(value) and _DIGEST_CONTEXT.search(line):
         return True  # a commit, an LFS oid, an etag, a model hash
+    if _object_id(value):
+        return True  # a MongoDB-style ObjectId (the Hub's job, webhook and user ids): a timestamp and a counter
+    if kind == "Secret Keyword" and re.fullmatch(r"[a-z]{1,12}(?:[-_.][a-z]{1,12}){1,2}", value):
+        return True  # a name (`xet-auth`, `api.key.header`): words, not a credential
     if _HUB_ID.match(value) and (re.search(r"[-_.]", value) or _HUB_CONTEXT.search(line)):
         return True  # org/name on the Hub: base64 has no '-', '_' or '.', and '/' once in a name is a path
     if value.startswith(("/", "./", "../", "~/")) or _FILE_SUFFIX.search(value) or \
@@ -237,6 +250,8 @@ def severity(kind: str, value: str, place: Place) -> Severity | None:
         return None  # recorded bodies, cookies and request ids: data, not credentials
     if place.lock and kind in ENTROPY:
         return None  # hashes and integrity strings
+    if kind == "Secret Keyword" and len(value) < 8:
+        return Severity.LOW  # too short to be a generated credential; maybe a weak password: worth a note
     if place.fixture:
         if not verify(kind, value):
             return Severity.LOW
