@@ -119,6 +119,9 @@ NOISE: dict[str, str] = {
         'mlflow_tracking_password = "mlflow"', 'private_key_path = "keys/id_rsa"',
         'access_token = "hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
         'HEADER_AUTH_KEY = "xet-auth"', 'secrets = {"MY_SECRET": "psswrd"}',
+        'client_args = {"proxy": "socks5://user:pass@host:port"}',
+        "raw = {'tool_calls': [{'id': 'call_Ao02pnFYXD6GN1yzc0uXPsvF'}], 'id': 'chatcmpl-9ZxQvT2mLpK8rW4sN6yB3cF1j'}",
+        'emails = ["a@b.com", "x@y.org"]',
     ]) + "\n",
     # The Hub's job, webhook and user ids are ObjectIds: a creation time and a counter, in hex.
     "src/jobs.py": 'JobInfo(id="687f911eaea852de79c4a50a", owner=JobOwner(id="5e9ecfc04957053f60648a3e"))\n'

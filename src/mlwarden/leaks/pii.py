@@ -195,6 +195,8 @@ def _emails(line: str, column: str | None) -> Iterator[Match]:
         value = m.group(1)
         local, domain = value.rsplit("@", 1)
         domain = domain.lower()
+        if re.fullmatch(r"(?:[\w-]+\.)?[a-z]\.[a-z]{2,3}", domain):
+            continue  # a@b.com, x@y.org: placeholders
         if domain.endswith(_PLACEHOLDER_DOMAINS) or local.lower().startswith(("noreply", "no-reply", "donotreply")):
             continue
         if _FILE_TLD.search(domain):

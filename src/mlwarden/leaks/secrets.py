@@ -144,7 +144,7 @@ class Detector:
                 continue
             for match in pattern.finditer(line):
                 whole = match.group(0)
-                if value in match.groups() and whole != value and (whole.startswith(value) or len(value) < 8):
+                if value in match.groups() and whole != value and whole.startswith(value):
                     import hashlib
 
                     return whole, hashlib.sha1(whole.encode("utf-8")).hexdigest()  # noqa: S324 - as detect-secrets

@@ -100,6 +100,9 @@ _HUB_CONTEXT = re.compile(r"from_pretrained|repo_id|model_id|model_name|dataset|
                           r"|huggingface|hf\.co|checkpoint|tokenizer", re.IGNORECASE)
 _FILE_SUFFIX = re.compile(r"\.(?:py|json|ya?ml|toml|txt|md|csv|bin|pt|pth|ckpt|safetensors|onnx|gguf|h5|pkl|png"
                           r"|jpe?g|html?|js|ts|tar|gz|zip|parquet)$", re.IGNORECASE)
+_API_OBJECT_ID = re.compile(r"^(?:call|chatcmpl|cmpl|req|msg|run|thread|asst|file|batch|resp|rs|fc|toolu|srvtoolu|ft"
+                            r"|ftjob|org|proj|user|vs|step|evt|cus|pi|ch|in|sub|prod|price|txn|span|trace)[_-]"
+                            r"[A-Za-z0-9]{8,64}$")
 GENERIC = {"Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword", "Basic Auth Credentials"}
 ENTROPY = {"Base64 High Entropy String", "Hex High Entropy String"}
 
@@ -162,6 +165,8 @@ def is_noise(kind: str, value: str, line: str) -> bool:
         return True  # sha256:…, sha512-… (npm integrity)
     if _DIGEST_VALUE.match(value) and _DIGEST_CONTEXT.search(line):
         return True  # a commit, an LFS oid, an etag, a model hash
+    if _API_OBJECT_ID.match(value):
+        return True  # ids of API objects (tool calls, completions, requests, messages): printed, not secret
     if _object_id(value):
         return True  # a MongoDB-style ObjectId (the Hub's job, webhook and user ids): a timestamp and a counter
     if kind == "Secret Keyword" and re.fullmatch(r"[a-z]{1,12}(?:[-_.][a-z]{1,12}){1,2}", value):
