@@ -123,6 +123,11 @@ NOISE: dict[str, str] = {
         "raw = {'tool_calls': [{'id': 'call_Ao02pnFYXD6GN1yzc0uXPsvF'}], 'id': 'chatcmpl-9ZxQvT2mLpK8rW4sN6yB3cF1j'}",
         'emails = ["a@b.com", "x@y.org"]',
     ]) + "\n",
+    # Values their authors named fake, on the line or above a string split over lines.
+    "src/signatures.py": 'DUMMY_THOUGHT_SIGNATURE = _base64_to_bytes(\n'
+                         '    "ErQCCrECAdHtim8MtxgeMCRCiNiyoyImxtYAEDzz4NXOr/HSL3rA7rPPvHWZCm+T9VSDYh/mt9lESoH4wQh"\n'
+                         '    "/ca1zDtWTN6XOL1+S3krYLQeqp47RV/b1eSq5jdZF28S4Lb7w4A3/EFdybc4SFb2/YhMm+CulYLmLA4Tr4V"\n'
+                         ')\nfake_password = "Xq8Zr1pLkW3vN7tY2sQ9"\n',
     # The Hub's job, webhook and user ids are ObjectIds: a creation time and a counter, in hex.
     "src/jobs.py": 'JobInfo(id="687f911eaea852de79c4a50a", owner=JobOwner(id="5e9ecfc04957053f60648a3e"))\n'
                    'hf_uri = HfUri(type="bucket", id="my-org/my-bucket", path_in_repo="file@1.txt")\n',

@@ -125,6 +125,8 @@ class Detector:
                 continue  # a git commit or a sha256: what pinning asks people to write, not a credential
             if triage.is_noise(kind, value, line):
                 continue
+            if kind in triage.GENERIC and triage.named_fake(lines, indexes[position]):
+                continue  # DUMMY_SIGNATURE = "…", FAKE_TOKEN = ("…" "…"): named fake by its author
             severity = triage.severity(kind, value, place)
             if severity is None:
                 continue

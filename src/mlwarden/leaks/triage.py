@@ -133,6 +133,21 @@ def _self_describing(value: str) -> bool:
     return plain in _WEAK_PASSWORDS or bool(_SELF_WORDS.search(plain))
 
 
+_FAKE_NAME = re.compile(r"(?i)\b\w*(?:dummy|fake|example|sample|mock|placeholder|stub)\w*[\"']?\s*(?:[:=]|\()")
+
+
+def named_fake(lines: list[str], index: int) -> bool:
+    """Whether the value on ``lines[index]`` is assigned to a name that says it is fake (DUMMY_SIGNATURE = …),
+    on the line itself or above it when the line continues a string split over several lines."""
+    for back in range(index, max(-1, index - 12), -1):
+        line = lines[back]
+        if _FAKE_NAME.search(line):
+            return True
+        if back != index and not line.lstrip().startswith(("'", '"', "b'", 'b"', "f'", 'f"', "+")):
+            return False
+    return False
+
+
 def _object_id(value: str) -> bool:
     """24 hex digits whose first eight are a plausible creation time (2009 to a year from now)."""
     if not re.fullmatch(r"[0-9a-f]{24}", value):
