@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from mlwarden import suppress
 TEXT_LIMIT = 20 * 1024 * 1024  # larger text files are read in part (head and evenly spaced chunks)
 HEAD_BYTES = 4 * 1024 * 1024
 SAMPLE_ROWS = 2000
+MAX_TABLE_ROWS = 20_000  # cells checked for personal data per table (every line is still read for secrets)
 MAX_LINE_BYTES = 1024 * 1024  # a longer line is cut there: a 1.5 GB one-line CSV costs one MiB
 SEGMENT = 4096  # long lines are scanned in pieces of this many characters (with a small overlap)
 _OVERLAP = 200
@@ -256,7 +258,7 @@ def table_units(path: Path, delimiter: str) -> Reading:
     columns: list[str] = []
     try:
         header = next(reader)
-        for row in reader:
+        for row in itertools.islice(reader, MAX_TABLE_ROWS):  # personal data is judged on a sample
             for col, value in enumerate(row):
                 values.append(value)
                 columns.append(header[col] if col < len(header) else f"column {col + 1}")
