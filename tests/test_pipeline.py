@@ -315,3 +315,23 @@ def test_explain_honours_the_policy_and_fail_on(repo: Path, capsys: pytest.Captu
 
 class ExplainProbe:
     """A class outside the safe list; pickled by reference only (never loaded)."""
+
+
+def test_suppressions_inside_notebook_cells(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def notebook(cells: list[dict[str, object]]) -> str:
+        return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
+
+    def code(source: str, tags: list[str] | None = None) -> dict[str, object]:
+        return {"cell_type": "code", "execution_count": None, "metadata": {"tags": tags or []}, "outputs": [],
+                "source": source}
+
+    nb = repo / "nb.ipynb"
+    nb.write_text(notebook([code("import torch\n"), code("m = torch.load('w.pt')\n")]))
+    assert main(["code", "nb.ipynb", "--format", "json"]) == 1
+    assert _json(capsys)["results"][0]["member"] == "cell 2"  # type: ignore[index]
+    nb.write_text(notebook([code("import torch\n"), code("m = torch.load('w.pt')  # noqa: MW704\n")]))
+    assert main(["code", "nb.ipynb"]) == 0
+    nb.write_text(notebook([code("import torch\n"), code("m = torch.load('w.pt')\n", ["mlwarden-ignore[MW704]"])]))
+    assert main(["code", "nb.ipynb"]) == 0
+    nb.write_text(notebook([code("import torch\n"), code("m = torch.load('w.pt')\n", ["mlwarden-ignore[MW705]"])]))
+    assert main(["code", "nb.ipynb"]) == 1

@@ -77,6 +77,11 @@ class Notebook:
     def code_cells(self) -> list[Cell]:
         return [c for c in self.cells if c.kind == "code"]
 
+    def find(self, label: str) -> Cell | None:
+        """The cell a finding's member names ("cell 7", "markdown cell 2"); the first one when a re-run
+        notebook repeats an execution count."""
+        return next((c for c in self.cells if c.label == label), None)
+
 
 def read_notebook(text: str) -> Notebook:
     """Parse and validate a notebook's JSON text. Raises NotebookError with a one-line message."""
@@ -279,6 +284,14 @@ _PYTHON_LINE_MAGICS = {"time", "timeit", "prun", "debug", "memit"}
 _LINE_MAGIC = re.compile(r"^(?P<indent>[ \t]*)(?P<sigil>%{1,2}|!{1,2}|\?{1,2}|[/;,](?=[A-Za-z_]))")
 _ASSIGN_MAGIC = re.compile(r"^(?P<indent>[ \t]*)[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*[%!]")
 _HELP_SUFFIX = re.compile(r"^(?P<indent>[ \t]*)[A-Za-z_][\w.]*(?:\(\))?\?{1,2}[ \t]*$")
+# Automagic: with IPython's default automagic on, a line magic or a shell alias runs without its ``%``.
+_AUTOMAGIC = re.compile(
+    r"^(?P<indent>[ \t]*)(?:pip|conda|mamba|micromamba|cd|ls|ll|pwd|cat|cp|mkdir|mv|rm|rmdir|env|set_env|load_ext|"
+    r"reload_ext|unload_ext|matplotlib|time|timeit|run|who|whos|history|autoreload|pdb|sx|system|bookmark|alias|"
+    r"config|store|debug|prun|capture|pinfo|psearch|reset|xmode|writefile|load|save|precision)"
+    r"(?:\s+(?![=(\[.,:+*/%<>&|^@])\S|\s*$)")  # ``config = f(`` is an assignment, not a magic
+_PROMPT_FIRST = re.compile(r"^>>>( |$)")
+_PROMPT = re.compile(r"^[ \t]*(>>>|\.\.\.)( |$)")
 _MAGIC_NAME = re.compile(r"%{1,2}(?P<name>\w+)")
 _OPTIONS = re.compile(r"^(?:\s*-\w+(?:\s+\d+(?=\s))?)*")
 
@@ -290,7 +303,7 @@ def strip_magics(source: str) -> str:
     parses; the Python of ``%time expr`` and of ``%%time`` cells is kept so it is checked too. Lines inside
     strings or brackets are never touched, as IPython tokenizes before transforming.
     """
-    lines = source.split("\n")
+    lines = _strip_prompts(source.split("\n"))
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is not None and lines[first].lstrip().startswith("%%"):
         match = _MAGIC_NAME.match(lines[first].lstrip())
@@ -300,28 +313,55 @@ def strip_magics(source: str) -> str:
         else:
             return "\n" * (len(lines) - 1)  # the body is not Python (bash, writefile, html, sql …)
     out: list[str] = []
-    state = _ScanState()
+    state = StatementScanner()
     skip_continuation = False
+    magic_state: StatementScanner | None = None
     for line in lines:
         if skip_continuation:  # the rest of a magic continued with a backslash
             out.append("")
             skip_continuation = line.rstrip().endswith("\\")
+            continue
+        if magic_state is not None:  # a %magic whose arguments are still inside open brackets
+            out.append("")
+            magic_state.feed(line)
+            if magic_state.at_statement_start():
+                magic_state = None
             continue
         if state.at_statement_start():
             replacement = _magic_replacement(line)
             if replacement is not None:
                 out.append(replacement)
                 skip_continuation = line.rstrip().endswith("\\")
+                if line.lstrip().startswith("%") and not skip_continuation:
+                    magic_state = StatementScanner()  # IPython reads a magic to the end of its brackets
+                    magic_state.feed(line.lstrip()[1:])
+                    if magic_state.at_statement_start():
+                        magic_state = None
                 continue
         out.append(line)
         state.feed(line)
     return "\n".join(out)
 
 
+def _strip_prompts(lines: list[str]) -> list[str]:
+    """IPython's leading_indent and classic_prompt transforms: a cell pasted from a doctest (``>>> x = 1``,
+    ``... y``) or indented as a whole runs as the code without the prompts or the indent."""
+    first = next((line for line in lines if line.strip()), "")
+    indent = first[: len(first) - len(first.lstrip())]
+    if indent:
+        lines = [line[len(indent):] if line.startswith(indent) else line for line in lines]
+    if _PROMPT_FIRST.match(next((line for line in lines if line.strip()), "")):
+        lines = [_PROMPT.sub("", line) for line in lines]
+    return lines
+
+
 def _magic_replacement(line: str) -> str | None:
     match = _LINE_MAGIC.match(line) or _ASSIGN_MAGIC.match(line) or _HELP_SUFFIX.match(line)
     if match is None:
-        return None
+        automagic = _AUTOMAGIC.match(line)
+        if automagic is None or _parses(line.strip()):
+            return None  # ``cd = 3`` or ``ls(x)`` are Python
+        return automagic.group("indent") + "pass"
     indent = match.group("indent")
     stripped = line.lstrip()
     if stripped.startswith("%") and not stripped.startswith("%%"):
@@ -345,7 +385,7 @@ def _parses(code: str) -> bool:
     return True
 
 
-class _ScanState:
+class StatementScanner:
     """Just enough of Python's lexer to know whether a line starts a new statement: open brackets, open
     triple-quoted strings and backslash continuations (magics are only recognised at statement starts)."""
 

@@ -175,25 +175,67 @@ def _rule_selected(finding: Finding, selected: Sequence[str], ignored: Sequence[
 
 
 def _apply_suppressions(report: Report, run: Run) -> None:
-    """Inline ``# noqa: MW401`` / ``# mlwarden: ignore[MW401]`` on the finding's line."""
-    from mlwarden import suppress
-
+    """Inline ``# noqa: MW401`` / ``# mlwarden: ignore[MW401]`` on the finding's line; in a notebook, on the
+    line inside the cell, and the cell's ``mlwarden-ignore`` tag or metadata for the whole cell."""
     kept: list[Finding] = []
-    lines_of: dict[str, list[str] | None] = {}
+    texts: dict[str, _Source] = {}
     for finding in report.findings:
-        loc = finding.location
-        if loc.line is None or loc.member:
-            kept.append(finding)
-            continue
-        if loc.path not in lines_of:
-            lines_of[loc.path] = suppress.file_lines(run.base / loc.path)
-        lines = lines_of[loc.path]
-        if lines is not None and 0 < loc.line <= len(lines) and suppress.is_suppressed(finding.rule,
-                                                                                          lines[loc.line - 1]):
+        path = finding.location.path
+        if path not in texts:
+            texts[path] = _Source(run.base / path)
+        if texts[path].suppresses(finding):
             report.suppressed.append(finding)
         else:
             kept.append(finding)
     report.findings = kept
+
+
+class _Source:
+    """A file's lines (and, for a notebook, its cells), read once and only when a finding needs them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lines: list[str] | None = None
+        self._notebook: Any = None
+        self._read = False
+
+    def _load(self) -> None:
+        if self._read:
+            return
+        self._read = True
+        from mlwarden import suppress
+
+        self._lines = suppress.file_lines(self.path)
+        if self._lines is not None and self.path.suffix == ".ipynb":
+            from mlwarden.notebook import NotebookError, read_notebook
+
+            try:
+                self._notebook = read_notebook("\n".join(self._lines))
+            except NotebookError:
+                self._notebook = None
+
+    def suppresses(self, finding: Finding) -> bool:
+        from mlwarden import suppress
+
+        loc = finding.location
+        if loc.line is None and loc.member is None:
+            return False
+        self._load()
+        if loc.member is None:
+            lines = self._lines
+            return lines is not None and 0 < (loc.line or 0) <= len(lines) and \
+                suppress.is_suppressed(finding.rule, lines[(loc.line or 0) - 1])
+        if self._notebook is None:
+            return False
+        label, _, output = loc.member.partition(" output ")
+        cell = self._notebook.find(label)
+        if cell is None:
+            return False
+        if suppress.covers(suppress.cell_rules({"metadata": cell.metadata}), finding.rule):
+            return True
+        source = cell.source.split("\n")
+        return not output and loc.line is not None and 0 < loc.line <= len(source) and \
+            suppress.is_suppressed(finding.rule, source[loc.line - 1])
 
 
 def apply_waivers(report: Report, policy: Policy, today: dt.date | None = None) -> Report:

@@ -93,6 +93,45 @@ _RULES = (
          "NEWOBJ creates an instance of a class that is not on the safe list (for example the user's own "
          "nn.Module subclass in a whole-model torch.save). Only the class's __new__/__setstate__ run.",
          "Expected for whole saved modules; add the class to a [[pickle]] entry to silence it."),
+    # MW130-MW139: formats without a pickle of their own (src/mlwarden/models/readers/).
+    Rule("MW130", "tf-dangerous-op", "TensorFlow graph runs an op that touches files or calls Python",
+         Severity.HIGH,
+         "A SavedModel or frozen graph holds ReadFile, WriteFile, MatchingFiles, file-reading datasets, "
+         "summary/debug writers, PyFunc/EagerPyFunc (critical: they call Python), or a checkpoint op whose "
+         "path is a constant outside the model. TensorFlow runs them when the graph or function runs.",
+         "Do not serve or load the model; re-export it from trusted code."),
+    Rule("MW131", "onnx-external-data-escape", "ONNX external data points outside the model folder",
+         Severity.HIGH,
+         "A tensor's external-data location is absolute, climbs with '..', names a drive or a URL: the loader "
+         "reads whatever file it names (onnx path-traversal class, CVE-2024-27318).",
+         "Keep external data files beside the model with relative names; obtain a clean copy."),
+    Rule("MW132", "onnx-custom-op", "ONNX model uses a custom operator domain or a Python op",
+         Severity.MEDIUM,
+         "Nodes of a domain outside the ONNX and ONNX Runtime standard ones run native code from a custom-op "
+         "library the runtime must register; PyOp/PythonOp nodes (high) call back into Python.",
+         "Check that the custom-op library is reviewed; prefer models with standard operators."),
+    Rule("MW133", "chat-template-escape", "Chat template tries to escape the Jinja sandbox",
+         Severity.CRITICAL,
+         "A Jinja chat template in tokenizer_config.json, chat_template.json/.jinja or a YAML/JSON config "
+         "reaches Python internals (dunder attributes, names built at render time, the attr filter, "
+         "lipsum/cycler/joiner/self/request globals), as in CVE-2024-34359.",
+         "Do not render the template; remove it or replace it with the reviewed upstream template."),
+    Rule("MW134", "skops-untrusted-type", "skops file holds a type skops does not trust",
+         Severity.HIGH,
+         "schema.json names a function, type or class outside skops' default trusted set; skops.io.load "
+         "refuses it unless it is passed in trusted= (often straight from get_untrusted_types).",
+         "Review each type before trusting it; never pass get_untrusted_types() output to trusted= blindly."),
+    Rule("MW135", "torchserve-code", "TorchServe archive ships code that runs when served",
+         Severity.HIGH,
+         "A .mar archive carries Python files (the handler, model definition, extra files) that TorchServe "
+         "imports when it loads the model, or pip requirements it installs.",
+         "Review the handler and every .py file; build the archive yourself from reviewed sources."),
+    Rule("MW136", "torchscript-dangerous-call", "TorchScript code touches files, native code or imports",
+         Severity.HIGH,
+         "The code/ sources of a TorchScript archive call torch.from_file, open, torch.ops.load_library, "
+         "__import__, exec, os or subprocess (critical inside __setstate__, which runs at load), or custom "
+         "torch.ops namespaces (medium).",
+         "Do not load the archive; script the model again from reviewed code."),
     # --- MW2xx: Hugging Face artefacts --------------------------------------------------------------
     Rule("MW201", "hf-blob-tampered", "Cached file does not match its content hash", Severity.CRITICAL,
          "A blob's content does not hash to its name (sha256 for LFS files, git blob sha1 for the others): "

@@ -193,3 +193,25 @@ def test_cell_magics() -> None:
 def test_strings_and_brackets_are_not_magics() -> None:
     source = 'doc = """\n%d items\n!important\n"""\nx = f(\n    %2\n)\ny = 5 % 3\n'
     assert strip_magics(source) == source
+
+
+def test_automagic_doctest_prompts_and_multiline_magics() -> None:
+    # With automagic (IPython's default) ``pip install x`` is %pip; ``config = f(`` stays an assignment.
+    out = strip_magics("pip install diffusers\nconfig = dict(\n    a=1)\ncd = 3\nimport torch\n")
+    assert out.split("\n")[0] == "pass"
+    assert ast.parse(out).body[1].lineno == 2
+    # A cell pasted from a doctest runs without its prompts (IPython's classic_prompt transform).
+    pasted = strip_magics(">>> import torch\n\n >>> m = torch.load(\n...     'a.pt')\n")
+    assert [type(n).__name__ for n in ast.parse(pasted).body] == ["Import", "Assign"]
+    # A %magic reads to the end of its brackets; a shell line does not (its quotes are not Python's).
+    timed = strip_magics("%timeit f((x for x in y),\n        n=3)\nz = 1\n!echo (\nw = 2\n")
+    assert [n.lineno for n in ast.parse(timed).body if not isinstance(n, ast.Pass)] == [3, 5]
+
+
+def test_find_a_cell_by_its_label() -> None:
+    nb = read_notebook(_nb(CELLS))
+    found = nb.find("cell 7")
+    assert found is not None
+    assert found.index == 1
+    assert nb.find("markdown cell 1") is nb.cells[0]
+    assert nb.find("cell 99") is None

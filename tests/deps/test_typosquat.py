@@ -47,11 +47,11 @@ def head_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Pretend only the 10,000 first names are popular; yield the 10,001st onwards, real but less-known names."""
     names = list(typosquat._ranks())
     head = {name: rank for rank, name in enumerate(names[:10_000], 1)}
-    for cached in (typosquat._deletion_index, typosquat._by_key):
+    for cached in (typosquat._by_key,):
         cached.cache_clear()
     monkeypatch.setattr(typosquat, "_ranks", lambda: head)
     yield names[10_000:]
-    for cached in (typosquat._deletion_index, typosquat._by_key):
+    for cached in (typosquat._by_key,):
         cached.cache_clear()
 
 

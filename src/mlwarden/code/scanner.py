@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from mlwarden.code.checks import CheckResult, CodeIssue, HubReference, check_source
@@ -26,18 +28,49 @@ def check_code_file(path: Path, display: str, policy: Policy) -> tuple[list[Find
     except OSError as exc:
         return [_finding("MW710", display, None, None, f"cannot be read: {exc.strerror or exc}", "read")], []
     text = raw.decode("utf-8", errors="replace")
+    is_dir = _folder_test(path.parent)
     if path.suffix == ".ipynb":
-        return _check_notebook(text, display, policy)
+        return _check_notebook(text, display, policy, is_dir)
     try:
-        result = check_source(text)
+        result = check_source(text, is_local_dir=is_dir)
     except (SyntaxError, ValueError, RecursionError) as exc:
         line = getattr(exc, "lineno", None)
         return [_finding("MW710", display, line, None, f"does not parse: {getattr(exc, 'msg', exc)}",
                          "syntax")], []
-    return _findings(result, display, None, policy), result.hub_refs
+    return _findings(result, display, None, policy) + _skipped(result, display, None), result.hub_refs
 
 
-def _check_notebook(text: str, display: str, policy: Policy) -> tuple[list[Finding], list[HubReference]]:
+def _folder_test(base: Path) -> Callable[[str], bool]:
+    """Whether a bare name in the code is a folder next to the file or in the working directory (then
+    from_pretrained("my-model") loads it instead of downloading)."""
+    def is_dir(name: str) -> bool:
+        try:
+            return any((root / name).is_dir() for root in (base, Path.cwd()))
+        except (OSError, ValueError):
+            return False
+
+    return is_dir
+
+
+def _skipped(result: CheckResult, display: str, member: str | None) -> list[Finding]:
+    """Statements the running Python could not parse, as one finding per file or cell: the rest was checked,
+    so this is low, not MW710's medium."""
+    from mlwarden.findings import Severity
+
+    if not result.skipped:
+        return []
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    spans = [f"{s.first}" if s.first == s.last else f"{s.first}-{s.last}" for s in result.skipped]
+    shown = ", ".join(spans[:5]) + (f" and {len(spans) - 5} more" if len(spans) > 5 else "")
+    first = result.skipped[0]
+    return [make_finding("MW710", Location(display, line=first.first, member=member),
+                         f"line{'s' if len(spans) > 1 or '-' in spans[0] else ''} {shown} do not parse with Python "
+                         f"{version} ({first.message}; newer syntax?) and were not checked; the rest was",
+                         "skipped", severity=Severity.LOW)]
+
+
+def _check_notebook(text: str, display: str, policy: Policy,
+                    is_dir: Callable[[str], bool]) -> tuple[list[Finding], list[HubReference]]:
     from mlwarden.notebook import NotebookError, read_notebook, strip_magics
 
     try:
@@ -46,18 +79,31 @@ def _check_notebook(text: str, display: str, policy: Policy) -> tuple[list[Findi
         return [_finding("MW710", display, None, None, f"notebook cannot be read: {exc}", "notebook")], []
     findings: list[Finding] = []
     refs: list[HubReference] = []
-    aliases: dict[str, str] = {}  # imports carry over from one cell to the next, as in the kernel
+    aliases: dict[str, str] = {}  # imports and names carry over from one cell to the next, as in the kernel
+    env: dict[str, str | None] = {}
     for cell in notebook.code_cells():
         member = cell.label
         try:
-            result = check_source(strip_magics(cell.source), aliases)
+            result = check_source(strip_magics(cell.source), aliases, env=env, is_local_dir=is_dir)
         except (SyntaxError, ValueError, RecursionError) as exc:
-            findings.append(_finding("MW710", display, getattr(exc, "lineno", None), member,
-                                     f"does not parse: {getattr(exc, 'msg', exc)}", f"syntax:{cell.index}"))
+            line = getattr(exc, "lineno", None)
+            findings.append(_in_file(_finding("MW710", display, line, member,
+                                              f"does not parse: {getattr(exc, 'msg', exc)}", f"syntax:{cell.index}"),
+                                     cell.file_line(line or 1)))
             continue
-        findings.extend(_findings(result, display, member, policy))
+        found = _findings(result, display, member, policy) + _skipped(result, display, member)
+        findings.extend(_in_file(f, cell.file_line(f.location.line or 1)) for f in found)
         refs.extend(result.hub_refs)
     return findings, refs
+
+
+def _in_file(finding: Finding, file_line: int | None) -> Finding:
+    """The finding with the notebook's JSON line of its cell line, for SARIF regions inside the cell."""
+    import dataclasses
+
+    if file_line is None:
+        return finding
+    return dataclasses.replace(finding, location=dataclasses.replace(finding.location, file_line=file_line))
 
 
 def _findings(result: CheckResult, display: str, member: str | None, policy: Policy) -> list[Finding]:

@@ -42,7 +42,8 @@ from mlwarden.redact import redact
 LOCK_NAMES = {"uv.lock": "uv.lock", "poetry.lock": "poetry.lock", "Pipfile.lock": "Pipfile.lock",
               "Pipfile": "Pipfile"}
 LOCK_KINDS = ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock", "conda-lock")
-_REQUIREMENT_FOLDERS = {"requirements", "reqs", "requirements.d", "deps", "dependencies"}
+# "deps" and "dependencies" folders are left out: they hold code and data (a package named deps) as often as pins.
+_REQUIREMENT_FOLDERS = {"requirements", "reqs", "requirements.d"}
 # pip-tools inputs with conventional names (a bare *.in is too often MANIFEST.in or an autoconf template).
 _IN_NAMES = {"base", "dev", "test", "tests", "testing", "docs", "doc", "prod", "production", "lint", "ci",
              "local", "main", "build", "extras", "optional", "all", "runtime", "develop", "development"}

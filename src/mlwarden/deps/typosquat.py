@@ -77,20 +77,30 @@ def is_popular(name: str) -> bool:
     return canonicalize_name(name) in _ranks()
 
 
-def _deletions(name: str) -> set[str]:
-    return {name[:i] + name[i + 1:] for i in range(len(name))}
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-"
 
 
-@lru_cache(maxsize=1)
-def _deletion_index() -> dict[str, tuple[str, ...]]:
-    """Every popular name and each of its one-deletion variants -> the popular names (symmetric deletion)."""
-    index: dict[str, list[str]] = {}
-    for name in _ranks():
-        if len(name) < MIN_LENGTH:
-            continue
-        for variant in _deletions(name) | {name}:
-            index.setdefault(variant, []).append(name)
-    return {k: tuple(v) for k, v in index.items()}
+def _neighbours(name: str, ranks: dict[str, int]) -> set[str]:
+    """The popular names one edit (deletion, swap, substitution, insertion) away from ``name``. Generating the
+    ~40*len candidates and looking each up is faster than building a deletion index of the whole list, which
+    would cost the hook half a second at start-up."""
+    splits = [(name[:i], name[i:]) for i in range(len(name) + 1)]
+    found: set[str] = set()
+    for left, right in splits:
+        if right:
+            for variant in (left + right[1:],) + ((left + right[1] + right[0] + right[2:],) if len(right) > 1 else ()):
+                if variant in ranks:
+                    found.add(variant)
+            for char in _ALPHABET:
+                variant = left + char + right[1:]
+                if variant in ranks:
+                    found.add(variant)
+        for char in _ALPHABET:
+            variant = left + char + right
+            if variant in ranks:
+                found.add(variant)
+    found.discard(name)
+    return {n for n in found if len(n) >= MIN_LENGTH}
 
 
 def _core(name: str) -> str:
@@ -205,11 +215,7 @@ def typosquat_target(name: str) -> Match | None:
     glyph = _glyphs(candidate)
     if glyph in glyphs and glyphs[glyph] != candidate and glyph != squeezed:
         found.setdefault(glyphs[glyph], "homoglyph")
-    index = _deletion_index()
-    neighbours: set[str] = set()
-    for variant in _deletions(candidate) | {candidate}:
-        neighbours.update(index.get(variant, ()))
-    for popular in neighbours:
+    for popular in _neighbours(candidate, ranks):
         pattern = _edit(candidate, popular)
         if pattern is not None and _edit_counts(pattern, candidate, popular):
             if candidate.replace("-", "") == popular.replace("-", ""):

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from mlwarden.models.classify import dangerous_reason
+from mlwarden.models.readers.templates import check_template as check_template  # shared SSTI analysis
 
 Problem = tuple[str, str, str]  # rule id, message, stable key
 
@@ -89,14 +90,6 @@ def check_safetensors(f: BinaryIO, size: int) -> list[Problem]:
 
 # --- GGUF ----------------------------------------------------------------------------------------------
 _GGUF_SCALARS = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-# What a template needs to leave Jinja's sandbox (CVE-2024-34359 and public SSTI payloads).
-_SSTI = re.compile(
-    r"__(?:class|mro|base|bases|subclasses|globals|builtins|init|import|getattribute|dict|code|func|self)__"
-    r"|\bos\.(?:system|popen)|\bsubprocess\b|\bpopen\b|\beval\s*\(|\bexec\s*\(|\|\s*attr\s*\("
-    r"|\blipsum\b|\bcycler\b|\bjoiner\b|\bnamespace\s*\.\s*__|\brequest\.application\b|\bself\._",
-    re.IGNORECASE)
-
-
 class GGUFError(Exception):
     pass
 
@@ -151,32 +144,6 @@ def gguf_templates(f: BinaryIO, *, max_kv: int = 1_000_000, max_string: int = 64
         else:
             raise GGUFError(f"unknown metadata value type {vtype}")
     return templates
-
-
-def check_template(key: str, template: str) -> list[Problem]:
-    hits = sorted({m.group(0) for m in _SSTI.finditer(template)})
-    hits += _jinja_private_attributes(template)
-    if not hits:
-        return []
-    shown = ", ".join(sorted(set(hits))[:6])
-    return [("MW110", f"{key} reaches Python internals ({shown})", f"template:{key}")]
-
-
-def _jinja_private_attributes(template: str) -> list[str]:
-    """Attributes starting with '_' in the parsed template: the ones Jinja's sandbox refuses."""
-    try:
-        from jinja2 import Environment, nodes
-        from jinja2.exceptions import TemplateSyntaxError
-    except ImportError:  # pragma: no cover - jinja2 is optional; the regex still runs
-        return []
-    try:
-        tree = Environment(autoescape=True).parse(template)  # parse only: nothing is rendered
-    except (TemplateSyntaxError, RecursionError):
-        return []
-    found = [node.attr for node in tree.find_all(nodes.Getattr) if node.attr.startswith("_")]
-    found += [str(node.arg.value) for node in tree.find_all(nodes.Getitem)
-              if isinstance(node.arg, nodes.Const) and str(node.arg.value).startswith("_")]
-    return found
 
 
 # --- Keras -----------------------------------------------------------------------------------------------

@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from mlwarden.config import Budgets
-from mlwarden.findings import Finding, Location, ScanError
+from mlwarden.findings import Finding, Location, ScanError, Severity
 from mlwarden.models import formats, zipread
 from mlwarden.models.classify import classify, default_safe_globals
 from mlwarden.models.pickle_vm import Analysis, analyse
+from mlwarden.models.readers import registry
 from mlwarden.models.sniff import HEAD_SIZE, sniff
 from mlwarden.models.streams import Budget, BudgetExceeded, Decompressor, Readable
 from mlwarden.rules import make_finding
@@ -60,7 +61,8 @@ def is_model_candidate(path: Path) -> bool:
         with path.open("rb") as f:
             head = f.read(HEAD_SIZE)
             size = path.stat().st_size
-            return sniff(head, size) != "unknown" or _ends_like_zip(f, size)
+            return (sniff(head, size) != "unknown" or _ends_like_zip(f, size)
+                    or bool(registry.matching(head, path.name, size)))
     except OSError:
         return False
 
@@ -104,6 +106,9 @@ def _scan_seekable(f: BinaryIO, size: int, member: str | None, depth: int, ctx: 
         kind = "zip"  # data prepended to a zip (self-extracting archives): zipfile opens these
     if kind != "unknown":
         ctx.result.formats.append(kind)
+    _run_readers(f, size, head, member, depth, ctx)
+    if (member or ctx.display).endswith(".distcp"):
+        return  # archives back to back: the distcp reader carves each one (a zip reader sees only the last)
     f.seek(0)
     if kind == "zip":
         _scan_zip(f, size, member, depth, ctx)
@@ -125,6 +130,87 @@ def _scan_seekable(f: BinaryIO, size: int, member: str | None, depth: int, ctx: 
         _report_pickle(analysis, member, depth, ctx)
     else:
         _scan_stream_kind(kind, f, member, depth, ctx)
+
+
+def _run_readers(f: BinaryIO, size: int, head: bytes, member: str | None, depth: int, ctx: _Context) -> None:
+    """The readers of models/readers (SavedModel, ONNX, templates, skops, .mar, TorchScript code, distcp)."""
+    from mlwarden.models.readers.base import basename
+
+    name = member or ctx.display  # the whole path: some readers match a folder (MAR-INF/MANIFEST.json)
+    for fmt in registry.matching(head, name, size):
+        adapter = _ReaderScan(f, member, depth, ctx)
+        f.seek(0)
+        try:
+            fmt.scan(_Blob(f, size, basename(name), member), adapter)
+        except _Stop:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed: a reader's bug is a finding on this file only
+            ctx.add("MW112", member, f"could not be verified: {fmt.name} reader failed: {type(exc).__name__}: "
+                    f"{exc}", f"reader-error:{fmt.name}")
+
+
+@dataclass
+class _Blob:
+    file: BinaryIO
+    size: int
+    name: str
+    member: str | None
+
+
+class _ReaderScan:
+    def __init__(self, f: BinaryIO, member: str | None, depth: int, ctx: _Context) -> None:
+        self._f, self._member, self._depth, self._ctx = f, member, depth, ctx
+
+    def add(self, rule_id: str, member: str | None, message: str, key: str, severity: Severity | None = None,
+            evidence: str = "") -> None:
+        self._ctx.result.findings.append(make_finding(rule_id, Location(self._ctx.display, member=member),
+                                                      message, key, severity=severity, evidence=evidence))
+
+    def nested(self, data: bytes | tuple[int, int], member_label: str) -> None:
+        if _too_deep(self._depth + 1, member_label, self._ctx):
+            return
+        if isinstance(data, bytes):
+            _scan_stream(io.BytesIO(data), member_label, self._depth + 1, self._ctx)
+            return
+        start, length = data
+        window = cast(BinaryIO, _Window(self._f, start, length))
+        _scan_seekable(window, length, member_label, self._depth + 1, self._ctx)
+
+
+class _Window(io.RawIOBase):
+    """A seekable view of ``length`` bytes of a file from ``start`` (an archive carved out of a storage file)."""
+
+    def __init__(self, f: BinaryIO, start: int, length: int) -> None:
+        self._f, self._start, self._length, self._pos = f, start, length, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._length}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._length - self._pos
+        n = left if n is None or n < 0 or n > left else n
+        if n <= 0:
+            return b""
+        self._f.seek(self._start + self._pos)
+        data = self._f.read(n)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
 def _ends_like_zip(f: BinaryIO, size: int) -> bool:
@@ -155,7 +241,8 @@ def _scan_stream(stream: Readable, member: str | None, depth: int, ctx: _Context
         return
     head = _read_full(stream, HEAD_SIZE)
     kind = sniff(head, len(head) if len(head) < HEAD_SIZE else None)
-    if kind in ("zip", "7z", "hdf5", "safetensors", "gguf"):
+    named = registry.matching(head, member or "", None)  # e.g. saved_model.pb in a tar
+    if kind in ("zip", "7z", "hdf5", "safetensors", "gguf") or named:
         with _spooled(head, stream, ctx, member) as (f, size):
             if f is not None:
                 _scan_seekable(f, size, member, depth, ctx)

@@ -22,7 +22,7 @@ _HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z_][\w-]*)\s*\]\]")
 _TABLE = re.compile(r"^\s*\[\s*([A-Za-z_][\w-]*)\s*\]")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
-_HF_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_HF_REPO = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")  # legacy ids have no namespace: gpt2
 _HF_ORG = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 _PKG_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_<][\w<>]*)+$")
@@ -171,7 +171,7 @@ SCHEMA: dict[str, dict[str, _Field]] = {
     "package": {"name": _Field(_matching(_PKG_NAME, "a package name"), True),
                 "action": _Field(_one_of("allow", "deny")), "versions": _Field(_specifier),
                 "index": _Field(_str)},
-    "hf": {"repo": _Field(_matching(_HF_REPO, "a Hugging Face repo id such as 'org/name'")),
+    "hf": {"repo": _Field(_matching(_HF_REPO, "a Hugging Face repo id such as 'org/name' or 'gpt2'")),
            "org": _Field(_matching(_HF_ORG, "a Hugging Face organisation name")),
            "type": _Field(_one_of("model", "dataset", "space")),
            "revisions": _Field(_list_of(_COMMIT, "40-hex-digit commit ids")),

@@ -1,0 +1,155 @@
+"""ONNX models read from the protobuf wire format (onnx.proto field numbers).
+
+Not ``onnx.load``: by default it opens every external-data file the model names, which is exactly the path
+this reader has to check first. Reported: external data whose ``location`` leaves the model's folder
+(absolute, ``..``, a drive or a URL: the loader reads whatever file it names), nodes from operator domains
+that need a custom-op library registered by the runtime, and ops that call back into Python."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlwarden.findings import Severity
+from mlwarden.models.readers import protobuf as pb
+from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, map_or_read
+
+MAX_ONNX = 2 << 30  # protobuf's own 2 GiB message limit: larger models keep their weights as external data
+MAX_GRAPH_DEPTH = 64
+STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview",
+                              "ai.onnx.preview.training", "com.microsoft", "com.microsoft.nchwc",
+                              "com.microsoft.experimental"})
+_PYTHON_OPS = frozenset({"PyOp", "PythonOp", "PythonOpGrad"})
+# AttributeProto fields holding tensors, graphs and sparse tensors (single and repeated).
+_ATTR_TENSORS, _ATTR_GRAPHS, _ATTR_SPARSE = (5, 10), (6, 11), (22, 23)
+
+
+class _Walk:
+    def __init__(self, report: Report, local_functions: set[tuple[str, str]]) -> None:
+        self.report = report
+        self.local = local_functions
+        self.domains: set[str] = set()
+        self.seen: set[str] = set()
+
+    def once(self, rule: str, message: str, key: str, severity: Severity | None = None) -> None:
+        if key not in self.seen:
+            self.seen.add(key)
+            self.report.add(rule, None, message, key, severity)
+
+    def tensor(self, tensor: memoryview, where: str) -> None:
+        external = pb.string_map(tensor, 13)
+        location = external.get("location")
+        if location is not None and escapes(location):
+            name = pb.text(pb.first(tensor, 8))
+            self.once("MW131", f"tensor {name!r} ({where}) reads external data from {location!r}, outside the "
+                      "model's folder", f"onnx-external:{location}")
+
+    def sparse(self, sparse: memoryview, where: str) -> None:
+        for number in (1, 2):
+            for tensor in pb.messages(sparse, number):
+                self.tensor(tensor, where)
+
+    def graph(self, graph: memoryview, where: str, depth: int) -> None:
+        if depth > MAX_GRAPH_DEPTH:
+            raise pb.ProtoError(f"subgraphs nested deeper than {MAX_GRAPH_DEPTH}")
+        for number, wire, value in pb.fields(graph):
+            if wire != pb.LEN or not isinstance(value, memoryview):
+                continue
+            if number == 1:
+                self.node(value, where, depth)
+            elif number == 5:
+                self.tensor(value, where)
+            elif number == 15:
+                self.sparse(value, where)
+
+    def nodes(self, raw_nodes: Iterator[memoryview], where: str, depth: int) -> None:
+        for raw in raw_nodes:
+            self.node(raw, where, depth)
+
+    def node(self, node: memoryview, where: str, depth: int) -> None:
+        op_type, domain = pb.text(pb.first(node, 4)), pb.text(pb.first(node, 7))
+        if op_type in _PYTHON_OPS:
+            self.once("MW132", f"{op_type} node ({where}) calls a Python function registered by the runtime",
+                      f"onnx-python-op:{domain}:{op_type}", Severity.HIGH)
+        elif domain not in STANDARD_DOMAINS and (domain, op_type) not in self.local:
+            self.domains.add(domain)
+            self.once("MW132", f"node {op_type!r} of custom operator domain {domain!r} ({where}) needs a native "
+                      "custom-op library", f"onnx-domain:{domain}")
+        for attr in pb.messages(node, 5):
+            for number, wire, value in pb.fields(attr):
+                if wire != pb.LEN or not isinstance(value, memoryview):
+                    continue
+                if number in _ATTR_TENSORS:
+                    self.tensor(value, where)
+                elif number in _ATTR_GRAPHS:
+                    self.graph(value, f"{where}, subgraph of {op_type}", depth + 1)
+                elif number in _ATTR_SPARSE:
+                    self.sparse(value, where)
+
+
+def escapes(location: str) -> bool:
+    """Whether an external-data location leaves the model's folder (onnx joins it to the model's folder):
+    absolute, a drive, a URL, a home path, or '..' that still climbs out once the path is normalised."""
+    import posixpath
+
+    path = location.replace("\\", "/")
+    if path.startswith(("/", "~")) or "://" in path or (len(path) > 1 and path[1] == ":") or "\x00" in path:
+        return True
+    normal = posixpath.normpath(path)
+    return normal == ".." or normal.startswith("../")
+
+
+def check_onnx(data: bytes | memoryview, *, strict: bool = True) -> Report:
+    """Problems of an ONNX ModelProto. ``strict=False`` when the file was recognised by content only: bytes
+    that turn out not to be a protobuf are then not a finding."""
+    report = Report(formats=["onnx"])
+    view = memoryview(data)
+    try:
+        graphs, functions, training = [], [], []
+        for number, wire, value in pb.fields(view):
+            if wire != pb.LEN or not isinstance(value, memoryview):
+                continue
+            if number == 7:
+                graphs.append(value)
+            elif number == 25:
+                functions.append(value)
+            elif number == 20:
+                training.append(value)
+        if strict and not graphs:
+            report.unverifiable(None, "ONNX model has no graph", "onnx-no-graph")
+        local = {(pb.text(pb.first(f, 10)), pb.text(pb.first(f, 1))) for f in functions}
+        walk = _Walk(report, local)
+        for graph in graphs:
+            walk.graph(graph, "main graph", 0)
+        for info in training:
+            for number in (1, 2):
+                for graph in pb.messages(info, number):
+                    walk.graph(graph, "training graph", 0)
+        for function in functions:
+            walk.nodes(pb.messages(function, 7), f"function {pb.text(pb.first(function, 1))!r}", 0)
+    except pb.ProtoError as exc:
+        if not strict:
+            return Report()
+        report.unverifiable(None, f"ONNX protobuf is malformed: {exc}", "onnx-protobuf")
+    return report
+
+
+def sniff(head: bytes, name: str, size: int | None) -> bool:
+    """``*.onnx`` by name; by content, a ModelProto opens with ir_version (3 and up) then a string field."""
+    if basename(name).lower().endswith(".onnx"):
+        return True
+    return len(head) > 3 and head[0] == 0x08 and 3 <= head[1] <= 15 and head[2] in (0x12, 0x1A, 0x22, 0x3A, 0x42)
+
+
+def scan(blob: Blob, scan: Scan) -> None:
+    strict = basename(blob.name).lower().endswith(".onnx")
+    try:
+        data = map_or_read(blob.file, MAX_ONNX)
+    except ValueError as exc:
+        report = Report()
+        report.unverifiable(None, f"ONNX file {exc}", "onnx-size")
+    else:
+        report = check_onnx(data, strict=strict)
+    emit(report, scan, blob.member)
+
+
+FORMAT = ReaderFormat("onnx", sniff, scan, seekable=True)

@@ -1,0 +1,219 @@
+"""Jinja chat templates wherever they live: GGUF metadata, ``tokenizer_config.json`` (a string, or a list of
+``{name, template}``), ``chat_template.json``/``.jinja`` files and YAML or JSON configs.
+
+transformers, llama-cpp-python and vLLM render these with Jinja; an unsandboxed render (CVE-2024-34359) runs
+whatever Python the template reaches. The analysis parses the template (never renders it) and looks for what a
+sandbox escape needs: private/dunder attributes, names built from pieces at render time, the ``attr`` filter,
+and the globals that lead to Python objects (``lipsum``, ``cycler``, ``joiner``, ``self``, ``request``...)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, read_limited
+
+Problem = tuple[str, str, str]  # rule id, message, key (as models.formats returns)
+
+# Used when the template does not parse (or jinja2 is absent): the spellings public SSTI payloads use.
+_SSTI = re.compile(
+    r"__(?:class|mro|base|bases|subclasses|globals|builtins|init|import|getattribute|dict|code|func|self)__"
+    r"|\bos\.(?:system|popen)|\bsubprocess\b|\bpopen\b|\beval\s*\(|\bexec\s*\(|\|\s*attr\s*\("
+    r"|\blipsum\b|\bcycler\b|\bjoiner\b|\bnamespace\s*\.\s*__|\brequest\.application\b|\bself\._",
+    re.IGNORECASE)
+# Jinja's own globals whose values are Python functions/classes (a way to __globals__ in any environment).
+_RISKY_NAMES = frozenset({"lipsum", "cycler", "joiner", "self"})
+# Flask's context objects: only their escape routes count ("{{ config.model_name }}" is ordinary config text).
+_FLASK_NAMES = frozenset({"request", "config", "url_for", "get_flashed_messages", "session", "g"})
+_FLASK_ATTRS = frozenset({"application", "environ", "from_pyfile", "from_object", "from_envvar", "items",
+                          "values", "get", "update", "root_path", "import_name"})
+# Python's escape-route attributes spelled out in a string (used later through a variable), and fragments of a
+# dunder name ('__cla', 'ss__') that only matter where a key is computed at render time.
+_SENSITIVE = re.compile(r"__(?:class|mro|base|bases|subclasses|globals|builtins|init|import|getattribute|dict|code"
+                        r"|func|self|reduce|reduce_ex|loader|spec|module|closure|defaults|kwdefaults)__")
+_FRAGMENT = re.compile(r"^_{2}\w*$|^\w*_{2}$")
+TEMPLATE_NAMES = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json",
+                            "preprocessor_config.json", "chat_template.jinja"})
+MAX_TEMPLATE_FILE = 16 << 20
+
+
+def check_template(key: str, template: str, rule: str = "MW110") -> list[Problem]:
+    """Sandbox-escape evidence in one template; ``rule`` is MW110 for GGUF and MW133 elsewhere."""
+    parsed = _ast_hits(template)
+    # The parse is exact (names used as variables, not words in text); the pattern is for what does not parse
+    # here (an extension tag such as transformers' {% generation %}) but may in the loader's environment.
+    hits = set(parsed) if parsed is not None else {m.group(0) for m in _SSTI.finditer(template)}
+    if not hits:
+        return []
+    shown = ", ".join(sorted(hits)[:6])
+    return [(rule, f"{key} reaches Python internals ({shown})", f"template:{key}")]
+
+
+def _ast_hits(template: str) -> list[str] | None:
+    """Escape evidence in the parsed template, or None when it cannot be parsed (or jinja2 is absent)."""
+    try:
+        from jinja2 import Environment
+        from jinja2.exceptions import TemplateSyntaxError
+    except ImportError:  # pragma: no cover - jinja2 is optional; the pattern runs instead
+        return None
+    try:
+        tree = Environment(autoescape=True, extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do"]).parse(template)
+    except (TemplateSyntaxError, RecursionError, ValueError):
+        return None
+    return list(_walk(tree))
+
+
+def _walk(tree: Any) -> Iterator[str]:
+    from jinja2 import nodes
+
+    dynamic_keys = any(_fold(item.arg) is None and not isinstance(item.arg, nodes.Slice)
+                       for item in tree.find_all(nodes.Getitem))
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Name, nodes.Const)):
+        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+            yield f".{node.attr}"
+        elif (isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name)
+              and node.node.name in _FLASK_NAMES and node.attr in _FLASK_ATTRS):
+            yield f"{node.node.name}.{node.attr}"
+        elif isinstance(node, nodes.Getitem):
+            name = _fold(node.arg)
+            if name is not None and name.startswith("_"):
+                yield f"[{name!r}]"
+        elif isinstance(node, nodes.Filter):
+            if node.name == "attr":
+                yield "|attr"
+            elif node.name in ("map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique"):
+                for kw in node.kwargs:
+                    value = _fold(kw.value)
+                    if kw.key == "attribute" and value is not None and "_" in value[:1]:
+                        yield f"|{node.name}(attribute={value!r})"
+        elif isinstance(node, nodes.Name) and node.ctx == "load" and node.name in _RISKY_NAMES:
+            yield node.name
+        elif isinstance(node, nodes.Const) and isinstance(node.value, str):
+            text = node.value.strip()
+            if _SENSITIVE.search(text) or (_FRAGMENT.match(text) and dynamic_keys):
+                yield repr(node.value[:40])
+
+
+def _fold(node: Any, depth: int = 0) -> str | None:
+    """The string an expression builds from constants ('__cla' ~ 'ss__', '_' * 2, 'x'|reverse...), if any."""
+    from jinja2 import nodes
+
+    if depth > 50:
+        return None
+    if isinstance(node, nodes.Const):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, (nodes.Concat,)):
+        parts = [_fold(n, depth + 1) for n in node.nodes]
+        return None if any(p is None for p in parts) else "".join(p for p in parts if p is not None)
+    if isinstance(node, nodes.Add):
+        left, right = _fold(node.left, depth + 1), _fold(node.right, depth + 1)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, nodes.Mul):
+        left = _fold(node.left, depth + 1)
+        if left is not None and isinstance(node.right, nodes.Const) and isinstance(node.right.value, int):
+            return left * min(node.right.value, 64)
+        return None
+    if isinstance(node, nodes.Filter) and node.node is not None:
+        if node.name == "join" and isinstance(node.node, nodes.List):
+            parts = [_fold(n, depth + 1) for n in node.node.items]
+            return None if any(p is None for p in parts) else "".join(p for p in parts if p is not None)
+        inner = _fold(node.node, depth + 1)
+        if inner is None:
+            return None
+        if node.name == "reverse":
+            return inner[::-1]
+        if node.name in ("lower", "upper", "trim", "string", "e", "escape"):
+            return {"lower": inner.lower(), "upper": inner.upper(), "trim": inner.strip()}.get(node.name, inner)
+        if node.name == "format" and "%c" in inner:
+            return "_"  # '%c'|format(95) spells underscores one character at a time
+        if node.name == "replace" and len(node.args) == 2:
+            old, new = _fold(node.args[0], depth + 1), _fold(node.args[1], depth + 1)
+            return inner.replace(old, new) if old is not None and new is not None and old else None
+    return None
+
+
+def templates_in(document: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, str]]:
+    """(where, template) for each chat template in a parsed JSON/YAML document: ``chat_template`` strings or
+    lists of {name, template}, and any string under a key naming a template that holds Jinja syntax."""
+    if depth > 100:
+        return
+    if isinstance(document, dict):
+        for key, value in document.items():
+            where = f"{path}.{key}" if path else str(key)
+            keyname = str(key).lower()
+            if isinstance(value, str) and "template" in keyname and ("{%" in value or "{{" in value
+                                                                      or keyname == "chat_template"):
+                yield where, value
+            elif keyname == "chat_template" and isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, dict) and isinstance(item.get("template"), str):
+                        yield f"{where}[{item.get('name', i)}]", item["template"]
+            else:
+                yield from templates_in(value, where, depth + 1)
+    elif isinstance(document, list):
+        for i, item in enumerate(document[:100_000]):
+            yield from templates_in(item, f"{path}[{i}]", depth + 1)
+
+
+def check_document(data: bytes, name: str) -> Report:
+    """Chat templates in a JSON, YAML or Jinja file. Known template files that cannot be parsed fail closed;
+    other configs that do not parse are not ours to judge."""
+    report = Report()
+    base = basename(name).lower()
+    known = base in TEMPLATE_NAMES
+    text = data.decode("utf-8", "replace")
+    if base.endswith((".jinja", ".j2", ".template")):
+        found: list[tuple[str, str]] = [(base, text)]
+    else:
+        try:
+            document = _parse(text, base)
+        except ValueError as exc:
+            if known:
+                report.unverifiable(None, f"{base} cannot be parsed: {exc}", "template-config")
+            return report
+        found = list(templates_in(document))
+    if found:
+        report.formats.append("chat-template")
+    for where, template in found:
+        for rule, message, key in check_template(where, template, "MW133"):
+            report.add(rule, None, message, key)
+    return report
+
+
+def _parse(text: str, base: str) -> Any:
+    import json  # lazily: the hook's start-up stays light
+
+    if base.endswith((".yaml", ".yml")):
+        import yaml
+
+        try:
+            return yaml.safe_load(text)  # safe_load builds plain data only
+        except yaml.YAMLError as exc:
+            raise ValueError(str(exc).splitlines()[0]) from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def sniff(head: bytes, name: str, size: int | None) -> bool:
+    base = basename(name).lower()
+    if base in TEMPLATE_NAMES or base.endswith((".jinja", ".j2", ".template")):
+        return True
+    return base.endswith((".json", ".yaml", ".yml")) and (size is None or size <= MAX_TEMPLATE_FILE)
+
+
+def scan(blob: Blob, scan: Scan) -> None:
+    try:
+        data = read_limited(blob.file, MAX_TEMPLATE_FILE)
+    except ValueError as exc:
+        report = Report()
+        if basename(blob.name).lower() in TEMPLATE_NAMES:
+            report.unverifiable(None, f"template file {exc}", "template-size")
+    else:
+        report = check_document(data, blob.name)
+    emit(report, scan, blob.member)
+
+
+FORMAT = ReaderFormat("chat-template", sniff, scan, seekable=True)
