@@ -266,11 +266,14 @@ _RULES = (
          "A file larger than the policy's max_file_mb that Git LFS does not track.",
          "Move it to Git LFS or a data store."),
     Rule("MW405", "leak-not-scanned", "File not scanned for leaks", Severity.LOW,
-         "Compressed data, a parquet file without pandas/pyarrow, or an unreadable file: its content was not "
-         "checked for secrets or personal data.",
-         "Unpack it or install the reader, and scan again."),
+         "Compressed data, a parquet file without pyarrow, an unreadable file, or a limit that cut the scan (a "
+         "text file over 20 MiB is sampled, a line over 1 MiB is cut): that content was not checked for secrets "
+         "or personal data.",
+         "Unpack it or install the reader, and scan again; a file cut by a limit belongs outside the repository "
+         "(or check it by hand)."),
     Rule("MW406", "notebook-invalid", "Notebook is not valid JSON", Severity.MEDIUM,
-         "The notebook could not be read cell by cell; it was scanned as plain text instead.",
+         "The notebook does not follow the format (the message names the field); its readable cells were "
+         "still scanned, or the whole file as plain text.",
          "Repair the notebook file."),
     # --- MW6xx: policy -----------------------------------------------------------------------
     Rule("MW601", "policy-entry-expired", "Policy entry has expired",

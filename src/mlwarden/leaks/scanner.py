@@ -20,10 +20,6 @@ from mlwarden.leaks.secrets import Detector, candidate_lines
 from mlwarden.policy.model import Policy
 from mlwarden.rules import make_finding
 
-# Kept for callers of the earlier module layout.
-DATA_EXTENSIONS = datafiles.DATA_EXTENSIONS
-TEXT_LIMIT = reading.TEXT_LIMIT
-SAMPLE_ROWS = reading.SAMPLE_ROWS
 _PII_PRAGMA = "pragma: allowlist pii"
 _ARCHIVES = (".zip", ".gz", ".bz2", ".xz", ".7z", ".tar")
 
