@@ -182,10 +182,12 @@ def _personal_data(unit: Unit, display: str, metadata_file: bool, result: FileRe
     per_column: Counter[str] = Counter()
     indexes = set(candidate_lines(unit.lines, pii.PREFILTER))
     if unit.columns is not None:
+        birth_columns = {name for name in set(unit.columns) if pii.is_dob_column(name)}
         for i, (value, name) in enumerate(zip(unit.lines, unit.columns, strict=True)):
-            per_column[name] += 1 if value.strip() else 0
-            if pii.is_dob_column(name):
-                indexes.add(i)
+            if value.strip():
+                per_column[name] += 1
+            if name in birth_columns:
+                indexes.add(i)  # plain dates there are birth dates: the prefilter does not look for them
     for i in sorted(indexes):
         line = unit.lines[i]
         column = unit.columns[i] if unit.columns is not None else None
