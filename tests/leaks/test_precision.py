@@ -128,6 +128,16 @@ NOISE: dict[str, str] = {
                          '    "ErQCCrECAdHtim8MtxgeMCRCiNiyoyImxtYAEDzz4NXOr/HSL3rA7rPPvHWZCm+T9VSDYh/mt9lESoH4wQh"\n'
                          '    "/ca1zDtWTN6XOL1+S3krYLQeqp47RV/b1eSq5jdZF28S4Lb7w4A3/EFdybc4SFb2/YhMm+CulYLmLA4Tr4V"\n'
                          ')\nfake_password = "Xq8Zr1pLkW3vN7tY2sQ9"\n',
+    # Names standing for values, encoded documents, DNA, template ids (seen in public repositories).
+    "docs/mlflow.md": "\n".join([
+        "mlflow server --backend-store-uri postgresql://DB_USER:DB_PASSWORD@DB_ENDPOINT:5432/DB_NAME",
+        'env = {"GH_AW_SAFE_OUTPUTS_CONFIG_PATH": "x", "apikey": "gh_aw_agent_output_file_path_value"}',
+        'EVENT = "ewogICAgIlJlY29yZHMiOiBbCiAgICAgICAgewogICAgICAgICAgICAia2luZXNpcyI6IHsKICAgICAgICAgICAgICAgICJk"',
+        "{{ video('53dd5e7664c20ae90ed90ae42f606bf3', 25) }}",
+        'print(seq)  # ACCAGTTGACGTACGATCGA',
+        "contact t@agent.instructions or v@agent.tool",
+    ]) + "\n",
+    "notebooks/dna.py": 'sequence = "ACCAGTTGACGTACGATCGATTGCA"\n',
     # The Hub's job, webhook and user ids are ObjectIds: a creation time and a counter, in hex.
     "src/jobs.py": 'JobInfo(id="687f911eaea852de79c4a50a", owner=JobOwner(id="5e9ecfc04957053f60648a3e"))\n'
                    'hf_uri = HfUri(type="bucket", id="my-org/my-bucket", path_in_repo="file@1.txt")\n',
@@ -380,6 +390,8 @@ def test_metrics_table_is_low(ctx: Context) -> None:
     metrics = "epoch,loss,accuracy,f1\n" + "".join(f"{i},{1 / (i + 1):.4f},{0.5 + i / 200:.4f},0.8\n"
                                                  for i in range(100))
     result = scan(ctx, "results/metrics.csv", metrics)
+    assert [(f.rule, f.severity) for f in result.findings] == [("MW403", Severity.LOW)]
+    result = scan(ctx, "docs/shuttles.xlsx", b"PK\x03\x04" + bytes(1000))  # not inspected, small
     assert [(f.rule, f.severity) for f in result.findings] == [("MW403", Severity.LOW)]
     result = scan(ctx, "data/users.csv", "user_id,email,country\n1,a,FR\n")  # personal columns, no value found
     assert [(f.rule, f.severity) for f in result.findings] == [("MW403", Severity.MEDIUM)]

@@ -70,6 +70,8 @@ def file_rules(path: Path, display: str, policy: Policy, lfs: list[str], *, pers
         return out
     if suffix in INSPECTED_TABLES and not personal and size < LARGE_DATA_BYTES:
         severity, why = Severity.LOW, "a small table without personal columns (metrics, results?)"
+    elif not personal and size < LARGE_DATA_BYTES:
+        severity, why = Severity.LOW, f"{size / 1e6:,.1f} MB; its content is not inspected"
     else:
         severity = Severity.MEDIUM
         why = "it holds personal-looking data" if personal else f"{size / 1e6:,.1f} MB of data"

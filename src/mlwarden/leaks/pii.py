@@ -197,6 +197,8 @@ def _emails(line: str, column: str | None) -> Iterator[Match]:
         value = m.group(1)
         local, domain = value.rsplit("@", 1)
         domain = domain.lower()
+        if not _plausible_tld(domain.rsplit(".", 1)[-1]):
+            continue  # t@agent.instructions, x@module.tool: code, not an address
         if re.fullmatch(r"(?:[\w-]+\.)?[a-z]\.[a-z]{2,3}", domain):
             continue  # a@b.com, x@y.org: placeholders
         if domain.endswith(_PLACEHOLDER_DOMAINS) or local.lower().startswith(("noreply", "no-reply", "donotreply")):
@@ -209,6 +211,19 @@ def _emails(line: str, column: str | None) -> Iterator[Match]:
 
 
 _MAX_PHONE_CHECKS = 16  # libphonenumber costs about a millisecond a call: a hostile line gets this many
+
+
+# Country codes are two letters; the generic names people's addresses use are few. An unknown long "TLD" is a
+# dotted name in code or a template.
+_GENERIC_TLDS = {"com", "org", "net", "edu", "gov", "mil", "int", "info", "biz", "name", "pro", "io", "ai", "app",
+                 "dev", "co", "me", "tech", "xyz", "online", "site", "cloud", "email", "mail", "eu", "asia", "mobi",
+                 "page", "blog", "live", "life", "world", "today", "digital", "studio", "design", "team", "health",
+                 "academy", "institute", "science", "systems", "network", "solutions", "company", "agency",
+                 "consulting", "services", "group", "global", "social", "news", "media", "art", "fr", "paris"}
+
+
+def _plausible_tld(tld: str) -> bool:
+    return len(tld) == 2 or tld in _GENERIC_TLDS
 
 
 def _phones(line: str, column: str | None) -> Iterator[Match]:

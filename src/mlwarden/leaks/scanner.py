@@ -161,6 +161,8 @@ def _secrets(unit: Unit, display: str, ctx: Context, place: triage.Place, result
 def _severity(kind: str, count: int, context: bool, column_share: float | None) -> Severity:
     if column_share is not None and column_share >= 0.5 and count >= 5:
         return Severity.HIGH
+    if kind == "ipv4-public" and column_share is None:
+        return Severity.LOW  # addresses in code and logs are servers far more often than people
     if count >= 20:
         return Severity.HIGH
     if count >= 3 or (context and pii.strong(kind)):

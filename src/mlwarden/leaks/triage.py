@@ -91,7 +91,8 @@ _WEAK_PASSWORDS = {"pass", "password", "passwd", "secret", "admin", "root", "pos
 _LOCAL_HOST = re.compile(r"@(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal|[\w.-]*example"
                          r"\.(?:com|org|net)|[\w-]+\.(?:test|invalid|example|local))(?![\w.-])", re.IGNORECASE)
 _DIGEST_CONTEXT = re.compile(r"sha(?:1|224|256|384|512)?|md5|blake2|xxh|digest|checksum|hash|oid|etag|revision"
-                             r"|commit|\brev\b|integrity|fingerprint|blob|lfs|snapshot|\bref\b|crc",
+                             r"|commit|\brev\b|integrity|fingerprint|blob|lfs|snapshot|\bref\b|crc|video|image|asset|uuid|guid"
+                             r"|\bid\b|_id\b|\bids?\s*[=:(]",
                              re.IGNORECASE)
 _DIGEST_VALUE = re.compile(r"^(?:(?:sha(?:1|256|384|512)|md5|blake2b?)[:=-])?[0-9a-fA-F]{7,128}$")
 _PREFIXED_DIGEST = re.compile(r"^(?:sha(?:1|256|384|512)|md5)[:-][A-Za-z0-9+/=]{16,}$", re.IGNORECASE)
@@ -112,7 +113,8 @@ def is_placeholder(value: str) -> bool:
     if len(core) < 6 or _PLACEHOLDER_WORDS.search(core):
         return True
     tail = re.sub(r"^[a-z]{2,8}[_-](?:[a-z]{2,8}[_-])?", "", core)  # hf_, sk-proj-, ghp_ …
-    if len(set(tail.lower())) <= 3 or re.search(r"(.)\1{5,}", tail):
+    if len(set(tail.lower())) <= 3 or (len(tail) >= 12 and len(set(tail.lower())) <= 4) or \
+            re.search(r"(.)\1{5,}", tail):  # aaaa, 0000, ACGTTGCA (a DNA sequence is not an AWS key)
         return True  # repeated characters: aaaaaa, 000000, abababab
     if re.fullmatch(r"(.{2,16}?)\1{2,}.{0,16}", tail):
         return True  # a repeated pattern: "AbC1" * 9, "0123456789abcdef" * 2
@@ -148,6 +150,30 @@ def named_fake(lines: list[str], index: int) -> bool:
     return False
 
 
+def _identifier(value: str) -> bool:
+    """An environment variable's or a constant's name (upper snake case), or a lower snake-case name of three
+    words or more: made of words, not of random characters."""
+    if re.fullmatch(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{3,}", value):
+        return True
+    parts = value.split("_")  # snake case only: "hunter2-but-longer" is how passphrases are written
+    return len(parts) >= 3 and all(re.fullmatch(r"[a-z]{1,14}\d{0,2}", p) for p in parts)
+
+
+def _decodes_to_text(value: str) -> bool:
+    """Base64 of a document (JSON test events, YAML, a sentence): credentials are random bytes, not text."""
+    import binascii
+
+    if len(value) < 24:
+        return False
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_" if "-" in value or "_" in value
+                               else None, validate=False)
+    except (binascii.Error, ValueError):
+        return False
+    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in raw)
+    return len(raw) >= 16 and printable >= 0.97 * len(raw) and (b" " in raw or b"{" in raw or b"\n" in raw)
+
+
 def _object_id(value: str) -> bool:
     """24 hex digits whose first eight are a plausible creation time (2009 to a year from now)."""
     if not re.fullmatch(r"[0-9a-f]{24}", value):
@@ -161,6 +187,8 @@ def is_noise(kind: str, value: str, line: str) -> bool:
     """A value that is not a credential, whatever the file."""
     if not value:
         return True
+    if _identifier(value) and not verify(kind, value):
+        return True  # DB_PASSWORD, GH_AW_SAFE_OUTPUTS, gh_aw_agent_output_file: a name standing for a value
     if kind == "Basic Auth Credentials":
         return value.lower() in _WEAK_PASSWORDS or bool(_LOCAL_HOST.search(line)) or is_placeholder(value)
     if is_placeholder(value) and not github_checksum_ok(value):
@@ -180,6 +208,8 @@ def is_noise(kind: str, value: str, line: str) -> bool:
         return True  # sha256:…, sha512-… (npm integrity)
     if _DIGEST_VALUE.match(value) and _DIGEST_CONTEXT.search(line):
         return True  # a commit, an LFS oid, an etag, a model hash
+    if kind == "Base64 High Entropy String" and _decodes_to_text(value):
+        return True
     if _API_OBJECT_ID.match(value):
         return True  # ids of API objects (tool calls, completions, requests, messages): printed, not secret
     if _object_id(value):
