@@ -365,6 +365,12 @@ def test_validated_identifiers_with_context_are_medium(ctx: Context, text: str, 
     assert found[0].severity >= Severity.MEDIUM
 
 
+def test_one_made_up_person_in_test_data_is_low(ctx: Context) -> None:
+    found = [f for f in scan(ctx, "tests/test_examples.py", "args = {'name': 'Ben', 'dob': '1990-01-28'}\n").findings
+             if f.rule == "MW402"]
+    assert [f.severity for f in found] == [Severity.LOW]
+
+
 def test_columns_give_context(ctx: Context) -> None:
     rows = "".join(f"{i},Client {i},1989-0{1 + i % 9}-1{i % 10},4532015112830366\n" for i in range(12))
     result = scan(ctx, "data/clients.csv", "id,name,date_of_birth,card_number\n" + rows)
