@@ -64,7 +64,7 @@ def main() -> int:
     lock = build_lock(db)
     bin_dir = Path(sys.executable).parent
     cache = WORK / "cache"
-    audit = [str(bin_dir / "mlwarden"), "audit", str(lock), "--db", str(db), "--cache-dir", str(cache),
+    audit = [sys.executable, "-m", "mlwarden", "audit", str(lock), "--db", str(db), "--cache-dir", str(cache),
              "--format", "json"]
     shutil.rmtree(cache, ignore_errors=True)
     cold, code, _ = timed(audit, WORK)
@@ -83,8 +83,68 @@ def main() -> int:
                                        "--progress-spinner", "off", "-f", "json"], WORK, 3)
         lines.append(f"  pip-audit --locked, loopback OSV:     {seconds:.2f} s (median of 3, exit {code})")
         lines.append(f"  warm mlwarden is {seconds / warm:.1f}x faster")
+    lines += agreement(db, cache, bin_dir)
     record("audit (benchmarks/audit.py)", lines)
     return 0
+
+
+def agreement(db: Path, cache: Path, bin_dir: Path) -> list[str]:
+    """Same inputs, both tools, on real lock files (tests/data/locks): mlwarden reads the lock itself; pip-audit
+    (which reads neither uv.lock nor poetry.lock) gets the same releases as a hashed, pinned requirements file
+    (uv's own export for uv.lock; [[package]] + [metadata.files] read with tomllib for poetry.lock) and runs with
+    --no-deps --disable-pip against a loopback OSV server holding the same records. Components, hashes and
+    (package, advisory) pairs are compared."""
+    if not (bin_dir / "pip-audit").exists():
+        return ["  agreement: pip-audit is not installed"]
+    locks = ROOT / "tests" / "data" / "locks"
+    lines = []
+    for project, lock in ((locks / "uv-spectree", "uv.lock"), (locks / "poetry-1.x-metadata-files", "poetry.lock")):
+        requirements = WORK / f"{project.name}-requirements.txt"
+        if lock == "uv.lock":
+            shutil.copy(project / "uv-export.txt", requirements)
+        else:
+            requirements.write_text(_poetry_requirements(project / lock))
+        lines += _compare(project, lock, requirements, db, cache, bin_dir)
+    return lines
+
+
+def _poetry_requirements(lock: Path) -> str:
+    import tomllib
+
+    data = tomllib.loads(lock.read_text())
+    files = data.get("metadata", {}).get("files", {})
+    out = []
+    for package in data["package"]:
+        hashes = [f["hash"] for f in package.get("files") or files.get(package["name"], [])]
+        out.append(f"{package['name']}=={package['version']}" + "".join(f" --hash={h}" for h in hashes))
+    return "\n".join(out) + "\n"
+
+
+def _compare(project: Path, lock: str, requirements: Path, db: Path, cache: Path, bin_dir: Path) -> list[str]:
+    import json
+    import subprocess
+
+    from tests.deps.osv_server import serve
+
+    from mlwarden.deps.formats import parse_file
+    from mlwarden.deps.osv import OsvDatabase
+
+    ours = subprocess.run([sys.executable, "-m", "mlwarden", "audit", lock, "--db", str(db), "--cache-dir", str(cache),
+                           "--format", "json", "--fail-on", "critical"], cwd=project, capture_output=True, text=True)
+    results = json.loads(ours.stdout)["results"]
+    our_pairs = {(r["details"]["key"].split(":", 1)[1].lower(), r["details"]["key"].split(":", 1)[0])
+                 for r in results if r["rule_id"] in ("MW311", "MW313")}
+    [manifest] = parse_file(project / lock, project)
+    with serve(OsvDatabase.load(db, cache)) as url:
+        theirs = subprocess.run([str(bin_dir / "pip-audit"), "-r", str(requirements), "--no-deps", "--disable-pip",
+                                 "-s", "osv", "--osv-url", url, "--progress-spinner", "off", "-f", "json"],
+                                cwd=WORK, capture_output=True, text=True)
+    deps = json.loads(theirs.stdout).get("dependencies", [])
+    their_pairs = {(d["name"].lower(), v["id"]) for d in deps for v in d.get("vulns", [])}
+    return [f"  {project.name}/{lock} (real lock): components mlwarden {len(manifest.pins)} / pip-audit {len(deps)}; "
+            f"hashes mlwarden {sum(len(p.hashes) for p in manifest.pins)} / requirements "
+            f"{requirements.read_text().count('--hash=')}; (package, advisory) pairs mlwarden {len(our_pairs)} / "
+            f"pip-audit {len(their_pairs)} / both {len(our_pairs & their_pairs)}"]
 
 
 if __name__ == "__main__":

@@ -29,8 +29,9 @@ BIN = PY.parent
 ANCHORS = WORK / "anchors"
 
 
-def run(cmd: list[str], *, timeout: float = 900) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MiB, exit code) of one process."""
+def run(cmd: list[str], *, timeout: float = 900) -> tuple[float, float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS in MiB, exit code) of one process. CPU time (user + system,
+    the process and the children it waited for) is the fairer comparison on a shared, loaded machine."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=WORK)
     deadline = start + timeout
@@ -41,16 +42,17 @@ def run(cmd: list[str], *, timeout: float = 900) -> tuple[float, float, int]:
         if time.perf_counter() > deadline:
             proc.kill()
             pid, status, usage = os.wait4(proc.pid, 0)
-            return float("inf"), usage.ru_maxrss / 1024, -9
+            return float("inf"), usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, -9
         time.sleep(0.002)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, proc.returncode
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
 
 
-def median_run(cmd: list[str], repeat: int) -> tuple[float, float, int]:
+def median_run(cmd: list[str], repeat: int) -> tuple[float, float, float, int]:
     results = [run(cmd) for _ in range(repeat)]
-    return (statistics.median(r[0] for r in results), max(r[1] for r in results), results[-1][2])
+    return (statistics.median(r[0] for r in results), statistics.median(r[1] for r in results),
+            max(r[2] for r in results), results[-1][3])
 
 
 def ensure_anchors() -> dict[str, Path]:
@@ -107,11 +109,12 @@ def main() -> int:
     files = make_files()
     tools = ensure_anchors()
     mlwarden = str(BIN / "mlwarden")
-    rows: list[tuple[str, str, float, float, int]] = []
+    rows: list[tuple[str, str, float, float, float, int]] = []
 
-    def record(bench: str, tool: str, result: tuple[float, float, int]) -> None:
+    def record(bench: str, tool: str, result: tuple[float, float, float, int]) -> None:
         rows.append((bench, tool, *result))
-        print(f"{bench:28} {tool:26} {result[0]:9.3f} s {result[1]:9.1f} MiB  exit {result[2]}", flush=True)
+        print(f"{bench:28} {tool:26} {result[0]:9.3f} s {result[1]:9.3f} cpu-s {result[2]:9.1f} MiB  "
+              f"exit {result[3]}", flush=True)
 
     ckpt = files["checkpoint"]
     size_gb = ckpt.stat().st_size / 1e9
@@ -140,14 +143,19 @@ _ONE_CORE = ("import sys; from mlwarden.models import parallel; parallel._can_fo
              "from mlwarden.cli import main; sys.exit(main(['models', sys.argv[1]]))")
 
 
-def _write_results(rows: list[tuple[str, str, float, float, int]]) -> None:
-    lines = ["| benchmark | tool | wall (s) | peak RSS (MiB) | exit |", "| --- | --- | ---: | ---: | ---: |"]
-    for bench, tool, wall, rss, code in rows:
-        lines.append(f"| {bench} | {tool} | {wall:.3f} | {rss:.0f} | {code} |")
+def _write_results(rows: list[tuple[str, str, float, float, float, int]]) -> None:
+    lines = ["| benchmark | tool | wall (s) | CPU (s) | peak RSS (MiB) | exit |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for bench, tool, wall, cpu, rss, code in rows:
+        lines.append(f"| {bench} | {tool} | {wall:.3f} | {cpu:.3f} | {rss:.0f} | {code} |")
     stamp = time.strftime("%Y-%m-%d")
     text = (f"# Benchmark results ({stamp}, {os.cpu_count()} cores, Python {sys.version.split()[0]})\n\n"
             "Produced by `benchmarks/run.py`.\n\n" + "\n".join(lines) + "\n")
-    (ROOT / "benchmarks" / "results.md").write_text(text)
+    out = ROOT / "benchmarks" / "results.md"
+    # The other benchmark scripts append their own "## ..." sections: keep them, replace only this table.
+    old = out.read_text() if out.exists() else ""
+    rest = old[old.index("\n## "):] if "\n## " in old else ""
+    out.write_text(text + rest)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from mlwarden.models.classify import dangerous_reason  # noqa: E402
-from mlwarden.models.pickle_vm import analyse  # noqa: E402
+from mlwarden.models.pickle import analyse  # noqa: E402
 
 CURATED = """
 builtins.set builtins.frozenset builtins.dict builtins.list builtins.tuple builtins.bytearray builtins.bytes
@@ -63,8 +63,30 @@ numpy.random._pickle.__bit_generator_ctor numpy.random._pickle.__bit_generator_c
 numpy.random._mt19937.MT19937 numpy.random._pcg64.PCG64 numpy.random._pcg64.PCG64DXSM numpy.random._philox.Philox
 numpy.random._sfc64.SFC64 numpy.random.mtrand.RandomState numpy.random._generator.Generator
 joblib.numpy_pickle.NumpyArrayWrapper joblib.numpy_pickle_compat.NDArrayWrapper pandas.arrays.StringArray
-joblib.numpy_pickle_compat.ZNDArrayWrapper
+joblib.numpy_pickle_compat.ZNDArrayWrapper numpy.matrix numpy.matrixlib.defmatrix.matrix
+dill._dill._create_array dill._dill._load_type dill._dill._create_dtypemeta
+numpy.ma.core.MaskedArray numpy.ma.core.MaskedConstant sklearn.compose._column_transformer.make_column_selector
+sklearn.utils._bunch.Bunch numpy.core._internal._reconstruct
+joblib.numpy_pickle.NDArrayWrapper joblib.numpy_pickle.ZNDArrayWrapper
+sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper sklearn.externals.joblib.numpy_pickle.NDArrayWrapper
 """
+
+# The safe list holds pure data constructors only. Names that peers' allowlists (fickling) or the pickled
+# corpus bring in but that load other files, run initialisation with side effects or name the loading
+# script's own classes are removed here, with the reason.
+NOT_PURE = {
+    "torch.storage._load_from_bytes": "a loader (torch.load of its bytes); the payload is scanned instead",
+    "accelerate.state.PartialState": "initialises distributed state",
+    "accelerate.utils.dataclasses.DeepSpeedPlugin": "reads a DeepSpeed config file",
+    "accelerate.utils.deepspeed.HfDeepSpeedConfig": "reads a DeepSpeed config file",
+    "transformers.deepspeed.HfDeepSpeedConfig": "reads a DeepSpeed config file",
+    "transformers.deepspeed.HfTrainerDeepSpeedConfig": "reads a DeepSpeed config file",
+    "transformers.integrations.deepspeed.HfDeepSpeedConfig": "reads a DeepSpeed config file",
+    "transformers.integrations.deepspeed.HfTrainerDeepSpeedConfig": "reads a DeepSpeed config file",
+}
+# __main__ is whatever script loads the pickle: a name there identifies nothing.
+NOT_PURE_PREFIXES = ("__main__.",)
+
 
 
 def _fickling() -> set[str]:
@@ -77,7 +99,7 @@ def _fickling() -> set[str]:
     return names
 
 
-def _qualified(cls: type) -> str:
+def _qualified(cls: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
@@ -103,10 +125,56 @@ def _torch_classes() -> set[str]:
     return names
 
 
+def _numpy_ufuncs() -> set[str]:
+    """numpy's ufuncs (np.log1p in a FunctionTransformer): pure arithmetic, pickled by name."""
+    import numpy as np
+
+    return {f"numpy.{name}" for name in dir(np) if isinstance(getattr(np, name, None), np.ufunc)}
+
+
 def _sklearn_classes() -> set[str]:
+    """Every estimator, and the plain helper classes estimators hold (cv splitters, scorers, losses)."""
     from sklearn.utils import all_estimators
 
-    return {_qualified(cls) for _, cls in all_estimators()}
+    names = {_qualified(cls) for _, cls in all_estimators()}
+    for module_name in ("sklearn.model_selection._split", "sklearn.metrics._scorer", "sklearn._loss.loss",
+                        "sklearn._loss.link"):
+        module = importlib.import_module(module_name)
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if obj.__module__ == module_name:
+                names.add(_qualified(obj))
+    import sklearn.metrics
+
+    for name in sklearn.metrics.__all__:  # metric functions that scorers reference: pure computations
+        obj = getattr(sklearn.metrics, name)
+        if inspect.isfunction(obj) and obj.__module__.startswith("sklearn.metrics"):
+            names.add(_qualified(obj))
+    return names
+
+
+def _scipy_distributions() -> set[str]:
+    """scipy.stats distribution objects and their frozen forms (RandomizedSearchCV keeps them): data."""
+    from scipy import stats  # type: ignore[import-untyped]
+    from scipy.stats import _distn_infrastructure as infra  # type: ignore[import-untyped]
+
+    names = {_qualified(type(dist)) for dist in (getattr(stats, n) for n in dir(stats))
+             if isinstance(dist, (infra.rv_continuous, infra.rv_discrete))}
+    for cls in (infra.rv_continuous_frozen, infra.rv_discrete_frozen, infra.rv_frozen):
+        names.add(_qualified(cls))
+    return names
+
+
+def _scipy_sparse() -> set[str]:
+    """scipy.sparse matrices and arrays (data containers), under today's and older module paths."""
+    import scipy.sparse  # type: ignore[import-untyped]
+
+    names = {_qualified(getattr(scipy.sparse, n)) for n in dir(scipy.sparse)
+             if inspect.isclass(getattr(scipy.sparse, n)) and issubclass(getattr(scipy.sparse, n),
+                                                                         scipy.sparse.sparray | scipy.sparse.spmatrix)}
+    for fmt in ("coo", "csr", "csc", "bsr", "dia", "dok", "lil"):
+        names |= {f"scipy.sparse.{fmt}.{fmt}_matrix", f"scipy.sparse._{fmt}.{fmt}_matrix",
+                  f"scipy.sparse._{fmt}.{fmt}_array"}
+    return names
 
 
 def _corpus() -> list[Any]:
@@ -181,8 +249,10 @@ def _pickled_globals() -> set[str]:
 
 
 def main() -> int:
-    names = set(CURATED.split()) | _fickling() | _torch_classes() | _sklearn_classes() | _pickled_globals()
-    rejected = sorted(name for name in names if dangerous_reason(name) is not None)
+    names = (set(CURATED.split()) | _fickling() | _torch_classes() | _sklearn_classes() | _numpy_ufuncs()
+             | _scipy_distributions() | _scipy_sparse() | _pickled_globals())
+    rejected = sorted(name for name in names if dangerous_reason(name) is not None or name in NOT_PURE
+                      or name.startswith(NOT_PURE_PREFIXES))
     names -= set(rejected)
     header = [
         "# Pickle safe list shipped with mlwarden: exact dotted names, one per line.",

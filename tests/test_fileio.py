@@ -186,3 +186,23 @@ def test_twenty_concurrent_allowlist_adds_lose_nothing(project: Path) -> None:
     names = sorted(g for entry in data["pickle"] for g in entry["globals"])
     assert names == sorted(f"pkg.mod{i}.Cls" for i in range(20))
     assert sorted(p.name for p in (project / "allowlists").iterdir()) == ["policy.toml"]
+
+
+def test_cli_output_to_a_fifo_or_an_escaping_link_exits_2(project: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's reproducers: `-o` onto a FIFO and `sbom generate` through a link out of the project."""
+    from mlwarden.cli import main
+
+    (project / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "1"\ndependencies = []\n')
+    os.mkfifo(project / "report.sarif")
+    assert main(["scan", ".", "--format", "sarif", "-o", "report.sarif"]) == 2
+    assert stat.S_ISFIFO((project / "report.sarif").lstat().st_mode)
+    assert "refusing to write report.sarif" in capsys.readouterr().err
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / "sbom").symlink_to(outside)
+    assert main(["sbom", "generate"]) == 2
+    assert list(outside.iterdir()) == []
+    err = capsys.readouterr().err
+    assert "outside the project" in err
+    assert "internal error" not in err

@@ -130,8 +130,8 @@ def test_unknown_rule_ids_name_the_closest(repo: Path, capsys: pytest.CaptureFix
     assert "MW704" in err
 
 
-CONFIG_KEYS = ["exclude", "fail-on", "policy", "osv-db", "sbom", "budgets", "select", "ignore", "severity",
-               "per-path-ignores"]
+CONFIG_KEYS = ["exclude", "fail-on", "policy", "osv-db", "osv-max-age-days", "sbom", "budgets", "select", "ignore",
+               "severity", "per-path-ignores"]
 POLICY_SETTINGS = ["grace_days", "warn_days", "require_hashes", "allow_extra_index_url", "hf_require_commit_pin",
                    "max_file_mb", "allowed_data_extensions"]
 
@@ -335,3 +335,26 @@ def test_suppressions_inside_notebook_cells(repo: Path, capsys: pytest.CaptureFi
     assert main(["code", "nb.ipynb"]) == 0
     nb.write_text(notebook([code("import torch\n"), code("m = torch.load('w.pt')\n", ["mlwarden-ignore[MW705]"])]))
     assert main(["code", "nb.ipynb"]) == 1
+
+
+def test_sbom_lists_what_git_tracks_and_staged_reads_the_index(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "requirements.txt").write_text("numpy==1.26.4\n")
+    _git(repo, "add", "requirements.txt")
+    (repo / "scratch-requirements.txt").write_text("torch==2.0.0\n")  # untracked: not part of the project
+    assert main(["sbom", "generate", "--staged"]) == 0
+    sbom = next((repo / "sbom").glob("*.cdx.json")).read_text()
+    assert '"name": "numpy"' in sbom
+    assert '"name": "torch"' not in sbom
+    (repo / "requirements.txt").write_text("numpy==2.0.0\n")  # an unstaged edit
+    assert main(["sbom", "check", "--staged", "--check"]) == 0  # the index did not change
+    assert main(["sbom", "check", "--check"]) == 1  # the working tree did
+
+
+def test_text_files_are_not_models(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "settings.json").write_text(json.dumps({"name": "x", "values": list(range(2000))}))
+    (repo / "ci.yaml").write_text("steps:\n  - run: make\n" * 300)
+    (repo / "run").write_text("#!/bin/sh\nexec make test\n")
+    (repo / "notes.txt").write_text("(lp0\nS'just text that starts like a pickle'\n" + "x" * 5000)
+    main(["models", ".", "--format", "json"])
+    formats = _json(capsys)["inventory"]["model_formats"]  # type: ignore[index]
+    assert set(formats) == {"models/evil.bin"}

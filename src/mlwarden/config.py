@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlwarden.errors import ConfigError
+from mlwarden.errors import ConfigError, MlwardenError
 from mlwarden.findings import Severity
 
 
@@ -29,6 +29,7 @@ class Config:
     fail_on: Severity = Severity.HIGH
     policy: str | None = None
     osv_db: str | None = None
+    osv_max_age_days: int | None = None  # an older offline database is an error (exit 2)
     sbom: str | None = None
     budgets: Budgets = field(default_factory=Budgets)
     source: str | None = None
@@ -42,8 +43,8 @@ class Config:
 
 
 _BUDGET_KEYS = {f.name: f.type for f in dataclasses.fields(Budgets)}
-_TOP_KEYS = ("exclude", "fail-on", "policy", "osv-db", "sbom", "budgets", "select", "ignore", "severity",
-             "per-path-ignores")
+_TOP_KEYS = ("exclude", "fail-on", "policy", "osv-db", "osv-max-age-days", "sbom", "budgets", "select", "ignore",
+             "severity", "per-path-ignores")
 
 
 def closest(word: str, choices: Any) -> str:
@@ -120,7 +121,11 @@ def _parse(table: dict[str, Any], source: str) -> Config:
         raise ConfigError(f"{source}: 'per-path-ignores' must be a table of path glob = [rule ids]")
     for glob, rules in raw_per_path.items():
         per_path[glob] = rule_ids(rules, source, f"per-path-ignores.{glob}")
+    max_age = table.get("osv-max-age-days")
+    if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0):
+        raise ConfigError(f"{source}: 'osv-max-age-days' must be a non-negative whole number of days")
     return Config(exclude=tuple(exclude), fail_on=fail_on, policy=policy, osv_db=osv_db, sbom=sbom,
+                  osv_max_age_days=max_age,
                   budgets=Budgets(**values), source=source,
                   select=rule_ids(table.get("select", []), source, "select"),
                   ignore=rule_ids(table.get("ignore", []), source, "ignore"),
@@ -137,8 +142,10 @@ def load_config(root: Path) -> Config:
         from mlwarden import _toml
 
         try:
-            data = _toml.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, _toml.TOMLDecodeError) as exc:
+            from mlwarden.safeload import read_text_bounded
+
+            data = _toml.loads(read_text_bounded(path, 16 * 1024 * 1024, source=str(path)))
+        except (MlwardenError, _toml.TOMLDecodeError, RecursionError) as exc:
             raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
         if nested:
             tool = data.get("tool", {})

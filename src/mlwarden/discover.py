@@ -65,7 +65,7 @@ def _is_git(root: Path) -> bool:
 
 
 def gather(paths: Sequence[Path], root: Path, exclude: Sequence[str], *, default_to_root: bool,
-           since: str | None = None) -> Targets:
+           since: str | None = None, untracked: bool = True) -> Targets:
     """Files named, files found under the folders named (the whole repository when nothing is named and
     ``default_to_root``), and an error for each path that does not exist."""
     targets = Targets()
@@ -83,7 +83,7 @@ def gather(paths: Sequence[Path], root: Path, exclude: Sequence[str], *, default
     if not paths and default_to_root:
         folders = [root]
     if folders:
-        found = _git_files(root, folders) if _is_git(root) else None
+        found = _git_files(root, folders, untracked=untracked) if _is_git(root) else None
         if found is None:
             from mlwarden.walk import iter_files
 
@@ -163,14 +163,16 @@ class _Spec:
         return bool(self.spec.match_file(rel)) or excluded(rel, self.globs)  # type: ignore[attr-defined]
 
 
-def _git_files(root: Path, folders: Iterable[Path]) -> list[Path] | None:
-    """Tracked files (force-added ones too) and untracked files git does not ignore, under ``folders``.
+def _git_files(root: Path, folders: Iterable[Path], *, untracked: bool = True) -> list[Path] | None:
+    """Tracked files (force-added ones too) and, with ``untracked``, untracked files git does not ignore,
+    under ``folders``.
     Virtual environments inside the tree are skipped (installed packages are not the project's files)."""
     rels = []
     for folder in folders:
         rel = display_path(folder, root)
         rels.append("." if rel in ("", ".") else rel)
-    out = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *rels)
+    others = ("--others", "--exclude-standard") if untracked else ()
+    out = _git(root, "ls-files", "-z", "--cached", *others, "--", *rels)
     if out is None:
         return None
     files: list[Path] = []
@@ -234,3 +236,16 @@ def staged_copies(paths: Sequence[Path], root: Path, workdir: Path) -> tuple[lis
         copies.append(copy)
         origin[copy] = path
     return copies, origin
+
+
+def index_snapshot(root: Path, workdir: Path) -> list[Path]:
+    """Every file of git's index, written under ``workdir`` as the index holds it (``git checkout-index``):
+    what the next commit will contain, whatever the working tree says."""
+    if not _is_git(root):
+        raise InputError("--staged needs a git repository")
+    prefix = str(workdir).rstrip(os.sep) + os.sep
+    if _git(root, "checkout-index", "--all", "--force", f"--prefix={prefix}") is None:
+        raise InputError("cannot read git's index (git checkout-index failed)")
+    listing = _git(root, "ls-files", "-z", "--cached") or b""
+    files = [workdir / os.fsdecode(raw) for raw in listing.split(b"\0") if raw]
+    return [f for f in files if f.is_file()]

@@ -25,7 +25,13 @@ KINDS = ("code", "markdown", "raw")
 
 
 class NotebookError(ValueError):
-    """The text is not a notebook this reader understands; the message is one line naming the field."""
+    """The text is not a notebook this reader understands; the message is one line naming the field (values it
+    quotes are redacted: a notebook's wrong field may hold a credential)."""
+
+    def __init__(self, message: str) -> None:
+        from mlwarden.redact import redact
+
+        super().__init__(redact(message))
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,25 @@ def _userinfo(userinfo: str) -> str:
     return MASK
 
 
+# Mangled URLs still carry credentials ('git+https//user:pass@host', 'https:{//user:pass@host', '://TOKEN@host'):
+# a "user:password@host" anywhere, and a long token right after "//", are masked too.
+_BARE_USERINFO = re.compile(r"(?P<user>[\w.%+-]+):(?P<password>[^\s@/:'\"{}]+)@(?=[\w\[])")
+_BARE_TOKEN = re.compile(r"(?P<lead>//)(?P<token>[^\s/@:'\"{}]{8,})@(?=[\w\[])")
+# After a single slash or a colon only tokens with a known credential shape: "repo@v1.2" stays readable.
+_SHAPED_TOKEN = re.compile(r"(?P<lead>[:/])(?P<token>(?:ghp_|gho_|ghs_|ghu_|ghr_|github_pat_|glpat-|hf_|sk-|xox[abp]-)"
+                           r"[\w-]{8,})@")
+
+
 def redact(text: str) -> str:
     """``text`` with the credentials of every URL inside it masked; other text unchanged."""
     if "@" not in text and "=" not in text:
         return text
     text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{_userinfo(m['userinfo'])}@", text)
+    text = _BARE_USERINFO.sub(lambda m: m.group(0) if m["password"] == MASK or _PLACEHOLDER.match(m["password"])
+                              else f"{m['user']}:{MASK}@", text)
+    text = _BARE_TOKEN.sub(lambda m: m.group(0) if m["token"] == MASK or _PLACEHOLDER.match(m["token"])
+                           else f"{m['lead']}{_userinfo(m['token'])}@", text)
+    text = _SHAPED_TOKEN.sub(lambda m: f"{m['lead']}{MASK}@", text)
     return _SECRET_QUERY.sub(lambda m: f"{m['key']}{MASK}", text)
 
 

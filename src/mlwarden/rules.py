@@ -27,9 +27,13 @@ _RULES = (
          "Do not load this file. Ask for a safetensors export, or rebuild the model from trusted code."),
     Rule("MW102", "pickle-unknown-callable", "Pickle calls a callable outside the safe list",
          Severity.HIGH,
-         "The pickle invokes (REDUCE, INST, OBJ) a global that is not on the safe list. Unknown callables "
-         "are how scanners that rely on deny lists get bypassed.",
-         "Review the callable. If it is harmless, add it to a [[pickle]] entry of the policy."),
+         "The pickle invokes (REDUCE, INST, OBJ) a global that is not on the safe list, instantiates such a "
+         "class with NEWOBJ (which runs its __new__ and __setstate__), or hands it to a safe-listed helper "
+         "that calls what it receives (torch._tensor._rebuild_from_type_v2, copyreg._reconstructor, "
+         "numpy.random._pickle.__randomstate_ctor, builtins.map …). Any call of something not proven harmless "
+         "is reported: deny lists alone are bypassed by the next gadget.",
+         "Review the callable. If it is harmless (for example your own nn.Module class in a whole-model "
+         "torch.save), add it to a [[pickle]] entry of the policy."),
     Rule("MW103", "pickle-unknown-import", "Pickle imports a global outside the safe list",
          Severity.MEDIUM,
          "The pickle imports a global that is not on the safe list but never calls it.",
@@ -37,19 +41,21 @@ _RULES = (
     Rule("MW104", "pickle-unresolved-global", "Pickle uses a global or callable that cannot be resolved",
          Severity.HIGH,
          "A STACK_GLOBAL whose operands are not constant strings, an EXT code that is not registered, "
-         "or a call of something that is not a resolved global. A loader resolves it at run time; "
-         "a scanner cannot, so it fails closed.",
+         "a call of something that is not a resolved global, or a helper or BUILD state that hands on a value "
+         "the scanner could not read. A loader resolves it at run time; a scanner cannot, so it fails closed.",
          "Treat the file as untrusted."),
     Rule("MW105", "pickle-unparsable", "Pickle stream cannot be parsed",
          Severity.HIGH,
-         "The opcode stream is truncated or corrupt. Loaders execute everything before the break, "
-         "so the globals seen before it are still reported.",
+         "The opcode stream is truncated or corrupt as CPython's unpickler reads it (a literal every loader "
+         "rejects, a further stacked pickle that breaks, a joblib array header with an unknown dtype). "
+         "Loaders execute everything before the break, so the globals seen before it are still reported.",
          "Do not load the file; obtain an intact copy."),
     Rule("MW106", "pickle-nested-loader", "Pickle passes data to a deserialiser (nested pickle)",
          Severity.HIGH,
          "The pickle calls pickle.loads, torch.load, joblib.load or similar on embedded bytes. The embedded "
-         "payload is scanned too and reported with its own findings.",
-         "Do not load the file unless the nested payload is understood."),
+         "payload is scanned too and reported with its own findings. Old joblib array wrappers that "
+         "np.load a companion file by name (allow_pickle=True) are reported at medium with the file's name.",
+         "Do not load the file unless the nested payload (or companion file) is understood."),
     Rule("MW107", "scan-budget-exceeded", "A scanning budget was exceeded",
          Severity.HIGH,
          "Decompressed size, archive depth, member count, memo size, stack size or time per file went past "
@@ -73,10 +79,12 @@ _RULES = (
          Severity.HIGH,
          "The header length, JSON, dtypes, shapes or offsets are inconsistent (overlaps, out of range).",
          "Obtain an intact file; a malformed header can crash or mislead loaders."),
-    Rule("MW112", "format-not-inspected", "A container could not be inspected",
+    Rule("MW112", "format-not-inspected", "A file could not be verified",
          Severity.HIGH,
-         "The file is a container whose reader is not installed (py7zr for 7z, h5py for HDF5) or that "
-         "cannot be opened; its content was not scanned.",
+         "The file looks like a model (by content or name) but could not be fully read: its reader is not "
+         "installed (py7zr for 7z, h5py for HDF5, lz4, zstandard), it is corrupt, truncated or encrypted, or "
+         "it is named like a model in no format mlwarden reads. What was read before the problem is still "
+         "reported. Data after the last compressed member is reported at medium.",
          "If the message names a reader, install it (pip install 'mlwarden[all]') and scan again; "
          "otherwise obtain an intact copy."),
     Rule("MW113", "numpy-object-array", "NumPy file holds an object array (needs allow_pickle)",
@@ -85,14 +93,11 @@ _RULES = (
          "Prefer plain dtypes; load object arrays only from trusted sources."),
     Rule("MW114", "archive-suspicious-member", "Archive member has a suspicious name or header",
          Severity.MEDIUM,
-         "A member path escapes the archive (absolute or '..'), is a link, or the zip's local header "
-         "disagrees with its central directory (a trick that makes scanners and loaders see different files).",
+         "A member is a link, or the zip's headers disagree (local header vs central directory, several "
+         "directories, duplicate names, stored sizes that differ): tricks that make loaders see different files; "
+         "every view is scanned. High: a member path escapes the archive (absolute or '..'), or a model "
+         "archive holds an executable or script.",
          "Do not extract the archive; obtain a clean copy."),
-    Rule("MW115", "pickle-unknown-class-instantiated", "Pickle instantiates a class outside the safe list",
-         Severity.LOW,
-         "NEWOBJ creates an instance of a class that is not on the safe list (for example the user's own "
-         "nn.Module subclass in a whole-model torch.save). Only the class's __new__/__setstate__ run.",
-         "Expected for whole saved modules; add the class to a [[pickle]] entry to silence it."),
     # MW130-MW139: formats without a pickle of their own (src/mlwarden/models/readers/).
     Rule("MW130", "tf-dangerous-op", "TensorFlow graph runs an op that touches files or calls Python",
          Severity.HIGH,
@@ -207,8 +212,10 @@ _RULES = (
          "A [[package]] entry denies this package (or version), or allows only other versions.",
          "Upgrade or replace the package as the entry's reason says."),
     Rule("MW307", "dep-typosquat", "Package name looks like a typosquat", Severity.HIGH,
-         "The name is one edit, a swap, a doubled or missing character, a separator or a py/python change "
-         "away from a much more popular package.",
+         "The name imitates a more popular package the way real malware names do (a separator change, a "
+         "py/python prefix or suffix, a homoglyph, a swapped, doubled, missing or extra character); the target is "
+         "the most popular close name. A package that is itself among the ~15,000 most downloaded is never "
+         "reported; weak patterns are medium.",
          "Check the spelling; if the package is genuine, add a [[package]] allow entry for it."),
     Rule("MW308", "dep-unparsable", "Dependency file or line cannot be parsed", Severity.HIGH,
          "A requirement, lock file, TOML or YAML document that cannot be read; what it declares is not checked "
@@ -243,6 +250,11 @@ _RULES = (
          "before any user code (the litellm 1.82.8 compromise shipped one in its wheel). Critical when the line "
          "decodes, fetches or executes hidden code.",
          "Uninstall the package that shipped it, inspect the line, and rebuild the environment."),
+    Rule("MW316", "dep-dynamic", "Dependencies computed at build time were not checked", Severity.MEDIUM,
+         "pyproject.toml declares its dependencies dynamic and no requirements file names them (setup.py computes "
+         "them): nothing can read them without running the build, so they were not checked.",
+         "Declare the dependencies in [project] (or in a requirements file named by [tool.setuptools.dynamic]), "
+         "or lock them (uv.lock, pylock.toml) so they can be checked."),
     # --- MW4xx: secrets and data leakage ----------------------------------------------------------------
     Rule("MW401", "secret", "Secret in the repository", Severity.HIGH,
          "A credential (API token, key, password, private key) found by detect-secrets' plugins or mlwarden's "
@@ -322,9 +334,10 @@ _RULES = (
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
-# Ids that were registered once and are never reused: MW214 (a path that is not a Hugging Face cache is an
-# error, exit 2) and MW603 (an invalid policy is an error, exit 2, with every problem listed).
-RETIRED = frozenset({"MW214", "MW603"})
+# Ids that were registered once and are never reused: MW115 (NEWOBJ of a class outside the safe list runs its
+# __new__ and __setstate__: it is MW102 now), MW214 (a path that is not a Hugging Face cache is an error, exit 2)
+# and MW603 (an invalid policy is an error, exit 2, with every problem listed).
+RETIRED = frozenset({"MW115", "MW214", "MW603"})
 
 
 def closest_rule(word: str) -> str:
@@ -333,6 +346,8 @@ def closest_rule(word: str) -> str:
 
     normal = word.upper().replace("O", "0").replace("I", "1").replace("L", "1").replace("MW", "", 1)
     candidate = f"MW{normal}"
+    if candidate in RETIRED:
+        return f" ({candidate} is retired; see docs/architecture.md)"
     if candidate in RULES:
         return f" (did you mean {candidate!r}?)"
     match = difflib.get_close_matches(candidate, list(RULES), n=1, cutoff=0.8)

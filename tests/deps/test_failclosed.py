@@ -130,9 +130,68 @@ def test_no_dependency_file_fails(project: Path) -> None:
 def test_include_outside_the_project_is_refused_unread(project: Path, tmp_path_factory: pytest.TempPathFactory,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     outside = tmp_path_factory.mktemp("home") / "credentials"
-    outside.write_text("aws_secret_access_key = AKIAREALLYSECRETVALUE\n")
+    marker = "AKIA" + "REALLYSECRETVALUE"  # a planted look-alike, built so the repository holds no key
+    outside.write_text(f"aws_secret_access_key = {marker}\n")
     (project / "requirements.txt").write_text(f"-r {outside}\nnumpy==1.26.4\n")
     assert main(["deps", "--format", "json"]) == 2
     out = capsys.readouterr()
     assert "outside the project" in out.out + out.err
-    assert "AKIAREALLYSECRETVALUE" not in out.out + out.err
+    assert marker not in out.out + out.err
+
+
+def test_truncated_conda_lock_fails(project: Path) -> None:
+    text = (LOCKS / "conda-maternal-health" / "conda-lock.yml").read_text()
+    (project / "conda-lock.yml").write_text(text[: text.index("- name:", len(text) // 2)])  # valid YAML, cut short
+    assert main(["deps"]) == 2
+
+
+def test_poetry_1x_metadata_files_keys_are_matched_by_canonical_name(project: Path) -> None:
+    (project / "poetry.lock").write_text(
+        '[[package]]\nname = "PyYAML"\nversion = "6.0.1"\ncategory = "main"\n\n[metadata]\nlock-version = "1.1"\n'
+        'python-versions = "^3.8"\ncontent-hash = "x"\n\n[metadata.files]\npyyaml = [\n'
+        '    {file = "PyYAML-6.0.1.tar.gz", hash = "sha256:' + "c" * 64 + '"},\n]\n')
+    from mlwarden.deps.formats import parse_file
+
+    [manifest] = parse_file(project / "poetry.lock", project)
+    assert manifest.pins[0].hashes == ("sha256:" + "c" * 64,)
+
+
+def test_database_folder_that_cannot_be_listed_fails(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    (project / "db").mkdir()
+    shutil.copytree(DB / "malicious", project / "db" / "malicious")
+    real_walk = os.walk
+
+    def walk(top: str, onerror: object = None) -> object:  # a folder the audit user may not list (root can)
+        if callable(onerror):
+            onerror(PermissionError(13, "Permission denied", str(Path(top) / "vulns")))
+        return real_walk(top)
+
+    monkeypatch.setattr("os.walk", walk)
+    with pytest.raises(InputError, match="cannot be read"):
+        OsvDatabase.load(project / "db", project / "c")
+
+
+def test_dependency_file_linking_out_of_the_project_is_not_read(project: Path,
+                                                                tmp_path_factory: pytest.TempPathFactory,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    outside = tmp_path_factory.mktemp("home") / "credentials"
+    marker = "hunter" + "2-outside-value"
+    outside.write_text(f"password = {marker}\n")
+    (project / "requirements.txt").symlink_to(outside)
+    assert main(["deps"]) == 2  # discovery does not follow the link, and nothing else was found
+    out = capsys.readouterr()
+    assert marker not in out.out + out.err
+    from mlwarden.deps.formats import parse_file
+
+    [manifest] = parse_file(project / "requirements.txt", project)  # handed over by any other caller
+    assert manifest.problems[0].fatal
+    assert "outside the project" in manifest.problems[0].message
+    assert not manifest.pins
+
+
+def test_truncated_pdm_lock_fails(project: Path) -> None:
+    text = (LOCKS / "pdm-self" / "pdm.lock").read_text()
+    (project / "pdm.lock").write_text(text[: text.index("[[package]]", len(text) // 2)])
+    assert main(["deps"]) == 2

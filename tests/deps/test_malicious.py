@@ -17,6 +17,7 @@ from mlwarden.deps.audit import audit_offline, auditable_pins
 from mlwarden.deps.cooldown import check_cooldown
 from mlwarden.deps.formats import parse_file
 from mlwarden.deps.installed import parse_installed, pth_findings, scan_wheel
+from mlwarden.deps.model import Pin
 from mlwarden.deps.osv import OsvDatabase
 from mlwarden.findings import Severity
 from mlwarden.policy import Policy, load_policy
@@ -128,9 +129,11 @@ def test_installed_environment_with_a_malicious_pth(tmp_path: Path, monkeypatch:
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: litellm\nVersion: 1.82.8\n\n")
     (site / "litellm_init.pth").write_text(LITELLM_STYLE)
+    (info / "RECORD").write_text("litellm_init.pth,sha256=x,100\nlitellm/__init__.py,,\n")
     [manifest] = parse_installed(tmp_path / "venv", tmp_path)
     assert [(p.name, p.version) for p in manifest.pins] == [("litellm", "1.82.8")]
     assert [f.rule for f in manifest.extra_findings] == ["MW315"]
+    assert "installed by litellm 1.82.8" in manifest.extra_findings[0].message
     monkeypatch.chdir(tmp_path)
     (tmp_path / "requirements.txt").write_text("litellm==1.82.8\n")
     assert main(["deps", "--installed", str(tmp_path / "venv")]) == 1
@@ -184,3 +187,98 @@ def test_cooldown_lists_pins_without_times_in_coverage() -> None:
     assert len(result.unknown) == len([p for p in manifests[0].pins if p.source is None or
                                        p.source.kind == "index"])
     assert "cooldown not checked" in result.coverage()[0]
+
+
+def test_mal_record_from_the_online_osv_path(tmp_path: Path) -> None:
+    pytest.importorskip("pip_audit")
+    from mlwarden.deps.audit import audit_online
+    from tests.deps.osv_server import serve
+
+    (tmp_path / "requirements.txt").write_text("1337test==1\n")
+    pins, _ = auditable_pins(parse_file(tmp_path / "requirements.txt", tmp_path))
+    with serve(OsvDatabase.load(MAL, tmp_path / "cache")) as url:
+        result = audit_online(pins, Policy(), osv_url=url)
+    assert [(f.rule, f.severity) for f in result.findings] == [("MW313", Severity.CRITICAL)]
+
+
+def test_cooldown_upload_times_from_the_index_cached(tmp_path: Path) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from mlwarden.deps.cooldown import upload_times_online, with_times
+
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = json.dumps({"urls": [{"upload_time_iso_8601": "2026-06-18T16:12:49.000000Z"},
+                                        {"upload_time_iso_8601": "2026-06-17T10:00:00.000000Z"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        template = f"http://127.0.0.1:{server.server_address[1]}/pypi/{{name}}/{{version}}/json"
+        (tmp_path / "requirements.txt").write_text("urllib3==2.5.0\n")
+        manifests = parse_file(tmp_path / "requirements.txt", tmp_path)
+        pins = manifests[0].pins
+        times = upload_times_online(pins, tmp_path / "cache", url_template=template)
+        assert times == {("urllib3", "2.5.0"): "2026-06-18T16:12:49.000000Z"}
+        assert upload_times_online(pins, tmp_path / "cache", url_template=template) == times  # from the cache
+        assert asked == ["/pypi/urllib3/2.5.0/json"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    now = dt.datetime(2026, 6, 20, tzinfo=dt.timezone.utc)
+    assert [f.rule for f in check_cooldown(manifests, 7, Policy(), now=now, times=times).findings] == ["MW314"]
+    assert with_times(pins, times)[0].uploaded == "2026-06-18T16:12:49.000000Z"
+
+
+def test_wheel_in_the_tree_is_read_by_deps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    _wheel(tmp_path / "litellm-1.82.8-py3-none-any.whl", {"litellm_init.pth": LITELLM_STYLE})
+    _wheel(tmp_path / "numpy-1.26.4-py3-none-any.whl", {"numpy/__init__.py": "", "numpy.pth": "numpy_libs\n"})
+    monkeypatch.chdir(tmp_path)
+    assert main(["deps"]) == 1
+    out = capsys.readouterr().out
+    assert "MW315" in out
+    assert "litellm_init.pth" in out
+    assert "numpy-1.26.4-py3-none-any.whl" not in out  # a path line is not code
+    [manifest] = parse_file(tmp_path / "litellm-1.82.8-py3-none-any.whl", tmp_path)
+    assert [(p.name, p.version) for p in manifest.pins] == [("litellm", "1.82.8")]
+
+
+def test_installed_venv_with_lib64_link_is_read_once(tmp_path: Path) -> None:
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    (site / "six-1.16.0.dist-info").mkdir(parents=True)
+    (site / "six-1.16.0.dist-info" / "METADATA").write_text("Name: six\nVersion: 1.16.0\n\n")
+    (tmp_path / "venv" / "lib64").symlink_to("lib")
+    manifests = parse_installed(tmp_path / "venv", tmp_path)
+    assert [(p.name, p.version) for m in manifests for p in m.pins] == [("six", "1.16.0")]
+
+
+def test_cooldown_with_index_asks_only_for_pins_without_times(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlwarden.deps.cooldown as cooldown
+
+    asked: list[str] = []
+
+    def fake(pins: list[Pin], cache_dir: Path, *, timeout: float = 10.0) -> dict[tuple[str, str], str]:
+        asked.extend(p.name for p in pins)
+        return {("requests", "2.32.3"): "2026-06-19T00:00:00Z"}
+
+    monkeypatch.setattr(cooldown, "upload_times_online", fake)
+    (tmp_path / "requirements.txt").write_text("requests==2.32.3\nsix==1.16.0\n")
+    manifests = parse_file(tmp_path / "requirements.txt", tmp_path)
+    now = dt.datetime(2026, 6, 20, tzinfo=dt.timezone.utc)
+    result = cooldown.check_cooldown_with_index(manifests, 7, Policy(), tmp_path / "c", now=now)
+    assert asked == ["requests", "six"]
+    assert [f.key for f in result.findings] == ["cooldown:requests:2.32.3"]
+    assert [p.name for p in result.unknown] == ["six"]  # the index did not answer: still listed, not passed

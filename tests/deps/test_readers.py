@@ -32,7 +32,7 @@ def uv_export(path: Path) -> dict[tuple[str, str], set[str]]:
     out: dict[tuple[str, str], set[str]] = {}
     text = path.read_text().replace("\\\n", " ")
     for line in text.splitlines():
-        match = re.match(r"^([A-Za-z0-9._-]+)==([^\s;]+)", line.strip())
+        match = re.match(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s;]+)", line.strip())
         if match:
             key = (canonicalize_name(match.group(1)), match.group(2))
             out.setdefault(key, set()).update(re.findall(r"--hash=(sha256:[0-9a-f]{64})", line))
@@ -103,6 +103,34 @@ def test_uv_pyproject_dependency_groups() -> None:
     assert any(g.startswith("extra:") for g in groups)
 
 
+@pytest.mark.parametrize("folder", ["poetry-2.x-self", "poetry-1.x-metadata-files"])
+def test_poetry_lock_agrees_with_poetry_export(folder: str) -> None:
+    """poetry-export.txt: `poetry export -f requirements.txt --all-groups [--all-extras]` by poetry 2.5.1 with
+    poetry-plugin-export 1.10.1, offline, from the committed lock."""
+    [manifest] = parse(f"{folder}/poetry.lock")
+    export = (LOCKS / folder / "poetry-export.txt").read_text()
+    truth = uv_export(LOCKS / folder / "poetry-export.txt")  # the same requirements format
+    registry = {key: pin for key, pin in by_release(manifest.pins).items() if pin.source is None}
+    assert set(registry) == set(truth)
+    for key, hashes in truth.items():
+        assert set(registry[key].hashes) == hashes, key
+    vcs = [p for p in manifest.pins if p.source is not None and p.source.kind == "vcs"]
+    for pin in vcs:  # exported as "name @ git+URL@commit": the commit the lock resolved
+        assert pin.source is not None
+        assert f"{pin.name} @ git+{pin.source.url}@{pin.source.commit}" in export
+
+
+def test_pdm_lock_agrees_with_pdm_export() -> None:
+    """pdm-export.txt: `pdm export -f requirements -G :all` by PDM 2.29.4, offline, from the committed lock."""
+    [manifest] = parse("pdm-self/pdm.lock")
+    assert not manifest.problems
+    truth = uv_export(LOCKS / "pdm-self" / "pdm-export.txt")
+    ours: dict[tuple[str, str], set[str]] = {}
+    for pin in manifest.pins:  # pdm lists a release once per marker/group combination
+        ours.setdefault((canonicalize_name(pin.name), pin.version or ""), set()).update(pin.hashes)
+    assert ours == truth
+
+
 def test_poetry_1x_hashes_from_metadata_files() -> None:
     [manifest] = parse("poetry-1.x-metadata-files/poetry.lock")
     text = (LOCKS / "poetry-1.x-metadata-files" / "poetry.lock").read_text()
@@ -167,6 +195,20 @@ def test_pipfile_lock_package_in_two_sections_is_one_install() -> None:
     assert manifest.indexes == [("https://pypi.org/simple", manifest.indexes[0][1])]
 
 
+def test_pipfile_lock_agrees_with_pipenv_requirements() -> None:
+    """pipenv-requirements.txt: `pipenv requirements --dev --hash` by pipenv 2026.10.3, offline, from the lock."""
+    [manifest] = parse("pipenv-self/Pipfile.lock")
+    installed: dict[str, tuple[str, set[str]]] = {}
+    for line in (LOCKS / "pipenv-self" / "pipenv-requirements.txt").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^;\s]+)", line)
+        if match:
+            installed[canonicalize_name(match.group(1))] = (match.group(2), set(re.findall(r"--hash=(\S+)", line)))
+    ours = by_release(manifest.pins)
+    assert {name for name, _ in ours} == set(installed)
+    for name, (version, hashes) in installed.items():
+        assert set(ours[(name, version)].hashes) == hashes, name  # the release pipenv installs is among ours
+
+
 def test_pipfile_and_pipenv_pylock() -> None:
     [pipfile] = parse("pipenv-self/Pipfile")
     assert pipfile.kind == "Pipfile"
@@ -197,12 +239,33 @@ def test_conda_environment_and_conda_lock() -> None:
     assert {p.source.url for p in lock.pins if p.source} == {"conda-forge"}
 
 
+def test_conda_lock_agrees_with_conda_lock_render() -> None:
+    """explicit/conda-<platform>.lock: `conda-lock render --kind explicit -p PLATFORM` by conda-lock 4.0.3, offline:
+    the files conda installs, with their md5."""
+    [lock] = parse("conda-maternal-health/conda-lock.yml")
+    # conda names are not PEP 503 names: cached-property and cached_property are two packages
+    ours = {(p.name.lower(), p.version): p for p in lock.pins if p.ecosystem == "conda"}
+    rendered: set[tuple[str, str | None]] = set()
+    for explicit in sorted((LOCKS / "conda-maternal-health" / "explicit").glob("conda-*.lock")):
+        [manifest] = parse_file(explicit, explicit.parent)
+        assert not manifest.problems
+        assert manifest.pins
+        for pin in manifest.pins:
+            key = (pin.name.lower(), pin.version)
+            rendered.add(key)
+            assert set(pin.hashes) <= set(ours[key].hashes), key  # the md5 conda checks is one we read
+    assert rendered == set(ours)
+
+
 def test_discovery_of_every_kind() -> None:
     cases = {"requirements/base.txt": "requirements", "reqs/dev.txt": "requirements", "dev.in": "requirements",
              "requirements-dev.in": "requirements", "constraints-ml.txt": "requirements", "MANIFEST.in": None,
-             "Makefile.in": None, "Pipfile": "Pipfile", "Pipfile.lock": "Pipfile.lock", "pylock.toml": "pylock",
-             "pylock.dev.toml": "pylock", "conda-lock.yml": "conda-lock", "environment.yml": "conda",
-             "notes.txt": None, "uv.lock": "uv.lock", "poetry.lock": "poetry.lock"}
+             "Makefile.in": None, "x-1.0-py3-none-any.whl": "wheel",
+             "Pipfile": "Pipfile", "Pipfile.lock": "Pipfile.lock", "pylock.toml": "pylock",
+             "pylock.dev.toml": "pylock", "conda-lock.yml": "conda-lock", "conda-linux-64.lock": "conda-explicit",
+             "environment.yml": "conda",
+             "notes.txt": None, "setup.cfg": "setup.cfg", "pdm.lock": "pdm.lock", "uv.lock": "uv.lock",
+             "poetry.lock": "poetry.lock"}
     for name, kind in cases.items():
         assert kind_of(Path(name)) == kind, name
 

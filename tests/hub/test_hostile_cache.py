@@ -243,3 +243,65 @@ def test_hash_files_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
     result = hash_files([HashJob(fifo, "sha256")], progress=False)[fifo]
     assert result.digest is None
     assert result.error == "a FIFO (named pipe), not opened"
+
+
+def test_hf_scan_cli_reports_each_hostile_entry_once(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from mlwarden.cli import main
+
+    outside = tmp_path / "secret.txt"
+    outside.write_text("x")
+    snapshot = cache / REPO / "snapshots" / COMMIT
+    os.symlink(os.path.relpath(outside, snapshot), snapshot / "extra.txt")
+    _make_fifo_blob(cache, "weights.bin")
+    monkeypatch.chdir(tmp_path)
+    for extra in ([], ["--no-verify"]):
+        capsys.readouterr()
+        main(["hf", "scan", str(cache), "--format", "json", *extra])
+        results = json.loads(capsys.readouterr().out)["results"]
+        escapes = [r for r in results if r["path"].endswith("extra.txt")]
+        assert len(escapes) == 1, (extra, escapes)
+        assert escapes[0]["rule_id"] == "MW202"
+
+
+def test_a_thousand_nested_folders_are_a_finding_not_a_recursion_error(cache: Path, tmp_path: Path) -> None:
+    """os.walk and Path.rglob recurse before Python 3.12: 1,200 nested folders raised RecursionError."""
+    folder = cache / REPO / "snapshots" / COMMIT
+    start = os.getcwd()
+    os.chdir(folder)
+    try:
+        for _ in range(1200):  # relative steps keep every path short
+            os.mkdir("d")
+            os.chdir("d")
+        Path("f.bin").write_bytes(b"x")
+    finally:
+        os.chdir(start)
+    try:
+        deep = [path for rule, path in _verify(cache, tmp_path) if rule == "MW208"]
+        assert len(deep) == 1
+        assert deep[0].count("/d") == 64  # MAX_TREE_DEPTH
+        assert ("MW208", deep[0]) in _scan(cache, tmp_path)
+    finally:
+        _remove_chain(folder / "d")
+
+
+def _remove_chain(top: Path) -> None:
+    """Delete a chain of nested "d" folders without recursion (shutil.rmtree, and so pytest's temporary-folder
+    clean-up, recurse before Python 3.12)."""
+    start = os.getcwd()
+    os.chdir(top)
+    levels = 0
+    try:
+        while os.path.isdir("d"):
+            os.chdir("d")
+            levels += 1
+        for name in os.listdir("."):
+            os.unlink(name)
+        for _ in range(levels):
+            os.chdir("..")
+            os.rmdir("d")
+    finally:
+        os.chdir(start)
+    top.rmdir()

@@ -73,12 +73,14 @@ def test_torch_legacy_format_is_quiet(tmp_path: Path) -> None:
     quiet(result.findings)
 
 
-def test_whole_saved_module_is_below_medium(tmp_path: Path) -> None:
+def test_whole_saved_module_names_only_its_own_class(tmp_path: Path) -> None:
+    # NEWOBJ of a class outside the safe list runs its __new__/__setstate__: high, until the policy allows it.
     path = tmp_path / "whole.pt"
     torch.save(TinyNet(), path)
     result, _ = scan_model_file(path)
-    quiet(result.findings)
-    assert any(f.rule == "MW115" and "TinyNet" in f.message for f in result.findings)
+    flagged = at_least(result.findings, Severity.MEDIUM)
+    assert flagged
+    assert all(f.rule == "MW102" and "TinyNet" in f.message for f in flagged), flagged
 
 
 def test_whole_module_class_can_be_allowed_by_policy(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from mlwarden.config import Budgets
 from mlwarden.models import formats
-from mlwarden.models.pickle_vm import analyse
+from mlwarden.models.pickle import analyse
 from mlwarden.models.scanner import scan_model_file
 from tests import payloads
 

@@ -9,7 +9,7 @@ import pytest
 
 from mlwarden.findings import Severity
 from mlwarden.models import parallel
-from mlwarden.models.pickle_vm import analyse
+from mlwarden.models.pickle import analyse
 from tests import payloads
 from tests.conftest import worst
 from tests.models.test_formats import Evil
@@ -69,3 +69,16 @@ def test_scanner_uses_it_for_top_level_pickles(tmp_path: Path, marker: Path) -> 
     path.write_bytes(pickle.dumps(_rows(30_000), protocol=4) + payloads.os_system(marker))
     result, _ = scan_model_file(path)
     assert worst(result.findings) == Severity.CRITICAL
+
+
+def test_the_shortcut_is_taken_on_a_pure_data_tail(tmp_path: Path) -> None:
+    from mlwarden.models.pickle import check_detached_tail
+    from mlwarden.models.streams import RangeReader
+
+    path = tmp_path / "rows.pkl"
+    path.write_bytes(pickle.dumps(_rows(60_000), protocol=4))
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        split = parallel.frame_split(f.fileno(), size)
+        assert split is not None
+        assert check_detached_tail(RangeReader(f.fileno(), split, size - split))

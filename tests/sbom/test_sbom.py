@@ -72,7 +72,7 @@ def test_one_valid_sbom_lists_everything(project: Path) -> None:
     by_name = components(bom)
     assert by_name["jinja2"]["purl"] == "pkg:pypi/jinja2@2.11.2"
     assert by_name["jinja2"]["hashes"] == [{"alg": "SHA-256", "content": "a" * 64}]
-    assert "repository_url=https%3A%2F%2Fpypi.corp.example%2Fsimple" in by_name["numpy"]["purl"]
+    assert by_name["numpy"]["purl"] == "pkg:pypi/numpy@1.26.4?repository_url=https:%2F%2Fpypi.corp.example%2Fsimple"
     for name, kind, verdict in (("models/clf.pkl", "machine-learning-model", "clean"),
                                 ("models/evil.pkl", "machine-learning-model", "critical"),
                                 ("models/encoder.safetensors", "machine-learning-model", "clean"),
@@ -129,11 +129,32 @@ def test_vulnerabilities_and_vex(project: Path) -> None:
 
 def test_hf_cache_components(project: Path) -> None:
     commit = "0123456789abcdef0123456789abcdef01234567"
-    build_repo(project / ".xdg" / "hub", "acme/bert", {"config.json": b"{}"}, commit=commit)
+    build_repo(project / ".xdg" / "hub", "acme/BERT-Large", {"config.json": b"{}", "model.safetensors": b"W" * 9,
+                                                             "onnx/model.onnx": b"O"}, commit=commit,
+               refs={"main": commit}, lfs={"model.safetensors", "onnx/model.onnx"})
+    build_repo(project / ".xdg" / "hub", "acme/reviews", {"data.csv": b"a\n"}, commit="f" * 40,
+               repo_type="datasets")
     bom = generate(project, "--hf-cache", str(project / ".xdg" / "hub"))
-    component = components(bom)["acme/bert"]
-    assert component["purl"] == f"pkg:huggingface/acme/bert@{commit}"
+    component = components(bom)["acme/BERT-Large"]
+    assert component["purl"] == f"pkg:huggingface/acme/BERT-Large@{commit}"  # case kept, as the purl type says
     assert component["version"] == commit
+    card = {p["name"]: p["value"] for p in component["modelCard"]["properties"]}
+    assert card["mlwarden:source-revision"] == commit
+    assert card["mlwarden:repo-type"] == "model"
+    assert card["mlwarden:formats"] == "onnx,safetensors"
+    import hashlib
+
+    assert [(f["name"], f["bom-ref"], f["hashes"]) for f in component["components"]] == [
+        ("acme/BERT-Large/model.safetensors", f"pkg:huggingface/acme/BERT-Large@{commit}#model.safetensors",
+         [{"alg": "SHA-256", "content": hashlib.sha256(b"W" * 9).hexdigest()}]),
+        ("acme/BERT-Large/onnx/model.onnx", f"pkg:huggingface/acme/BERT-Large@{commit}#onnx/model.onnx",
+         [{"alg": "SHA-256", "content": hashlib.sha256(b"O").hexdigest()}]),
+    ]  # config.json is not an LFS file: its blob is named by a git SHA-1, not listed as a hash
+    assert component["externalReferences"] == [{"type": "distribution", "url": "https://huggingface.co/acme/BERT-Large"}]
+    dataset = components(bom)["acme/reviews"]
+    assert dataset["type"] == "data"
+    assert dataset["data"] == [{"type": "dataset", "name": "acme/reviews",
+                                "contents": {"url": "https://huggingface.co/datasets/acme/reviews"}}]
     assert validate(bom) == []
 
 
@@ -171,7 +192,9 @@ def test_check_up_to_date_stale_and_broken(project: Path, capsys: pytest.Capture
     capsys.readouterr()
     path.write_text("{ not json")
     assert main(["sbom", "check"]) == 1
-    assert "not valid JSON; replace it" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not valid JSON" in err
+    assert "replace it" in err
     assert main(["sbom", "check"]) == 0
 
 
@@ -186,10 +209,11 @@ def test_diff_explains_an_upgrade(project: Path, capsys: pytest.CaptureFixture[s
     result = json.loads(capsys.readouterr().out)
     changes = {c["name"]: c["changes"] for c in result["changed"]}
     assert changes["jinja2"]["version"] == {"old": "2.11.2", "new": "3.1.4"}
-    assert changes["models/clf.pkl"]["verdict"] == {"old": "clean", "new": "critical"}
+    assert changes["models/clf.pkl"]["properties.mlwarden:verdict"] == {"old": "clean", "new": "critical"}
+    assert changes["jinja2"]["purl"] == {"old": "pkg:pypi/jinja2@2.11.2", "new": "pkg:pypi/jinja2@3.1.4"}
     assert result["vulnerabilities_removed"]
     assert main(["sbom", "diff", "old.json", "new.json", "--format", "markdown"]) == 0
-    assert "- Changed: library `jinja2`: version 2.11.2 → 3.1.4" in capsys.readouterr().out
+    assert "version 2.11.2 → 3.1.4" in capsys.readouterr().out
 
 
 def test_validate_command(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -106,10 +106,12 @@ def load_run(opts: Options, start_dir: Path | None = None) -> Run:
     return Run(root=root, config=config, policy=load_policy(root, policy_file))
 
 
-def targets_for(paths: Sequence[Path], run: Run, *, default_to_root: bool, since: str | None = None) -> Targets:
+def targets_for(paths: Sequence[Path], run: Run, *, default_to_root: bool, since: str | None = None,
+                untracked: bool = True) -> Targets:
     from mlwarden.discover import gather
 
-    return gather(paths, run.root, run.config.exclude, default_to_root=default_to_root, since=since)
+    return gather(paths, run.root, run.config.exclude, default_to_root=default_to_root, since=since,
+                  untracked=untracked)
 
 
 @contextmanager

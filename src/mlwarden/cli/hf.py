@@ -77,7 +77,7 @@ def scan(paths: tuple[Path, ...], also_verify: bool, opts: Options) -> int:
     run = load_run(opts)
     root = run.root
     targets = _targets(paths)
-    report = scan_hf(targets, root, run.policy, run.config.budgets)
+    report = scan_hf(targets, root, run.policy, run.config.budgets, layout_findings=not also_verify)
     report.checks["hf-scan"] = report.files_scanned
     if also_verify:
         start = time.perf_counter()

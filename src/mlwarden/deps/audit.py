@@ -37,12 +37,13 @@ def auditable_pins(manifests: Iterable[Manifest]) -> tuple[list[Pin], list[tuple
     """Pins to audit, and pins that cannot be (no exact version). Ranges in pyproject.toml are left to the
     lock file when one is among the inputs."""
     manifests = list(manifests)
-    has_lock = any(m.kind in ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock", "conda-lock", "installed")
+    has_lock = any(m.kind in ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock", "conda-lock",
+                              "conda-explicit", "installed")
                    for m in manifests)
     pins: list[Pin] = []
     unaudited: list[tuple[Pin, str]] = []
     for manifest in manifests:
-        if manifest.kind in ("pyproject", "Pipfile") and has_lock:
+        if manifest.kind in ("pyproject", "setup.cfg", "Pipfile") and has_lock:
             continue
         for pin in manifest.pins:
             if pin.ecosystem != "PyPI":

@@ -87,7 +87,8 @@ class DepsCheck:
             if not database:
                 raise ConfigError("no vulnerability database: pass --db PATH (or set osv-db in [tool.mlwarden]), "
                                   "or --online")
-            osv = load_database(database, self.cache_dir, max_age_days=self.max_db_age)
+            max_age = self.max_db_age if self.max_db_age is not None else run.config.osv_max_age_days
+            osv = load_database(database, self.cache_dir, max_age_days=max_age)
             outcome.notes.append(f"vulnerabilities: OSV database {database}, {osv.stats.records} records"
                                  f"{' (index cached)' if osv.stats.cached else ' (index built)'}")
             outcome.notes += [f"vulnerabilities: {w}" for w in osv.stats.warnings]

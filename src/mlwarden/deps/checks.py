@@ -14,6 +14,8 @@ from mlwarden.rules import make_finding
 
 _PYPI_HOSTS = ("pypi.org", "pypi.python.org", "files.pythonhosted.org")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
+# Files that declare ranges (their lock carries the hashes) or hold no download to hash.
+_DECLARATIONS = ("pyproject", "setup.cfg", "Pipfile", "conda", "wheel", "installed")
 _UNSAFE_UV_STRATEGIES = ("unsafe-first-match", "unsafe-best-match")
 
 
@@ -25,8 +27,12 @@ def _finding(rule_id: str, file: str, line: int | None, message: str, key: str,
 def normalise_url(url: str) -> str:
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
-    if parts.port:
-        host += f":{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number: compare the URL as written, never crash on it
+        return url.strip().lower().rstrip("/")
+    if port:
+        host += f":{port}"
     return f"{parts.scheme.lower()}://{host}{parts.path.rstrip('/')}"
 
 
@@ -142,7 +148,7 @@ def _pin_findings(pin: Pin, manifest: Manifest, rules: SourceRules, policy: Poli
     elif manifest.kind in ("requirements", "conda") and pin.version is None:
         out.append(_finding("MW301", *where, f"{pin.name}{pin.specifier or ''} is not pinned to one version",
                             f"unpinned:{name}"))
-    if policy.settings.require_hashes and manifest.kind not in ("pyproject", "conda") and not pin.hashes \
+    if policy.settings.require_hashes and manifest.kind not in _DECLARATIONS and not pin.hashes \
             and (source is None or source.kind in ("index", "url")):
         out.append(_finding("MW302", *where, f"{pin.name} has no hash (the policy requires hashes)",
                             f"nohash:{name}"))
@@ -164,12 +170,11 @@ def _pin_findings(pin: Pin, manifest: Manifest, rules: SourceRules, policy: Poli
         if exclusive is not None:
             out += _confusion(pin, manifest, exclusive)
         if typosquats and decision != "allowed" and exclusive is None:
-            from mlwarden.deps.typosquat import lookalike
+            from mlwarden.deps.typosquat import typosquat_target
 
-            popular = lookalike(pin.name)
-            if popular:
-                out.append(_finding("MW307", *where, f"{pin.name!r} looks like the popular package {popular!r}",
-                                    f"typo:{name}"))
+            match = typosquat_target(pin.name)
+            if match is not None:
+                out.append(_finding("MW307", *where, match.describe(), f"typo:{name}", severity=match.severity))
     return out
 
 

@@ -89,7 +89,8 @@ def check_cooldown(manifests: Iterable[Manifest], days: int, policy: Policy, *,
     return result
 
 
-def upload_times_online(pins: Iterable[Pin], cache_dir: Path, *, timeout: float = 10.0) -> dict[tuple[str, str], str]:
+def upload_times_online(pins: Iterable[Pin], cache_dir: Path, *, timeout: float = 10.0,
+                        url_template: str = PYPI_JSON) -> dict[tuple[str, str], str]:
     """Newest upload time of each (name, version) from PyPI's JSON API, cached per release (releases are
     immutable except for added files, so a cached time only ever errs towards older). Failures are left out:
     the caller lists them as unknown."""
@@ -111,7 +112,7 @@ def upload_times_online(pins: Iterable[Pin], cache_dir: Path, *, timeout: float 
         except (OSError, ValueError, KeyError, TypeError):
             pass
         try:
-            with urllib.request.urlopen(PYPI_JSON.format(name=name, version=pin.version),  # noqa: S310 - fixed https
+            with urllib.request.urlopen(url_template.format(name=name, version=pin.version),  # noqa: S310 - https
                                         timeout=timeout) as response:
                 data = json.loads(response.read(16 * 1024 * 1024))
             times = [u.get("upload_time_iso_8601") for u in data.get("urls", []) if isinstance(u, dict)]
@@ -131,3 +132,14 @@ def upload_times_online(pins: Iterable[Pin], cache_dir: Path, *, timeout: float 
 def with_times(pins: Iterable[Pin], times: dict[tuple[str, str], str]) -> list[Pin]:
     return [replace(p, uploaded=p.uploaded or times.get((canonicalize_name(p.name), p.version or "")))
             for p in pins]
+
+
+def check_cooldown_with_index(manifests: list[Manifest], days: int, policy: Policy, cache_dir: Path, *,
+                              now: dt.datetime | None = None, timeout: float = 10.0) -> CooldownResult:
+    """The cooldown with the index's upload times for pins whose lock records none (online, cached); what the
+    index could not answer stays in the coverage notes."""
+    offline = check_cooldown(manifests, days, policy, now=now)
+    if not offline.unknown:
+        return offline
+    times = upload_times_online(offline.unknown, cache_dir, timeout=timeout)
+    return check_cooldown(manifests, days, policy, now=now, times=times)

@@ -41,7 +41,7 @@ from mlwarden.redact import redact
 
 LOCK_NAMES = {"uv.lock": "uv.lock", "poetry.lock": "poetry.lock", "Pipfile.lock": "Pipfile.lock",
               "Pipfile": "Pipfile"}
-LOCK_KINDS = ("uv.lock", "poetry.lock", "Pipfile.lock", "pylock", "conda-lock")
+LOCK_KINDS = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock", "conda-lock", "conda-explicit")
 # "deps" and "dependencies" folders are left out: they hold code and data (a package named deps) as often as pins.
 _REQUIREMENT_FOLDERS = {"requirements", "reqs", "requirements.d"}
 # pip-tools inputs with conventional names (a bare *.in is too often MANIFEST.in or an autoconf template).
@@ -64,16 +64,25 @@ def kind_of(path: Path) -> str | None:
         return LOCK_NAMES[name]
     if name == "pyproject.toml":
         return "pyproject"
+    if name == "setup.cfg":
+        return "setup.cfg"
+    if re.fullmatch(r"pdm(\.[\w-]+)?\.lock", name):
+        return "pdm.lock"
+    if name.endswith(".whl"):
+        return "wheel"
     if re.fullmatch(r"pylock(\.[^.]+)?\.toml", name):
         return "pylock"
     if re.fullmatch(r"([\w.-]*[.-])?conda-lock\.ya?ml", name):
         return "conda-lock"
     if re.fullmatch(r"(environment|env|conda)[\w.-]*\.ya?ml", name):
         return "conda"
+    if re.fullmatch(r"conda-[\w-]+\.lock", name):
+        return "conda-explicit"
     lower = name.lower()
     if re.fullmatch(r".*requirements.*\.(txt|in|pip)|constraints.*\.(txt|in)", lower):
         return "requirements"
-    if path.parent.name.lower() in _REQUIREMENT_FOLDERS and lower.endswith((".txt", ".in")):
+    if path.parent.name.lower() in _REQUIREMENT_FOLDERS and lower.endswith((".txt", ".in")) \
+            and not lower.startswith(("readme", "license", "licence", "changelog", "notes", "authors")):
         return "requirements"
     if lower.endswith(".in") and lower[:-3] in _IN_NAMES:
         return "requirements"
@@ -82,13 +91,23 @@ def kind_of(path: Path) -> str | None:
 
 def parse_file(path: Path, root: Path, *, explicit: bool = True) -> list[Manifest]:
     kind = kind_of(path) or "requirements"
+    if _link_out_of(path, root):
+        # A dependency file in the project that links elsewhere (requirements.txt -> ~/.aws/credentials) is not
+        # read: nothing outside the project is ever quoted. A file named outside the project is read as asked.
+        manifest = Manifest(file=display_path(path, root), kind=kind)
+        manifest.fatal("a link to a file outside the project; not read")
+        return [manifest]
     if kind == "requirements":
         return parse_requirements(path, root, explicit=explicit)
+    if kind == "wheel":
+        from mlwarden.deps.installed import wheel_manifest
+
+        return [wheel_manifest(path, root)]
     display = display_path(path, root)
     manifest = Manifest(file=display, kind=kind)
     included: list[Manifest] = []
     try:
-        text = read_text(path, utf8_only=kind not in ("conda",))
+        text = read_text(path, utf8_only=kind not in ("conda", "conda-explicit"))
         included = _PARSERS[kind](text, manifest, path, root) or []
     except ReadFailure as exc:
         manifest.fatal(str(exc), _error_line(str(exc)))
@@ -97,6 +116,18 @@ def parse_file(path: Path, root: Path, *, explicit: bool = True) -> list[Manifes
     except RecursionError:
         manifest.fatal("nested too deeply")
     return [manifest, *included]
+
+
+def _link_out_of(path: Path, root: Path) -> bool:
+    import os
+
+    from mlwarden.deps.reading import inside
+
+    try:
+        Path(os.path.abspath(path)).relative_to(os.path.abspath(root))
+    except ValueError:
+        return False  # named outside the project: the user asked for it
+    return not inside(path, root)
 
 
 def _error_line(message: str) -> int | None:
@@ -231,7 +262,7 @@ def _and_markers(first: str | None, second: str | None) -> str | None:
 
 
 # --- pyproject.toml ---------------------------------------------------------------------------------------------
-def _pyproject(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+def _pyproject(text: str, manifest: Manifest, path: Path, root: Path) -> list[Manifest]:
     data = load_toml(text)
     lines = _Lines(text)
     project = _table(data.get("project"), "project")
@@ -265,6 +296,45 @@ def _pyproject(text: str, manifest: Manifest, path: Path, root: Path) -> None:
     _uv_settings(uv, manifest, lines)
     _poetry_project(_table(tool.get("poetry"), "tool.poetry"), manifest, lines)
     _pdm_sources(pdm, manifest, lines)
+    return _dynamic_dependencies(project, tool, manifest, path, root, lines)
+
+
+def _dynamic_dependencies(project: dict[str, Any], tool: dict[str, Any], manifest: Manifest, path: Path,
+                          root: Path, text_lines: _Lines) -> list[Manifest]:
+    """`dynamic = ["dependencies"]`: the requirements files setuptools or hatch-requirements-txt read are read
+    as requirements; dependencies computed some other way (setup.py) are reported as not checked."""
+    dynamic = set(_strings(project.get("dynamic"), "project.dynamic")) & {"dependencies", "optional-dependencies"}
+    if not dynamic:
+        return []
+    files: list[str] = []
+    setuptools = _table(_table(tool.get("setuptools"), "tool.setuptools").get("dynamic"), "tool.setuptools.dynamic")
+    for key, value in setuptools.items():
+        if key == "dependencies":
+            files += _file_list(_table(value, f"tool.setuptools.dynamic.{key}").get("file"), key)
+        elif key == "optional-dependencies":
+            for extra, spec in _table(value, "tool.setuptools.dynamic.optional-dependencies").items():
+                files += _file_list(_table(spec, f"tool.setuptools.dynamic.optional-dependencies.{extra}")
+                                    .get("file"), extra)
+    hooks = _table(_table(_table(tool.get("hatch"), "tool.hatch").get("metadata"), "tool.hatch.metadata")
+                   .get("hooks"), "tool.hatch.metadata.hooks")
+    requirements_txt = _table(hooks.get("requirements_txt"), "tool.hatch.metadata.hooks.requirements_txt")
+    files += _strings(requirements_txt.get("files"), "tool.hatch.metadata.hooks.requirements_txt.files")
+    if not files:
+        manifest.problem(f"{' and '.join(sorted(dynamic))} are dynamic (computed by the build backend, e.g. "
+                         "setup.py): not checked", rule="MW316")
+        return []
+    base = root if _inside(path, root) else path.parent
+    walk = _Walk(root=root, base=base)
+    import shlex
+
+    lines = [(text_lines.quoted(name) or 1, f"-r {shlex.quote(name)}") for name in files]
+    return parse_lines(lines, manifest, path, walk)
+
+
+def _file_list(value: object, where: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return _strings(value, f"tool.setuptools.dynamic {where}.file")
 
 
 def _strings(value: object, where: str) -> list[str]:
@@ -342,9 +412,22 @@ def _with_uv_sources(pin: Pin, sources: dict[str, Any], indexes: dict[str, str],
     for index, alternative in enumerate(alternatives):
         alternative = _table(alternative, f"{where}[{index}]" if isinstance(spec, list) else where)
         source = _table_source(alternative, where, indexes, manifest)
-        marker = _text(alternative.get("marker"), f"{where}.marker")
+        marker = _marker(_text(alternative.get("marker"), f"{where}.marker"), f"{where}.marker", manifest)
         out.append(replace(pin, source=source or pin.source, markers=_and_markers(pin.markers, marker)))
     return out
+
+
+def _marker(text: str | None, where: str, manifest: Manifest) -> str | None:
+    """A PEP 508 marker in packaging's normal form (as a requirement's own marker is written)."""
+    if not text:
+        return None
+    from packaging.markers import InvalidMarker, Marker
+
+    try:
+        return str(Marker(text))
+    except InvalidMarker:
+        manifest.problem(f"{where}: not a valid marker {redact(text)[:120]!r}")
+        return text
 
 
 def _table_source(spec: dict[str, Any], where: str, indexes: dict[str, str] | None = None,
@@ -358,7 +441,9 @@ def _table_source(spec: dict[str, Any], where: str, indexes: dict[str, str] | No
         return Source("url", redact(str(_text(spec["url"], f"{where}.url"))))
     for key in ("path", "file"):
         if spec.get(key):
-            return Source("path", redact(str(_text(spec[key], f"{where}.{key}"))))
+            value = redact(str(_text(spec[key], f"{where}.{key}")))
+            remote = "://" in value and not value.lower().startswith("file:")  # Pipfile: file = "https://…zip"
+            return Source("url" if remote else "path", value)
     if spec.get("workspace"):
         return Source("path", "(workspace member)")
     index_name = _text(spec.get("index") or spec.get("source"), f"{where}.index")
@@ -440,6 +525,43 @@ def _pdm_sources(pdm: dict[str, Any], manifest: Manifest, lines: _Lines) -> None
             manifest.indexes.append((url, lines.quoted(raw)))
         else:  # pdm merges every source unless respect-source-order: any name can come from any of them
             manifest.extra_indexes.append((url, lines.quoted(raw)))
+
+
+# --- setup.cfg --------------------------------------------------------------------------------------------------
+def _setup_cfg(text: str, manifest: Manifest, path: Path, root: Path) -> list[Manifest]:
+    """setuptools' declarative configuration: [options] install_requires and [options.extras_require], each a
+    list of requirements or a `file:` directive naming requirements files."""
+    import configparser
+
+    parser = configparser.RawConfigParser(strict=False, delimiters=("=",))
+    try:
+        parser.read_string(text, source="setup.cfg")
+    except configparser.Error as exc:
+        raise ReadFailure(f"not a valid setup.cfg: {redact(str(exc).splitlines()[0])[:160]}") from None
+    lines = _Lines(text)
+    values: list[tuple[str, str]] = []
+    if parser.has_option("options", "install_requires"):
+        values.append(("main", parser.get("options", "install_requires")))
+    if parser.has_section("options.extras_require"):
+        values += [(f"extra:{k}", v) for k, v in parser.items("options.extras_require")]
+    included: list[Manifest] = []
+    base = root if _inside(path, root) else path.parent
+    for group, value in values:
+        value = value.strip()
+        if value.startswith("file:"):
+            import shlex
+
+            names = [n.strip() for n in value[len("file:"):].split(",") if n.strip()]
+            included += parse_lines([(lines.find(n) or 1, f"-r {shlex.quote(n)}") for n in names], manifest, path,
+                                    _Walk(root=root, base=base))
+            continue
+        for item in value.splitlines():
+            requirement = item.strip()  # configparser keeps no inline comments: only whole-line ones
+            if requirement and not requirement.startswith(("#", ";")):
+                pin = _requirement_pin(requirement, manifest, lines.find(requirement), group)
+                if pin is not None:
+                    manifest.pins.append(pin)
+    return included
 
 
 # --- Pipfile ----------------------------------------------------------------------------------------------------
@@ -564,8 +686,8 @@ def _poetry_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         manifest.fatal(f"lock-version {version[:20]!r} is not supported (expected 1.x or 2.x); nothing was checked")
         return
     # poetry.lock 1.x keeps hashes in [metadata.files] (or [metadata.hashes] before poetry 1.0)
-    old_files = _table(metadata.get("files"), "metadata.files")
-    old_hashes = _table(metadata.get("hashes"), "metadata.hashes")
+    old_files = _canonical_keys(_table(metadata.get("files"), "metadata.files"))
+    old_hashes = _canonical_keys(_table(metadata.get("hashes"), "metadata.hashes"))
     lines = _Lines(text)
     headers = lines.headers("[[package]]")
     for index, package in enumerate(_array(data.get("package"), "package")):
@@ -575,10 +697,10 @@ def _poetry_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         pinned = _text(package.get("version"), f"{where}.version")
         files = package.get("files")
         if files is None:
-            files = old_files.get(name, [])
+            files = old_files.get(_canonical(name), [])
         hashes = [str(_text(_table(f, f"{where}.files[{i}]").get("hash"), f"{where}.files[{i}].hash"))
                   for i, f in enumerate(_array(files, f"{where}.files")) if isinstance(f, dict) and f.get("hash")]
-        hashes += _strings(old_hashes.get(name), f"metadata.hashes.{name}")
+        hashes += _strings(old_hashes.get(_canonical(name)), f"metadata.hashes.{name}")
         source = _table(package.get("source"), f"{where}.source")
         kind = source.get("type")
         url = redact(_text(source.get("url"), f"{where}.source.url") or "")
@@ -602,6 +724,62 @@ def _poetry_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
                                  headers[index] if index < len(headers) else None, tuple(hashes), src,
                                  markers=_text(markers, f"{where}.markers"), locked=True,
                                  groups=tuple(_strings(groups, f"{where}.groups"))))
+
+
+def _canonical(name: str) -> str:
+    from mlwarden.policy.model import canonicalize_name
+
+    return canonicalize_name(name)
+
+
+def _canonical_keys(table: dict[str, Any]) -> dict[str, Any]:
+    return {_canonical(key): value for key, value in table.items()}
+
+
+# --- pdm.lock ---------------------------------------------------------------------------------------------------
+PDM_LOCK_MAJORS = ("3", "4")
+
+
+def _pdm_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+    data = load_toml(text)
+    metadata = _table(data.get("metadata"), "metadata")
+    version = _text(metadata.get("lock_version"), "metadata.lock_version") or ""
+    if version.split(".")[0] not in PDM_LOCK_MAJORS:
+        manifest.fatal(f"lock_version {version[:20]!r} is not supported (expected 3.x or 4.x); nothing was checked")
+        return
+    lines = _Lines(text)
+    headers = lines.headers("[[package]]")
+    packages = [_table(p, f"package[{i}]") for i, p in enumerate(_array(data.get("package"), "package"))]
+    names = {_canonical(_name(p.get("name"), f"package[{i}].name")) for i, p in enumerate(packages)}
+    for index, package in enumerate(packages):
+        where = f"package[{index}]"
+        name = _name(package.get("name"), f"{where}.name")
+        for dep in _strings(package.get("dependencies"), f"{where}.dependencies"):
+            if ";" in dep:
+                continue  # conditional: pdm leaves out what no lock target can install
+            wanted = _canonical(re.split(r"[\s\[<>=!~;@(]", dep, maxsplit=1)[0])
+            if wanted and wanted not in names:
+                raise ReadFailure(f"{name} depends on {wanted}, which the lock does not contain "
+                                  "(a truncated or edited pdm.lock)")
+        pinned = _text(package.get("version"), f"{where}.version")
+        files = [_table(f, f"{where}.files[{i}]") for i, f in enumerate(_array(package.get("files"),
+                                                                                 f"{where}.files"))]
+        hashes = [str(_text(f.get("hash"), f"{where}.files.hash")) for f in files if f.get("hash")]
+        src: Source | None = None
+        if package.get("git"):
+            src = Source("vcs", redact(str(_text(package["git"], f"{where}.git"))),
+                         ref=_text(package.get("ref"), f"{where}.ref"),
+                         commit=_text(package.get("revision"), f"{where}.revision"))
+        elif package.get("url"):
+            src = Source("url", redact(str(_text(package["url"], f"{where}.url"))))
+        elif package.get("path"):
+            if package.get("editable"):
+                continue  # the project itself or a local editable package: local code
+            src = Source("path", redact(str(_text(package["path"], f"{where}.path"))))
+        manifest.pins.append(Pin(name, pinned, f"=={pinned}" if pinned else "", manifest.file,
+                                 headers[index] if index < len(headers) else None, tuple(hashes), src,
+                                 markers=_text(package.get("marker"), f"{where}.marker"), locked=True,
+                                 groups=tuple(_strings(package.get("groups"), f"{where}.groups"))))
 
 
 # --- Pipfile.lock -----------------------------------------------------------------------------------------------
@@ -690,7 +868,8 @@ def _pylock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         manifest.pins.append(Pin(name, pinned, f"=={pinned}" if pinned else "", manifest.file, line, tuple(hashes),
                                  src, markers=_text(package.get("marker"), f"{where}.marker"), locked=True,
                                  uploaded=uploaded))
-    if manifest.pins and not any(p.uploaded for p in manifest.pins):
+    from_index = [p for p in manifest.pins if p.source is None or p.source.kind == "index"]
+    if from_index and not any(p.uploaded for p in from_index):
         manifest.notes.append("no upload-time in this lock: the cooldown is not checked for it")
     if local:
         manifest.notes.append(f"{local} local director{'y' if local == 1 else 'ies'} (the project or path "
@@ -727,7 +906,8 @@ def _conda(text: str, manifest: Manifest, path: Path, root: Path) -> list[Manife
         line = lines.find(spec)
         channel, _, rest = spec.rpartition("::")
         match = _CONDA_SPEC.match(rest)
-        if not match or len(match.group(1)) > MAX_NAME_CHARS:
+        if "://" in rest or "@" in rest or not match or len(match.group(1)) > MAX_NAME_CHARS:
+            # A URL here is not a conda spec ("https" is no package); what it names is not checked, and said so.
             manifest.problem(f"not a conda spec: {redact(spec)[:120]!r}", line)
             continue
         name, op, version, build = match.groups()
@@ -784,7 +964,9 @@ def _conda_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
             manifest.channels.append((redact(url), None))
     lines = _Lines(text)
     merged: dict[tuple[str, str, str | None], Pin] = {}
-    for index, package in enumerate(_array(data.get("package"), "package")):
+    packages = _array(data.get("package"), "package")
+    _conda_lock_complete(packages)
+    for index, package in enumerate(packages):
         where = f"package[{index}]"
         package = _table(package, where)
         name = _name(package.get("name"), f"{where}.name")
@@ -812,6 +994,51 @@ def _conda_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
     manifest.pins.extend(merged.values())
 
 
+def _conda_lock_complete(packages: list[Any]) -> None:
+    """Every conda dependency of a platform is locked for that platform; otherwise the file was cut short."""
+    present: set[tuple[str, str]] = set()
+    for index, package in enumerate(packages):
+        package = _table(package, f"package[{index}]")
+        if package.get("manager", "conda") == "conda":
+            present.add((str(package.get("platform")), str(package.get("name"))))
+    for index, package in enumerate(packages):
+        if package.get("manager", "conda") != "conda":
+            continue
+        platform = str(package.get("platform"))
+        for dependency in _table(package.get("dependencies"), f"package[{index}].dependencies"):
+            if not dependency.startswith("__") and (platform, dependency) not in present:
+                raise ReadFailure(f"{package.get('name')} ({platform}) depends on {dependency}, which the lock does "
+                                  "not contain (a truncated or edited conda-lock file)")
+
+
+def _conda_explicit(text: str, manifest: Manifest, path: Path, root: Path) -> None:
+    """conda's explicit format (`conda list --explicit --md5`, `conda-lock render --kind explicit`): after
+    @EXPLICIT, one package URL per line with its md5 after '#'. conda installs exactly these files."""
+    if "@EXPLICIT" not in text:
+        raise ReadFailure("no @EXPLICIT line: not a conda explicit lock file")
+    seen_explicit = False
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line == "@EXPLICIT":
+            seen_explicit = True
+            continue
+        if not seen_explicit or not line or line.startswith("#"):
+            continue
+        url, _, digest = line.partition("#")
+        filename = url.rsplit("/", 1)[-1]
+        stem = re.sub(r"\.(conda|tar\.bz2)$", "", filename)
+        parts = stem.rsplit("-", 2)
+        if len(parts) != 3 or stem == filename or len(parts[0]) > MAX_NAME_CHARS:
+            manifest.problem(f"not a conda package URL: {redact(line)[:120]!r}", number)
+            continue
+        name, version, _build = parts
+        hashes = (f"md5:{digest}",) if re.fullmatch(r"[0-9a-f]{32}", digest) else \
+            (f"sha256:{digest}",) if re.fullmatch(r"[0-9a-f]{64}", digest) else ()
+        manifest.pins.append(Pin(name, version, f"=={version}", manifest.file, number, hashes,
+                                 Source("conda-channel", _conda_channel(redact(url))), ecosystem="conda",
+                                 locked=True))
+
+
 def _conda_channel(url: str) -> str:
     """https://conda.anaconda.org/conda-forge/linux-64/x.conda -> conda-forge (other hosts: the URL's folder)."""
     parts = urlsplit(url)
@@ -822,7 +1049,8 @@ def _conda_channel(url: str) -> str:
 
 
 _PARSERS: dict[str, Callable[[str, Manifest, Path, Path], list[Manifest] | None]] = {
-    "pyproject": _pyproject, "Pipfile": _pipfile, "uv.lock": _uv_lock, "poetry.lock": _poetry_lock,
-    "Pipfile.lock": _pipfile_lock, "pylock": _pylock, "conda": _conda, "conda-lock": _conda_lock}
+    "pyproject": _pyproject, "setup.cfg": _setup_cfg, "Pipfile": _pipfile, "uv.lock": _uv_lock,
+    "poetry.lock": _poetry_lock, "Pipfile.lock": _pipfile_lock, "pylock": _pylock, "conda": _conda,
+    "conda-lock": _conda_lock, "conda-explicit": _conda_explicit, "pdm.lock": _pdm_lock}
 
 __all__ = ["LOCK_KINDS", "PYPI_SIMPLE", "FieldError", "kind_of", "parse_file"]

@@ -43,9 +43,11 @@ def site_packages_of(path: Path) -> list[Path]:
     """The site-packages folders of a virtualenv (or the folder itself when it already is one)."""
     if any(path.glob("*.dist-info")) or any(path.glob("*.pth")):
         return [path]
-    found = sorted({*path.glob("lib/python*/site-packages"), *path.glob("lib64/python*/site-packages"),
-                    *path.glob("Lib/site-packages")})
-    return found
+    found: dict[Path, Path] = {}
+    for candidate in sorted([*path.glob("lib/python*/site-packages"), *path.glob("lib64/python*/site-packages"),
+                             *path.glob("Lib/site-packages")]):
+        found.setdefault(candidate.resolve(), candidate)  # lib64 is usually a link to lib: read it once
+    return list(found.values())
 
 
 def parse_installed(path: Path, root: Path) -> list[Manifest]:
@@ -60,6 +62,7 @@ def parse_installed(path: Path, root: Path) -> list[Manifest]:
 
 def _site_packages(folder: Path, root: Path) -> Manifest:
     manifest = Manifest(file=display_path(folder, root), kind="installed")
+    owners: dict[str, str] = {}  # top-level file -> "name version" of the distribution whose RECORD lists it
     for info in sorted(folder.glob("*.dist-info")):
         shown = display_path(info, root)
         try:
@@ -74,6 +77,8 @@ def _site_packages(folder: Path, root: Path) -> Manifest:
             continue
         manifest.pins.append(Pin(str(name), str(version), f"=={version}", shown, None,
                                  source=_direct_url(info / "direct_url.json"), locked=True))
+        for listed in _record_top_files(info / "RECORD"):
+            owners.setdefault(listed, f"{name} {version}")
     for pth in sorted(folder.glob("*.pth")):
         shown = display_path(pth, root)
         try:
@@ -81,8 +86,22 @@ def _site_packages(folder: Path, root: Path) -> Manifest:
         except ReadFailure as exc:
             manifest.problems.append(_problem(manifest, f"{shown} {exc}"))
             continue
-        manifest.extra_findings += pth_findings(text, shown)
+        manifest.extra_findings += pth_findings(text, shown, owner=owners.get(pth.name))
     return manifest
+
+
+def _record_top_files(record: Path) -> list[str]:
+    """Top-level files a distribution installed (its RECORD), to name who shipped a .pth file."""
+    import csv
+
+    try:
+        text = read_bytes(record, limit=MAX_METADATA_BYTES).decode("utf-8", "replace")
+    except ReadFailure:
+        return []
+    try:
+        return [row[0] for row in csv.reader(text.splitlines()) if row and "/" not in row[0]]
+    except csv.Error:
+        return []
 
 
 def _problem(manifest: Manifest, message: str) -> Problem:
@@ -111,8 +130,9 @@ def _known(line: str) -> bool:
     return any(pattern.match(line) for pattern in _KNOWN)
 
 
-def pth_findings(text: str, shown: str, member: str | None = None) -> list[Finding]:
-    """MW315 for each executable line of a .pth file (high; critical when it hides or fetches code)."""
+def pth_findings(text: str, shown: str, member: str | None = None, owner: str | None = None) -> list[Finding]:
+    """MW315 for each executable line of a .pth file (high; critical when it hides or fetches code); ``owner``
+    names the distribution that installed it when its RECORD says so."""
     out: list[Finding] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.startswith(("import ", "import\t")) or _known(line):
@@ -122,7 +142,8 @@ def pth_findings(text: str, shown: str, member: str | None = None) -> list[Findi
         why = f" and uses {severe.group(1)!r}" if severe else ""
         excerpt = redact(line if len(line) <= 100 else line[:97] + "...")
         out.append(make_finding("MW315", Location(shown, line=number, member=member),
-                                f"{member or shown} runs code at every Python start-up{why}: {excerpt!r}",
+                                f"{member or shown}{f' (installed by {owner})' if owner else ''} runs code at "
+                                f"every Python start-up{why}: {excerpt!r}",
                                 f"pth:{member or Path(shown).name}:{number}", severity=severity))
     return out
 
@@ -150,3 +171,21 @@ def scan_wheel(path: Path, shown: str) -> list[Finding]:
             return out
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
         return [make_finding("MW308", Location(shown), f"not a readable wheel ({str(exc)[:100]})", "wheel-unreadable")]
+
+
+_WHEEL_NAME = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._]*)-(?P<version>[^-]+)-[^-]+(-[^-]+)?-[^-]+-[^-]+\.whl$")
+
+
+def wheel_manifest(path: Path, root: Path) -> Manifest:
+    """A wheel in the tree: the release its file name claims (audited like a pin) and the .pth files it would
+    install (MW315)."""
+    shown = display_path(path, root)
+    manifest = Manifest(file=shown, kind="wheel")
+    match = _WHEEL_NAME.match(path.name)
+    if match is None or len(match["name"]) > MAX_NAME_CHARS:
+        manifest.problem("not a wheel file name (name-version-tags.whl): its release is unknown")
+    else:
+        version = match["version"]
+        manifest.pins.append(Pin(match["name"], version, f"=={version}", shown, None, locked=True))
+    manifest.extra_findings += scan_wheel(path, shown)
+    return manifest

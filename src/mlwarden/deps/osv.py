@@ -159,14 +159,22 @@ def _records(path: Path) -> tuple[list[tuple[str, bytes]], list[str]]:
         except (zipfile.BadZipFile, OSError) as exc:
             raise InputError(f"OSV database {path}: not a folder of records or an OSV zip export ({exc})") from None
         return out, warnings
-    for dirpath, _dirnames, filenames in os.walk(path):
+    unreadable: list[str] = []
+    # os.walk skips a folder it cannot list unless told: that would silently drop its records.
+    for dirpath, _dirnames, filenames in os.walk(path, onerror=lambda exc: unreadable.append(str(exc.filename))):
         for name in sorted(filenames):
             if name.endswith((".json", ".yaml", ".yml")):
                 full = os.path.join(dirpath, name)
                 try:  # regular files only, within a budget: a FIFO in the database never hangs the audit
                     out.append((full, read_bytes(Path(full), limit=MAX_RECORD_BYTES)))
                 except ReadFailure as exc:
-                    warnings.append(f"{full}: {exc}")
+                    if str(exc).startswith("cannot read"):
+                        unreadable.append(full)
+                    else:
+                        warnings.append(f"{full}: {exc}")
+    if unreadable:
+        raise InputError(f"OSV database {path}: {len(unreadable)} file(s) or folder(s) cannot be read (first: "
+                         f"{unreadable[0]}); their advisories would be missed")
     return out, warnings
 
 

@@ -8,9 +8,8 @@ file outside the project (``-r ~/.aws/credentials``) is refused without leaking 
 from __future__ import annotations
 
 import codecs
-import os
 import re
-import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,35 +34,26 @@ def inside(path: Path, root: Path) -> bool:
         return False
 
 
+_SOURCE = "file"  # safeload prefixes messages with the source; problems already name their file
+
+
+def _safely(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Runs a shared bounded reader (mlwarden.safeload), turning its InputError into a ReadFailure."""
+    from mlwarden.errors import InputError
+
+    try:
+        return call(*args, source=_SOURCE, **kwargs)
+    except InputError as exc:
+        raise ReadFailure(str(exc).removeprefix(f"{_SOURCE}: ")) from None
+
+
 def read_bytes(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes. FIFOs, devices and sockets are refused
-    before any read (opened non-blocking, checked with fstat), so ``/dev/zero`` or a FIFO never hangs."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise ReadFailure(f"cannot be read: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ReadFailure("not a regular file (a FIFO, device, socket or folder is never read)")
-        if info.st_size > limit:
-            raise ReadFailure(f"larger than the {limit // (1024 * 1024)} MiB budget for dependency files")
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > limit:  # the file grew while read
-                raise ReadFailure(f"larger than the {limit // (1024 * 1024)} MiB budget for dependency files")
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except OSError as exc:
-        raise ReadFailure(f"cannot be read: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
+    """The bytes of a regular file of at most ``limit`` bytes. FIFOs, devices and sockets are refused before
+    any read, so ``/dev/zero`` or a FIFO never hangs (mlwarden.safeload.read_bytes_bounded)."""
+    from mlwarden.safeload import read_bytes_bounded
+
+    data: bytes = _safely(read_bytes_bounded, path, limit)
+    return data
 
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF32_LE, "utf-32"),
@@ -120,62 +110,26 @@ def nesting_ok(text: str, limit: int = MAX_NESTING) -> bool:
     return True
 
 
-_ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s,\[\]{}]")
-
-
 def load_yaml(text: str) -> Any:
-    """YAML with the safe constructors, at most a few aliases (a 361-byte alias bomb expands to gigabytes
-    once anything walks it) and bounded nesting."""
-    import yaml
+    """YAML with the safe loader, refusing alias bombs (a 361-byte file expands to gigabytes once walked),
+    more than a few aliases and deep nesting (mlwarden.safeload.load_yaml_bounded)."""
+    from mlwarden.safeload import load_yaml_bounded
 
-    class _Bounded(yaml.SafeLoader):
-        aliases = 0
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            if self.check_event(yaml.AliasEvent):
-                self.aliases += 1
-                if self.aliases > MAX_YAML_ALIASES:
-                    raise ReadFailure(f"more than {MAX_YAML_ALIASES} YAML aliases (an alias bomb is refused)")
-            return super().compose_node(parent, index)
-
-    if not nesting_ok(text):
-        raise ReadFailure(f"nested deeper than {MAX_NESTING} levels")
-    # Without an anchor there can be no alias: libyaml's safe loader is then safe and ~10x faster (a 600 KB
-    # conda-lock file); with anchors, the pure-Python loader counts aliases as it composes.
-    loader: Any = _Bounded
-    if not _ANCHOR.search(text) and hasattr(yaml, "CSafeLoader"):
-        loader = yaml.CSafeLoader
-    try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - safe loaders only
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ReadFailure(f"not valid YAML{where}: {getattr(exc, 'problem', None) or 'syntax error'}") from None
-    except RecursionError:
-        raise ReadFailure(f"nested deeper than {MAX_NESTING} levels") from None
+    return _safely(load_yaml_bounded, text, MAX_YAML_ALIASES, MAX_NESTING)
 
 
 def load_toml(text: str) -> dict[str, Any]:
-    from mlwarden import _toml
+    from mlwarden.safeload import load_toml_bounded
 
-    if not nesting_ok(text):
+    if not nesting_ok(text):  # cheap refusal before a recursive parser runs
         raise ReadFailure(f"nested deeper than {MAX_NESTING} levels")
-    try:
-        return _toml.loads(text)
-    except _toml.TOMLDecodeError as exc:
-        raise ReadFailure(f"not valid TOML: {str(exc)[:200]}") from None
-    except RecursionError:
-        raise ReadFailure(f"nested deeper than {MAX_NESTING} levels") from None
+    data: dict[str, Any] = _safely(load_toml_bounded, text, MAX_NESTING)
+    return data
 
 
 def load_json(text: str) -> Any:
-    import json
+    from mlwarden.safeload import load_json_bounded
 
     if not nesting_ok(text):
         raise ReadFailure(f"nested deeper than {MAX_NESTING} levels")
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ReadFailure(f"not valid JSON: {str(exc)[:200]}") from None
-    except RecursionError:
-        raise ReadFailure(f"nested deeper than {MAX_NESTING} levels") from None
+    return _safely(load_json_bounded, text, MAX_NESTING)

@@ -64,14 +64,6 @@ def read_findings(manifests: Iterable[Manifest]) -> list[Finding]:
     return out
 
 
-def fatal_findings(manifests: Iterable[Manifest]) -> list[Finding]:
-    """Fatal read problems as high MW308 findings, for callers that report findings only (scan)."""
-    from mlwarden.rules import make_finding
-
-    return [make_finding("MW308", Location(p.file, line=p.line), p.message, f"problem:{p.message}")
-            for m in manifests for p in m.problems if p.fatal]
-
-
 def coverage_notes(manifests: Iterable[Manifest]) -> list[str]:
     return [f"{m.file}: {note}" for m in manifests for note in m.notes]
 

@@ -125,7 +125,11 @@ def load_repo(path: Path) -> CachedRepo:
                 repo.problems.append(("MW208", entry, "snapshot entry is not a folder; not examined", "snapshot"))
     refs = path / "refs"
     if refs.is_dir():
-        for ref in sorted(p for p in refs.rglob("*") if p.is_symlink() or not p.is_dir()):
+        for ref in walk_entries(refs):
+            if too_deep(ref):
+                repo.problems.append(("MW208", ref, f"refs nested deeper than {MAX_TREE_DEPTH} levels; not examined",
+                                      "deep"))
+                continue
             name = ref.relative_to(refs).as_posix()
             try:  # a FIFO or /dev/zero in refs/ is refused, not read
                 content = read_bytes_bounded(ref, MAX_REF_BYTES, source=name).decode("utf-8", "replace").strip()
@@ -157,15 +161,45 @@ def repos_in_cache(root: Path) -> list[CachedRepo]:
     return out
 
 
+MAX_TREE_DEPTH = 64  # real repositories nest a few levels; a deeper tree is hostile or broken
+
+
+def walk_entries(folder: Path, *, skip: tuple[str, ...] = (), max_depth: int = MAX_TREE_DEPTH) -> list[Path]:
+    """Every entry under ``folder`` that is not a real folder (files, links, special files), sorted. Links are
+    listed, never followed. A folder deeper than ``max_depth`` is listed itself instead of being entered
+    (see :func:`too_deep`). Iterative: os.walk and Path.rglob recurse (before Python 3.12) and a hostile tree
+    a thousand folders deep raises RecursionError; unreadable folders are skipped like os.walk does."""
+    out: list[Path] = []
+    stack: list[tuple[Path, int]] = [(folder, 0)]
+    while stack:
+        current, depth = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                out.append(path)
+            elif entry.name in skip:
+                continue
+            elif depth + 1 >= max_depth:
+                out.append(path)  # reported, not entered
+            else:
+                stack.append((path, depth + 1))
+    return sorted(out)
+
+
+def too_deep(path: Path) -> bool:
+    """A real folder returned by :func:`walk_entries`: the tree goes deeper than the walk does."""
+    return path.is_dir() and not path.is_symlink()
+
+
 def snapshot_files(snapshot: Path) -> list[Path]:
-    """Every entry of a snapshot that is a file or a link (links are not followed while walking)."""
-    files: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(snapshot, followlinks=False):
-        base = Path(dirpath)
-        for name in filenames:
-            files.append(base / name)
-        for name in list(dirnames):
-            if (base / name).is_symlink():
-                files.append(base / name)  # a link to a directory: reported, never followed
-                dirnames.remove(name)
-    return sorted(files)
+    """Every entry of a snapshot that is a file or a link (links are not followed while walking), and the
+    folders too deep to enter."""
+    return walk_entries(snapshot)

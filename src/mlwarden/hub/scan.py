@@ -11,7 +11,7 @@ from mlwarden.config import Budgets
 from mlwarden.errors import InputError
 from mlwarden.findings import Finding, Location, Report, Severity
 from mlwarden.hub.hashing import HashJob, hash_files
-from mlwarden.hub.layout import CachedRepo, LocalDir, inside, snapshot_files
+from mlwarden.hub.layout import MAX_TREE_DEPTH, CachedRepo, LocalDir, inside, snapshot_files, walk_entries
 from mlwarden.hub.policy import hf_entry, revision_allowed
 from mlwarden.hub.verify import Targets
 from mlwarden.paths import display_path
@@ -111,11 +111,15 @@ def _add_cache_facts(targets: Targets, inventory: list[dict[str, Any]]) -> None:
 
 def _unreadable(real: str, container: str) -> tuple[str, str, str] | None:
     """(rule, message, key) for a file that must not be opened: it leads outside the cache (or local_dir),
-    it is missing, or it is a FIFO/device/socket (opening a FIFO would hang the scan)."""
+    it is missing, it is a FIFO/device/socket (opening a FIFO would hang the scan), or it is a folder the walk
+    did not enter because the tree is too deep."""
     if not inside(real, container):
         return "MW202", f"resolves to {real}, outside the cache; not scanned", "escape"
     if not os.path.lexists(real):
         return "MW203", "link to a missing file; not scanned", "dangling"
+    if os.path.isdir(real):
+        return "MW208", f"folders nested deeper than {MAX_TREE_DEPTH} levels (or a link to a folder); not scanned", \
+            "deep"
     reason = special_file_reason(real)
     if reason is not None:
         return "MW208", f"is {reason}; never opened", "special"
@@ -145,17 +149,14 @@ def _local_revision(local: LocalDir) -> _Revision:
     commit = None
     meta_dir = local.metadata_dir
     if meta_dir.is_dir():
-        for meta in sorted(meta_dir.rglob("*.metadata")):
+        for meta in (m for m in walk_entries(meta_dir) if m.name.endswith(".metadata")):
             try:  # bounded, and a FIFO named *.metadata is refused (hf verify reports it)
                 first = read_text_bounded(meta, MAX_METADATA_BYTES, source=meta.name).splitlines()[0].strip()
             except (InputError, IndexError):
                 continue
             commit = first or commit
             break
-    files = []
-    for dirpath, dirnames, filenames in os.walk(local.path):
-        dirnames[:] = [d for d in dirnames if d != ".cache"]
-        files += [Path(dirpath) / name for name in filenames]
+    files = walk_entries(local.path, skip=(".cache",))
     item = _Revision(local.path.name, "model", commit, [], local.path, sorted(files),
                      container=os.path.realpath(local.path))
     return item

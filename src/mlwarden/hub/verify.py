@@ -18,6 +18,7 @@ from mlwarden.findings import Finding, Location, Report
 from mlwarden.hub.hashing import HashJob, hash_files
 from mlwarden.hub.layout import (
     COMMIT,
+    MAX_TREE_DEPTH,
     SHA256,
     CachedRepo,
     LocalDir,
@@ -25,6 +26,8 @@ from mlwarden.hub.layout import (
     load_repo,
     repos_in_cache,
     snapshot_files,
+    too_deep,
+    walk_entries,
 )
 from mlwarden.paths import display_path
 from mlwarden.rules import make_finding
@@ -126,6 +129,9 @@ def _check_repo(repo: CachedRepo, cache_root: Path | None, out: _Collector, jobs
             stats.files += 1
             rel = entry.relative_to(revision.snapshot).as_posix()
             listed = manifest.get(rel) if manifest else None
+            if too_deep(entry):
+                out.add("MW208", entry, f"folders nested deeper than {MAX_TREE_DEPTH} levels; not examined", "deep")
+                continue
             if entry.is_symlink():
                 try:
                     target = os.path.normpath(os.path.join(os.path.abspath(entry.parent), os.readlink(entry)))
@@ -243,7 +249,10 @@ def _check_local_dir(local: LocalDir, out: _Collector, jobs: dict[Path, HashJob]
     if not meta_dir.is_dir():
         return
     local_real = os.path.realpath(local.path)
-    for meta in sorted(meta_dir.rglob("*")):
+    for meta in walk_entries(meta_dir):
+        if too_deep(meta):
+            out.add("MW208", meta, f"folders nested deeper than {MAX_TREE_DEPTH} levels; not examined", "deep")
+            continue
         if meta.name.endswith(".incomplete"):
             out.add("MW206", meta, "interrupted download", "incomplete")
             continue

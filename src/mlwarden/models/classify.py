@@ -12,7 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from mlwarden.findings import Finding, Location, Severity
-from mlwarden.models.pickle_vm import LOADERS, Analysis, Usage
+from mlwarden.models.pickle import LOADERS, Analysis, Usage
+from mlwarden.models.pickle.joblib import companion_escapes
 from mlwarden.rules import make_finding
 
 # Modules (and their submodules) that run code, touch the OS or resolve names to callables.
@@ -31,7 +32,14 @@ DANGEROUS_MODULES = frozenset({
     "torch.serialization", "torch.load", "torch._dynamo", "torch.jit", "torch.package", "torch._inductor",
     "torch.utils.data.datapipes", "joblib.load", "joblib.numpy_pickle.load", "pandas.io.pickle",
     "pandas.read_pickle", "keras.src.utils.python_utils", "tensorflow.io", "jinja2", "yaml", "bash",
+    # evaluate strings, compile or run code, spawn workers, or open files by name
+    "sympy", "doctest", "torch.fx", "torch.export", "torch.utils.benchmark", "torch.utils._config_module",
+    "joblib.externals.loky", "joblib.parallel", "joblib.pool", "numpy.memmap", "numpy.lib.format",
+    "numpy.fromfile", "numpy.loadtxt", "numpy.genfromtxt", "numpy.save", "numpy.savez", "torch.from_file",
+    "torch.save", "pandas.io", "tensorflow", "keras.src.saving",
 })
+# Top-level functions of these packages that read files or evaluate text (pandas.read_csv, pandas.eval...).
+_DANGEROUS_PREFIXES = ("pandas.read_", "pandas.eval", "numpy.load", "torch.load")
 # Names in builtins that execute code, open files or reach arbitrary attributes.
 DANGEROUS_BUILTINS = frozenset({
     "eval", "exec", "execfile", "compile", "open", "file", "__import__", "getattr", "setattr", "delattr",
@@ -61,6 +69,10 @@ _SAFE_EXCEPTIONS = frozenset({
     "torch.serialization._get_layout", "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist",
     "torch.jit._pickle.build_doublelist", "torch.jit._pickle.build_boollist", "torch.jit._pickle.build_complexlist",
     "torch.jit._pickle.build_tensor_from_id", "torch.jit._pickle.restore_type_tag",
+    # dill's pure helpers, found in dill-pickled scikit-learn models: _create_array calls its first argument
+    # (counted as a call of it, see pickle/calls.py); _load_type looks a type up in dill's fixed table (its
+    # result is unresolved if called); _create_dtypemeta is type(np.dtype(x)).
+    "dill._dill._create_array", "dill._dill._load_type", "dill._dill._create_dtypemeta",
 })
 # TorchScript classes: torch.jit.load compiles them from the archive's code/ folder (reported as MW108);
 # they cannot name Python callables.
@@ -88,6 +100,8 @@ def dangerous_reason(dotted: str) -> str | None:
         prefix = ".".join(parts[:i])
         if prefix in DANGEROUS_MODULES:
             return f"{prefix} can run commands, load code or resolve names to callables"
+    if dotted.startswith(_DANGEROUS_PREFIXES):
+        return f"{dotted} reads files or evaluates text"
     for i in range(1, len(parts) - 1):
         if parts[i] in _TRAVERSAL_ROOTS:
             return f"reaches {'.'.join(parts[i:])} through {'.'.join(parts[:i])}"
@@ -104,6 +118,14 @@ def classify(analysis: Analysis, location: Location, safe: Iterable[str] | froze
         finding = _classify_global(dotted, usage, location, safe_set)
         if finding is not None:
             findings.append(finding)
+    for companion in analysis.companions:
+        name = companion.filename or "a file it cannot name"
+        escapes = companion_escapes(companion.filename)
+        where = " outside the pickle's folder" if escapes else ""
+        findings.append(_finding("MW106", location, f"old joblib array wrapper loads {name}{where} by name with "
+                                 "np.load(allow_pickle=True): scan that file too", key=f"companion:{name}",
+                                 evidence=f"offset {companion.offset}",
+                                 severity=Severity.HIGH if escapes else Severity.MEDIUM))
     for problem in analysis.problems:
         rule = {"unparsable": "MW105", "unresolved": "MW104", "budget": "MW107",
                 "nested-unreadable": "MW106"}[problem.kind]
@@ -130,8 +152,9 @@ def _classify_global(dotted: str, usage: Usage, location: Location, safe: frozen
                         + (f" ({usage.via})" if usage.via else ""), key=dotted,
                         evidence=f"offset {usage.offset}")
     if usage.instantiated:
-        return _finding("MW115", location, f"instantiates {dotted}, which is not on the safe list",
-                        key=dotted, evidence=f"offset {usage.offset}")
+        # NEWOBJ runs the class's __new__, and BUILD its __setstate__: code, unless the class is known.
+        return _finding("MW102", location, f"instantiates {dotted}, which is not on the safe list (runs its "
+                        "__new__ and __setstate__)", key=dotted, evidence=f"offset {usage.offset}")
     return _finding("MW103", location, f"imports {dotted}, which is not on the safe list", key=dotted,
                     evidence=f"offset {usage.offset}")
 

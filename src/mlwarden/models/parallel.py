@@ -15,7 +15,7 @@ import struct
 import time
 from typing import BinaryIO
 
-from mlwarden.models.pickle_vm import Analysis, analyse, check_detached_tail
+from mlwarden.models.pickle import Analysis, analyse, check_detached_tail
 from mlwarden.models.streams import RangeReader
 
 PARALLEL_MIN_SIZE = 32 * 1024 * 1024
@@ -46,7 +46,7 @@ def analyse_file(f: BinaryIO, size: int, *, max_memo: int, max_stack: int, deadl
     fd = f.fileno()
     split = frame_split(fd, size) if size >= PARALLEL_MIN_SIZE and _can_fork() else None
     if split is None:
-        return analyse(RangeReader(fd, 0, size), max_memo=max_memo, max_stack=max_stack,  # type: ignore[arg-type]
+        return analyse(RangeReader(fd, 0, size), max_memo=max_memo, max_stack=max_stack,
                        deadline=deadline)
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -54,14 +54,14 @@ def analyse_file(f: BinaryIO, size: int, *, max_memo: int, max_stack: int, deadl
         code = 1
         try:
             os.close(read_end)
-            ok = check_detached_tail(RangeReader(fd, split, size - split), deadline=deadline)  # type: ignore[arg-type]
+            ok = check_detached_tail(RangeReader(fd, split, size - split), deadline=deadline)
             os.write(write_end, b"1" if ok else b"0")
             code = 0
         finally:
             os._exit(code)
     os.close(write_end)
     try:
-        head = analyse(RangeReader(fd, 0, split), max_memo=max_memo, max_stack=max_stack,  # type: ignore[arg-type]
+        head = analyse(RangeReader(fd, 0, split), max_memo=max_memo, max_stack=max_stack,
                        deadline=deadline)
         verdict = os.read(read_end, 1)
     finally:
@@ -75,7 +75,7 @@ def analyse_file(f: BinaryIO, size: int, *, max_memo: int, max_stack: int, deadl
         head.pickles += 1
         return head
     remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-    return analyse(RangeReader(fd, 0, size), max_memo=max_memo, max_stack=max_stack,  # type: ignore[arg-type]
+    return analyse(RangeReader(fd, 0, size), max_memo=max_memo, max_stack=max_stack,
                    deadline=None if remaining is None else time.monotonic() + remaining)
 
 

@@ -13,6 +13,7 @@ from mlwarden.errors import PolicyError
 from mlwarden.policy.model import Entry, Policy, Settings
 
 DEFAULT_DIR = "allowlists"
+_MAX_POLICY_BYTES = 8 * 1024 * 1024
 
 
 def default_policy_text() -> str:
@@ -41,11 +42,16 @@ def load_policy(root: Path, org_file: str | os.PathLike[str] | None = None,
     from mlwarden.policy.schema import parse_policy_text
 
     layers: list[tuple[str, str]] = [("<default>", default_policy_text())]
+    from mlwarden.errors import InputError
+    from mlwarden.safeload import read_text_bounded
+
     for path in paths:
+        # Bounded, regular files only: a FIFO or /dev/zero named as a policy is a problem, never a hang.
         try:
-            layers.append((_display(path, root), path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{_display(path, root)}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+            shown = _display(path, root)
+            layers.append((shown, read_text_bounded(path, _MAX_POLICY_BYTES, source=shown)))
+        except InputError as exc:
+            problems.append(f"{_display(path, root)}: cannot read: {exc}")
     settings = Settings()
     entries: list[Entry] = []
     for source, text in layers:

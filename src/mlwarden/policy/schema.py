@@ -337,8 +337,8 @@ def _parse_entry(kind: str, raw: Any, line: int | None, source: str,
         return None, problems
     assert added is not None
     assert expires is not None
-    fields = {k: v for k, v in raw.items() if k not in _META}
-    return Entry(kind=kind, fields=fields, reason=raw["reason"], owner=raw["owner"], added=added,
+    fields = {k: _redacted(v) for k, v in raw.items() if k not in _META}
+    return Entry(kind=kind, fields=fields, reason=_redacted(raw["reason"]), owner=_redacted(raw["owner"]), added=added,
                  expires=expires, origin=Origin(source, line)), []
 
 
@@ -356,3 +356,15 @@ def _cross_checks(kind: str, raw: dict[str, Any], where: Callable[[str | None], 
 
 
 # --- layering -------------------------------------------------------------------------------------------------
+
+
+def _redacted(value: Any) -> Any:
+    """Credentials in any policy value (an [[index]] url, a pattern, even an owner) never enter the model, nor
+    `allowlist show`: a policy names where packages may come from, never how to log in there."""
+    from mlwarden.redact import redact
+
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact(v) if isinstance(v, str) else v for v in value]
+    return value

@@ -201,7 +201,10 @@ def sniff(head: bytes, name: str, size: int | None) -> bool:
     base = basename(name).lower()
     if base in TEMPLATE_NAMES or base.endswith((".jinja", ".j2", ".template")):
         return True
-    return base.endswith((".json", ".yaml", ".yml")) and (size is None or size <= MAX_TEMPLATE_FILE)
+    # Any other JSON/YAML only when its start shows a template (a chat_template key or Jinja syntax): every
+    # configuration file of a repository is not a model, and reading each one in full would cost every scan.
+    return base.endswith((".json", ".yaml", ".yml")) and (size is None or size <= MAX_TEMPLATE_FILE) and \
+        any(marker in head for marker in (b"chat_template", b"{%", b"{{"))
 
 
 def scan(blob: Blob, scan: Scan) -> None:

@@ -1,0 +1,93 @@
+"""Keras: the model config of `.keras` zips (config.json) and `.h5` files (model_config attribute): Lambda
+layers and references to modules outside Keras (MW109; MW101 for known-dangerous ones)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from mlwarden.models.classify import dangerous_reason
+from mlwarden.models.formats.base import Blob, Format, Scan
+
+Problem = tuple[str, str, str]  # rule id, message, stable key
+_KERAS_MODULES = ("keras", "tf_keras", "tensorflow.keras", "tensorflow.python.keras", "keras_nlp",
+                  "keras_hub", "keras_cv")
+
+
+def check_keras_config(config: Any) -> list[Problem]:
+    import json
+
+    problems: list[Problem] = []
+    for node in _walk(config):
+        if node.get("class_name") == "Lambda":
+            inner = node.get("config", {})
+            name = inner.get("name", "?") if isinstance(inner, dict) else "?"
+            has_code = "code" in json.dumps(inner)[:1_000_000] if isinstance(inner, dict) else False
+            what = "with marshalled Python bytecode" if has_code else "calling a Python function"
+            problems.append(("MW109", f"Lambda layer {name!r} {what}; it runs when the model is loaded",
+                             f"lambda:{name}"))
+        module = node.get("module")
+        if isinstance(module, str) and module and not module.startswith(_KERAS_MODULES):
+            reason = dangerous_reason(f"{module}.{node.get('class_name', '')}")
+            rule = "MW101" if reason else "MW109"
+            problems.append((rule, f"config references {module}.{node.get('class_name', '?')} outside Keras"
+                             + (f": {reason}" if reason else ""), f"module:{module}"))
+    return problems
+
+
+def _walk(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    if depth > 200:
+        return
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _walk(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item, depth + 1)
+
+
+
+def report_config(raw: bytes | str, member: str | None, scan: Scan) -> None:
+    """Parse a Keras config (JSON) and report its problems; an unreadable config fails closed."""
+    import json
+
+    try:
+        config = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        scan.unverified(member, f"Keras config is not JSON: {exc}", "keras-config")
+        return
+    scan.formats.append("keras")
+    for rule, message, key in check_keras_config(config):
+        scan.add(rule, member, message, key)
+
+
+# --- HDF5 (.h5 Keras files) --------------------------------------------------------------------------------
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def _sniff_hdf5(head: bytes, name: str, size: int | None) -> bool:
+    # the HDF5 library looks for the superblock at 0, 512, 1024, 2048 …: a user block (any bytes, a pickle say)
+    # may come first, and h5py / Keras still open the file
+    return any(head[offset:offset + 8] == _HDF5_MAGIC for offset in (0, 512, 1024, 2048))
+
+
+def _scan_hdf5(blob: Blob, scan: Scan) -> None:
+    try:
+        import h5py
+    except ImportError:
+        scan.unverified(blob.member, "HDF5/Keras file not inspected: install h5py (pip install 'mlwarden[h5]')",
+                        "h5-missing")
+        return
+    try:
+        with h5py.File(blob.file, "r") as h5:
+            raw = h5.attrs.get("model_config")
+    except Exception as exc:  # noqa: BLE001 - h5py raises OSError, KeyError, ValueError … on bad files
+        scan.unverified(blob.member, f"HDF5 file cannot be read: {exc}", "corrupt-h5")
+        return
+    if raw is None:
+        return
+    report_config(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw), blob.member, scan)
+
+
+HDF5 = Format("hdf5", _sniff_hdf5, _scan_hdf5, seekable=True, names=("*.h5", "*.hdf5"))

@@ -1,0 +1,42 @@
+"""Is a blob a pickle? Protocol 2+ pickles start with PROTO; protocol 0/1 pickles have no magic
+(CVE-2025-10155: they hide as .bin files), so the answer needs evidence from a parse.
+
+A blob is a pickle when ``pickle.loads`` would do something with it: a parse that reaches a STOP, or an
+import (GLOBAL, INST, STACK_GLOBAL, EXT) or a call, from the first byte on. Text that merely starts with
+opcode-like bytes ("(", "c", "S", "I", "l", "d", "p"...) breaks long before either and is not a model.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from mlwarden.models.pickle.machine import Machine
+from mlwarden.models.pickle.values import Analysis
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_<][\w<>]*)*$")
+
+
+def looks_like_pickle(head: bytes, size: int | None) -> bool:
+    """Whether the first bytes of a blob (``size`` is the whole blob's, when known) are a pickle."""
+    if not head:
+        return False
+    if head[0] == 0x80:
+        return len(head) > 1 and head[1] <= 5
+    analysis = Analysis()
+    machine = Machine(io.BytesIO(head), analysis, 1_000_000, 10_000_000, None, {})
+    machine.run(None)
+    if analysis.globals:
+        # An import the loader performs before any later break. Text such as "class Net(Module):"
+        # reads as GLOBAL too, but real globals are identifiers.
+        return all(_IDENTIFIER.match(name) for name in analysis.globals)
+    problems = analysis.problems
+    if any(p.kind != "unparsable" for p in problems):
+        return True  # a call or an unresolved name: the loader would act on it
+    if size is not None and size <= len(head):
+        # The whole blob: it must be one or more pickles, read to the last byte.
+        return analysis.pickles > 0 and not problems and machine.trailing_at is None
+    if not problems:
+        return analysis.pickles > 0 and machine.trailing_at is None
+    # A prefix: every byte of it read cleanly, and the data ran out inside a pickle.
+    return len(problems) == 1 and any(word in problems[0].message for word in ("without STOP", "truncated"))
