@@ -129,7 +129,7 @@ def _leaks_notebook(folder: Path, name: str, data: bytes) -> None:
     with time_limit(TIME_LIMIT):
         workers.start(folder, Policy(), {})
         try:
-            findings, _ = workers.scan_one((str(path), name))
+            findings, _, _ = workers.scan_one((str(path), name))
         finally:
             workers.stop()
     _unchanged(path, data)
