@@ -45,6 +45,15 @@ _SHAPED_TOKEN = re.compile(r"(?P<lead>[:/])(?P<token>(?:ghp_|gho_|ghs_|ghu_|ghr_
                            r"[\w-]{8,})@")
 
 
+# What is left of a login when a line lost its scheme ("-ghp_Zq8…@github.com", "hp_Zq8…@host"): a long word
+# mixing upper case, lower case and digits right before "@host." — the shape of a token, not of an e-mail.
+_ENTROPIC_LOGIN = re.compile(r"(?P<lead>^|[^\w.~%+-])(?P<token>[\w.~%+-]{16,})@(?=[\w-]+\.)")
+
+
+def _entropic(token: str) -> bool:
+    return any(c.isupper() for c in token) and any(c.islower() for c in token) and any(c.isdigit() for c in token)
+
+
 def redact(text: str) -> str:
     """``text`` with the credentials of every URL inside it masked; other text unchanged."""
     if "@" not in text and "=" not in text:
@@ -55,9 +64,19 @@ def redact(text: str) -> str:
     text = _BARE_TOKEN.sub(lambda m: m.group(0) if m["token"] == MASK or _PLACEHOLDER.match(m["token"])
                            else f"{m['lead']}{_userinfo(m['token'])}@", text)
     text = _SHAPED_TOKEN.sub(lambda m: f"{m['lead']}{MASK}@", text)
+    text = _ENTROPIC_LOGIN.sub(lambda m: f"{m['lead']}{MASK}@" if _entropic(m["token"]) else m.group(0), text)
     return _SECRET_QUERY.sub(lambda m: f"{m['key']}{MASK}", text)
 
 
 def redact_url(url: str) -> str:
     """Alias of :func:`redact` for call sites that hold one URL."""
     return redact(url)
+
+
+_CREDENTIAL_SHAPE = re.compile(r"^(?:ghp_|gho_|ghs_|ghu_|ghr_|github_pat_|glpat-|hf_|sk-|xox[abp]-)[\w-]{8,}$")
+
+
+def looks_like_credential(text: str) -> bool:
+    """Whether a bare word has the shape of a known token (what is left of a URL a line cut before its scheme,
+    read as a package name): such a word is never shown."""
+    return bool(_CREDENTIAL_SHAPE.match(text))

@@ -45,6 +45,12 @@ class Problem:
     message: str
     fatal: bool = False  # the file (or an include) could not be read fully: an error (exit 2), not a finding
 
+    def __post_init__(self) -> None:
+        # One line, no credential, whatever value a hostile file put into the message.
+        from mlwarden.redact import redact
+
+        object.__setattr__(self, "message", redact(" ".join(self.message.split())))
+
 
 @dataclass
 class Manifest:

@@ -20,7 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from mlwarden.deps.model import Manifest, Pin, Problem, Source
 from mlwarden.deps.reading import MAX_INCLUDE_DEPTH, MAX_LINE_CHARS, MAX_NAME_CHARS, ReadFailure, inside, read_text
 from mlwarden.paths import display_path
-from mlwarden.redact import redact
+from mlwarden.redact import looks_like_credential, redact
 
 _VCS = re.compile(r"^(git|hg|svn|bzr)\+", re.IGNORECASE)
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -283,6 +283,10 @@ def _pin(text: str, number: int, manifest: Manifest, hashes: tuple[str, ...], pa
         return Pin(name=name, version=version, specifier=f"=={version}" if version else "", file=manifest.file,
                    line=number, hashes=hashes, source=source_for_url(location))
     head = re.split(r"[\s\[<>=!~;@(]", text, maxsplit=1)[0]
+    if looks_like_credential(head):
+        manifest.problem("a requirement whose name has the shape of a token (a URL cut before its scheme?); "
+                         "not read", number)
+        return None
     if len(head) > MAX_NAME_CHARS:
         manifest.problem(f"requirement name longer than {MAX_NAME_CHARS} characters; not read", number)
         return None
@@ -291,6 +295,11 @@ def _pin(text: str, number: int, manifest: Manifest, hashes: tuple[str, ...], pa
     except InvalidRequirement as exc:
         reason = str(exc).splitlines()[0][:120]
         manifest.problem(f"not a valid requirement {_quote(text)}: {redact(reason)}", number)
+        return None
+    if req.url and not re.match(r"^[A-Za-z][\w+.-]*:", req.url):
+        # pip refuses a direct reference without a scheme; what precedes the "@" is then often the login part of
+        # a URL whose scheme was lost, so neither it nor the line is quoted.
+        manifest.problem("a direct reference without a URL scheme (pip refuses it); not read", number)
         return None
     version = exact_version(str(req.specifier))
     return Pin(name=req.name, version=version, specifier=str(req.specifier), file=manifest.file, line=number,

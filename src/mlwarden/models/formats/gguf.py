@@ -7,7 +7,6 @@ import struct
 from typing import BinaryIO
 
 from mlwarden.models.formats.base import Blob, Format, Scan
-from mlwarden.models.readers.templates import check_template as check_template  # one SSTI analysis
 
 Problem = tuple[str, str, str]  # rule id, message, stable key
 _GGUF_SCALARS = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
@@ -84,3 +83,10 @@ def _scan(blob: Blob, scan: Scan) -> None:
 
 
 FORMAT = Format("gguf", sniff, _scan, seekable=True, names=("*.gguf",))
+
+
+def check_template(key: str, template: str) -> list[tuple[str, str, str]]:
+    """The one SSTI analysis (models/readers/templates.py), imported only when a GGUF holds a template."""
+    from mlwarden.models.readers.templates import check_template as analyse
+
+    return analyse(key, template)

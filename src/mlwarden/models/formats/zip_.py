@@ -7,12 +7,14 @@ except torch tensor storages (`…/data/N` in an archive with data.pkl), which t
 from __future__ import annotations
 
 import re
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from mlwarden.models import zipread
 from mlwarden.models.formats import keras
 from mlwarden.models.formats.archive_names import check_member_name
 from mlwarden.models.formats.base import Blob, Format, Scan
+
+if TYPE_CHECKING:
+    from mlwarden.models import zipread
 
 _TORCH_STORAGE = re.compile(r"(^|/)data/\d+$")
 _MAX_CONFIG = 64 << 20
@@ -39,6 +41,8 @@ def _label(member: str | None, part: str) -> str:
 
 
 def _scan(blob: Blob, scan: Scan) -> None:
+    from mlwarden.models import zipread  # the zip reader: only when a blob is a zip
+
     assert blob.size is not None
     f, member = blob.file, blob.member
     try:
@@ -88,6 +92,7 @@ def _scan(blob: Blob, scan: Scan) -> None:
 def _storage_is_container(f: BinaryIO, entry: zipread.ZipMember, scan: Scan) -> bool:
     """Whether a tensor storage's bytes are a format other than a bare pickle: np.load reads an archive that is
     both a torch checkpoint and an .npz, and unpickles an object array stored under a storage's name."""
+    from mlwarden.models import zipread  # the zip reader: only when a blob is a zip
     from mlwarden.models.formats import matching
 
     try:
@@ -99,6 +104,8 @@ def _storage_is_container(f: BinaryIO, entry: zipread.ZipMember, scan: Scan) -> 
 
 def _keras_configs(f: BinaryIO, members: list[zipread.ZipMember], member: str | None, scan: Scan) -> None:
     """Keras v3 archives: config.json at the root is the model (whatever the weights file: .h5, .npz, none)."""
+    from mlwarden.models import zipread  # the zip reader: only when a blob is a zip
+
     names = {m.name for m in members}
     keras_like = "metadata.json" in names or any(n.startswith("model.weights.") for n in names)
     for entry in members:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from mlwarden.models.readers.base import Blob, Nested, ReaderFormat, Report, Scan, basename
+from mlwarden.models.readers import sniffs
+from mlwarden.models.readers.base import Blob, Nested, ReaderFormat, Report, Scan
 
 _EOCD = b"PK\x05\x06"
 _LOCAL = b"PK\x03\x04"
@@ -95,9 +96,7 @@ def check_distcp(blob: Blob) -> Report:
     return report
 
 
-def sniff(head: bytes, name: str, size: int | None) -> bool:
-    return basename(name).endswith(".distcp")
-
+sniff = sniffs.distcp
 
 def scan(blob: Blob, scan: Scan) -> None:
     from mlwarden.models.readers.base import emit

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from mlwarden.findings import Severity
 from mlwarden.models.readers import protobuf as pb
+from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, map_or_read
 
 MAX_ONNX = 2 << 30  # protobuf's own 2 GiB message limit: larger models keep their weights as external data
@@ -133,12 +134,7 @@ def check_onnx(data: bytes | memoryview, *, strict: bool = True) -> Report:
     return report
 
 
-def sniff(head: bytes, name: str, size: int | None) -> bool:
-    """``*.onnx`` by name; by content, a ModelProto opens with ir_version (3 and up) then a string field."""
-    if basename(name).lower().endswith(".onnx"):
-        return True
-    return len(head) > 3 and head[0] == 0x08 and 3 <= head[1] <= 15 and head[2] in (0x12, 0x1A, 0x22, 0x3A, 0x42)
-
+sniff = sniffs.onnx
 
 def scan(blob: Blob, scan: Scan) -> None:
     strict = basename(blob.name).lower().endswith(".onnx")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from mlwarden.findings import Severity
 from mlwarden.models.readers import protobuf as pb
+from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, map_or_read
 
 MAX_PB = 1 << 30  # TF itself refuses protobufs of 2 GiB and more; a metadata graph this large is not read
@@ -186,12 +187,7 @@ def _check_keras_metadata(objects: Iterator[memoryview], field: int, report: Rep
                 report.add(rule, None, message, key)
 
 
-def sniff(head: bytes, name: str, size: int | None) -> bool:
-    """By name: TF's loaders open these files by name, and a protobuf has no magic number."""
-    base = basename(name)
-    return base in _NAMED or (base.endswith(".pb") and head[:1] in (b"\x08",
-                                                                                                    b"\x0a"))
-
+sniff = sniffs.savedmodel
 
 def scan(blob: Blob, scan: Scan) -> None:
     try:

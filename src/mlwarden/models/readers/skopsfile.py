@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from mlwarden.findings import Severity
+from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, emit
 
 _PRIMITIVES = {"builtins.int", "builtins.float", "builtins.str", "builtins.bool"}
@@ -161,10 +162,7 @@ def check_skops(names: list[str], read: Callable[[str], bytes]) -> Report:
     return report
 
 
-def sniff(head: bytes, name: str, size: int | None) -> bool:
-    """A zip (skops files are zips) named *.skops; the zip reader scans the members either way."""
-    return head[:4] == b"PK\x03\x04" and name.lower().endswith(".skops")
-
+sniff = sniffs.skops
 
 def scan(blob: Blob, scan: Scan) -> None:
     from mlwarden.models.readers.zipaccess import zip_report

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlwarden.models.readers import registry
-from mlwarden.models.readers.base import ReaderFormat
+from mlwarden.models.readers.registry import LazyReader
 
 # File names that mean "this is that format": unreadable, they are reported as not verified (table semantics).
 NAMES: dict[str, tuple[str, ...]] = {
@@ -49,7 +49,7 @@ class _TableScan:
             self._scan.nested(data, member_label, name=member_label)
 
 
-def _adapt(reader: ReaderFormat) -> Callable[[Any, Any], None]:
+def _adapt(reader: LazyReader) -> Callable[[Any, Any], None]:
     def scan(blob: Any, table_scan: Any) -> None:
         reader.scan(blob, _TableScan(table_scan, blob))
         formats = getattr(table_scan, "formats", None)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, read_limited
 
 Problem = tuple[str, str, str]  # rule id, message, key (as models.formats returns)
@@ -33,9 +34,8 @@ _FLASK_ATTRS = frozenset({"application", "environ", "from_pyfile", "from_object"
 _SENSITIVE = re.compile(r"__(?:class|mro|base|bases|subclasses|globals|builtins|init|import|getattribute|dict|code"
                         r"|func|self|reduce|reduce_ex|loader|spec|module|closure|defaults|kwdefaults)__")
 _FRAGMENT = re.compile(r"^_{2}\w*$|^\w*_{2}$")
-TEMPLATE_NAMES = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json",
-                            "preprocessor_config.json", "chat_template.jinja"})
-MAX_TEMPLATE_FILE = 16 << 20
+TEMPLATE_NAMES = sniffs.TEMPLATE_NAMES
+MAX_TEMPLATE_FILE = sniffs.MAX_TEMPLATE_FILE
 
 
 def check_template(key: str, template: str, rule: str = "MW110") -> list[Problem]:
@@ -197,15 +197,7 @@ def _parse(text: str, base: str) -> Any:
         raise ValueError(str(exc)) from None
 
 
-def sniff(head: bytes, name: str, size: int | None) -> bool:
-    base = basename(name).lower()
-    if base in TEMPLATE_NAMES or base.endswith((".jinja", ".j2", ".template")):
-        return True
-    # Any other JSON/YAML only when its start shows a template (a chat_template key or Jinja syntax): every
-    # configuration file of a repository is not a model, and reading each one in full would cost every scan.
-    return base.endswith((".json", ".yaml", ".yml")) and (size is None or size <= MAX_TEMPLATE_FILE) and \
-        any(marker in head for marker in (b"chat_template", b"{%", b"{{"))
-
+sniff = sniffs.template
 
 def scan(blob: Blob, scan: Scan) -> None:
     try:

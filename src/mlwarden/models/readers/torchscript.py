@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 
 from mlwarden.findings import Severity
+from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, emit
 
 # TorchScript's builtins that touch the file system or load code; Python escapes that no TorchScript compiler
@@ -71,10 +72,7 @@ def check_torchscript(names: list[str], read: Callable[[str], bytes]) -> Report:
     return report
 
 
-def sniff(head: bytes, name: str, size: int | None) -> bool:
-    """Any zip: TorchScript archives carry any name (.pt, .pth, .bin, .zip); the check needs the member list."""
-    return head[:4] == b"PK\x03\x04"
-
+sniff = sniffs.torchscript
 
 def scan(blob: Blob, scan: Scan) -> None:
     from mlwarden.models.readers.zipaccess import zip_report

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mlwarden.findings import Severity
+from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, emit
 
 MANIFEST = "MAR-INF/MANIFEST.json"
@@ -71,14 +72,9 @@ def check_manifest(data: bytes) -> Report:
     return report
 
 
-def sniff(head: bytes, name: str, size: int | None) -> bool:
-    return head[:4] == b"PK\x03\x04" and name.lower().endswith(".mar")
+sniff = sniffs.torchserve
 
-
-def sniff_manifest(head: bytes, name: str, size: int | None) -> bool:
-    """MAR-INF/MANIFEST.json below a folder (tgz or no-archive form); at a zip's root check_mar reads it."""
-    return name.replace("\\", "/").endswith("/MAR-INF/MANIFEST.json")
-
+sniff_manifest = sniffs.torchserve_manifest
 
 def scan_manifest(blob: Blob, scan: Scan) -> None:
     from mlwarden.models.readers.base import read_limited
