@@ -119,6 +119,8 @@ NOISE: dict[str, str] = {
         'mlflow_tracking_password = "mlflow"', 'private_key_path = "keys/id_rsa"',
         'access_token = "hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
         'HEADER_AUTH_KEY = "xet-auth"', 'secrets = {"MY_SECRET": "psswrd"}',
+        '_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-"',
+        'token_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"',
         'client_args = {"proxy": "socks5://user:pass@host:port"}',
         "raw = {'tool_calls': [{'id': 'call_Ao02pnFYXD6GN1yzc0uXPsvF'}], 'id': 'chatcmpl-9ZxQvT2mLpK8rW4sN6yB3cF1j'}",
         'emails = ["a@b.com", "x@y.org"]',

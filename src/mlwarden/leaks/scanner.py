@@ -167,7 +167,7 @@ def _severity(kind: str, count: int, context: bool, column_share: float | None, 
         return Severity.HIGH
     if count >= 3 or (context and pii.strong(kind) and not fixture):
         # A validated identifier with personal context is worth a look on its own, except in test data,
-        # where one made-up person (`'dob': '1990-01-28'`) is the norm.
+        # where one made-up person (a name and a birth date in a fixture) is the norm.
         return Severity.MEDIUM
     return Severity.LOW
 

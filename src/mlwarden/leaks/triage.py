@@ -118,6 +118,8 @@ def is_placeholder(value: str) -> bool:
         return True  # repeated characters: aaaaaa, 000000, abababab
     if re.fullmatch(r"(.{2,16}?)\1{2,}.{0,16}", tail):
         return True  # a repeated pattern: "AbC1" * 9, "0123456789abcdef" * 2
+    if re.search(r"abcdefgh|bcdefghi|01234567|12345678|qwertyui", tail.lower()):
+        return True  # an alphabet or a keyboard row inside the value
     from detect_secrets.filters.heuristic import is_sequential_string
 
     return len(tail) >= 8 and is_sequential_string(tail)  # ABCDEF…, 0123456789…
