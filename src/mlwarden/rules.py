@@ -340,18 +340,32 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 RETIRED = frozenset({"MW115", "MW214", "MW603"})
 
 
-def closest_rule(word: str) -> str:
-    """" (did you mean 'MW101'?)" for a misspelt rule id: O/o read as 0, I/l as 1, then the nearest id."""
+def nearest_rule(word: str) -> str | None:
+    """The registered id nearest to a misspelt id or rule name: O/o read as 0, I/l as 1 in ids; names (such as
+    "secret" for MW401) by spelling. None when nothing is close."""
     import difflib
 
     normal = word.upper().replace("O", "0").replace("I", "1").replace("L", "1").replace("MW", "", 1)
     candidate = f"MW{normal}"
-    if candidate in RETIRED:
-        return f" ({candidate} is retired; see docs/architecture.md)"
     if candidate in RULES:
-        return f" (did you mean {candidate!r}?)"
+        return candidate
+    by_name = {rule.name.lower(): rule.id for rule in RULES.values()}
+    if word.lower() in by_name:
+        return by_name[word.lower()]
     match = difflib.get_close_matches(candidate, list(RULES), n=1, cutoff=0.8)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    if match:
+        return match[0]
+    named = difflib.get_close_matches(word.lower(), list(by_name), n=1, cutoff=0.6)
+    return by_name[named[0]] if named else None
+
+
+def closest_rule(word: str) -> str:
+    """" (did you mean 'MW101'?)" for a misspelt rule id or name, or "" when nothing is close."""
+    normal = word.upper().replace("O", "0").replace("I", "1").replace("L", "1").replace("MW", "", 1)
+    if f"MW{normal}" in RETIRED:
+        return f" (MW{normal} is retired)"
+    nearest = nearest_rule(word)
+    return f" (did you mean {nearest!r}?)" if nearest else ""
 
 
 def get(rule_id: str) -> Rule:
