@@ -358,3 +358,13 @@ def test_text_files_are_not_models(repo: Path, capsys: pytest.CaptureFixture[str
     main(["models", ".", "--format", "json"])
     formats = _json(capsys)["inventory"]["model_formats"]  # type: ignore[index]
     assert set(formats) == {"models/evil.bin"}
+
+
+def test_a_misspelt_suppression_is_an_error_naming_the_closest_rule(repo: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "src" / "app.py").write_text("import torch\nm = torch.load('w.pt')  # noqa: MW7O4\n")
+    assert main(["code", "src"]) == 1  # the finding is not silenced
+    out = capsys.readouterr().out
+    assert "src/app.py:2: error: inline suppression names unknown rule 'MW7O4' (did you mean 'MW704'?)" in out
+    (repo / "src" / "app.py").write_text("import torch\nm = torch.load('w.pt')  # mlwarden: ignore[MW999]\n")
+    assert main(["code", "src", "--fail-on", "critical"]) == 2  # nothing fails, but the typo is not a pass

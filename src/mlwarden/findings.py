@@ -103,6 +103,7 @@ class Report:
         pipeline, since one file may go to several checks."""
         self.findings.extend(outcome.findings)
         self.waived.extend(outcome.waived)
+        self.suppressed.extend(getattr(outcome, "suppressed", ()))
         self.errors.extend(outcome.errors)
         self.notes.extend(outcome.notes)
         self.inventory.update(outcome.inventory)

@@ -52,6 +52,7 @@ class Outcome:
 
     findings: list[Finding] = field(default_factory=list)
     waived: list[Finding] = field(default_factory=list)  # only a check's own baseline (detect-secrets)
+    suppressed: list[Finding] = field(default_factory=list)  # silenced inside members (notebook cells, tags)
     errors: list[ScanError] = field(default_factory=list)  # files it could not check, and why
     files: int = 0  # files it examined
     notes: list[str] = field(default_factory=list)  # what it did not cover that is not an error
@@ -181,22 +182,39 @@ def _apply_suppressions(report: Report, run: Run) -> None:
     for finding in report.findings:
         path = finding.location.path
         if path not in texts:
-            texts[path] = _Source(run.base / path)
+            texts[path] = _Source(run.base / path, path)
         if texts[path].suppresses(finding):
             report.suppressed.append(finding)
         else:
             kept.append(finding)
     report.findings = kept
+    for source in texts.values():
+        report.errors += source.typos  # a misspelt id silences nothing: say so, and do not pass
 
 
 class _Source:
     """A file's lines (and, for a notebook, its cells), read once and only when a finding needs them."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, display: str) -> None:
         self.path = path
+        self.display = display
         self._lines: list[str] | None = None
         self._notebook: Any = None
         self._read = False
+        self.typos: list[ScanError] = []
+        self._checked: set[tuple[str | None, int]] = set()
+
+    def _silences(self, rule: str, text: str, member: str | None, line: int) -> bool:
+        from mlwarden import suppress
+        from mlwarden.rules import closest_rule
+
+        rules = suppress.suppressed_rules(text)
+        if rules and (member, line) not in self._checked:
+            self._checked.add((member, line))
+            where = f"{self.display}{'!' + member if member else ''}:{line}"
+            self.typos += [ScanError(where, f"inline suppression names unknown rule {typo!r}{closest_rule(typo)}")
+                           for typo in suppress.unknown_rules(rules)]
+        return suppress.covers(rules, rule)
 
     def _load(self) -> None:
         if self._read:
@@ -223,7 +241,7 @@ class _Source:
         if loc.member is None:
             lines = self._lines
             return lines is not None and 0 < (loc.line or 0) <= len(lines) and \
-                suppress.is_suppressed(finding.rule, lines[(loc.line or 0) - 1])
+                self._silences(finding.rule, lines[(loc.line or 0) - 1], None, loc.line or 0)
         if self._notebook is None:
             return False
         label, _, output = loc.member.partition(" output ")
@@ -234,7 +252,7 @@ class _Source:
             return True
         source = cell.source.split("\n")
         return not output and loc.line is not None and 0 < loc.line <= len(source) and \
-            suppress.is_suppressed(finding.rule, source[loc.line - 1])
+            self._silences(finding.rule, source[loc.line - 1], loc.member, loc.line)
 
 
 def apply_waivers(report: Report, policy: Policy, today: dt.date | None = None) -> Report:

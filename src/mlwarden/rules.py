@@ -261,25 +261,31 @@ _RULES = (
          "ML-platform detectors (Hugging Face, Weights & Biases, Kaggle, OpenAI, Anthropic, cloud ML tokens). "
          "Only a masked prefix is shown.",
          "Revoke the credential, remove it (and from history: git filter-repo), load it from the environment; "
-         "a false positive takes `# pragma: allowlist secret` or an entry in .secrets.baseline."),
+         "a false positive takes `# mlwarden: ignore[MW401]` on the line, `# pragma: allowlist secret`, or an "
+         "entry in .secrets.baseline."),
     Rule("MW402", "personal-data", "Personal data in the repository", Severity.MEDIUM,
          "Validated personal data (emails, phone numbers, IBANs, payment cards, French NIR and SIREN/SIRET, US "
          "SSNs, public IP addresses, dates of birth) in code, notebook cells or outputs, or data files. One "
-         "occurrence is low, a few medium, a column or many high.",
+         "occurrence is low, a few medium, a column or many high; a validated identifier with personal context "
+         "(a keyword nearby, the column's name) is medium at least.",
          "Remove it (and from history), clear notebook outputs, use synthetic or anonymised data; "
          "`pragma: allowlist pii` on a line, or an [[exception]] for a path."),
     Rule("MW403", "data-file", "Data file committed", Severity.MEDIUM,
-         "A dataset file type the policy does not allow in the repository (allowed_data_extensions).",
+         "A dataset file type the policy does not allow in the repository (allowed_data_extensions). Medium when "
+         "it holds personal-looking columns or content or is large; low for a small table of numbers.",
          "Keep datasets in a data store (DVC, object storage) or Git LFS."),
     Rule("MW404", "file-too-large", "File over the size limit", Severity.HIGH,
          "A file larger than the policy's max_file_mb that Git LFS does not track.",
          "Move it to Git LFS or a data store."),
     Rule("MW405", "leak-not-scanned", "File not scanned for leaks", Severity.LOW,
-         "Compressed data, a parquet file without pandas/pyarrow, or an unreadable file: its content was not "
-         "checked for secrets or personal data.",
-         "Unpack it or install the reader, and scan again."),
+         "Compressed data, a parquet file without pyarrow, an unreadable file, or a limit that cut the scan (a "
+         "text file over 20 MiB is sampled, a line over 1 MiB is cut): that content was not checked for secrets "
+         "or personal data.",
+         "Unpack it or install the reader, and scan again; a file cut by a limit belongs outside the repository "
+         "(or check it by hand)."),
     Rule("MW406", "notebook-invalid", "Notebook is not valid JSON", Severity.MEDIUM,
-         "The notebook could not be read cell by cell; it was scanned as plain text instead.",
+         "The notebook does not follow the format (the message names the field); its readable cells were "
+         "still scanned, or the whole file as plain text.",
          "Repair the notebook file."),
     # --- MW6xx: policy -----------------------------------------------------------------------
     Rule("MW601", "policy-entry-expired", "Policy entry has expired",
@@ -334,18 +340,32 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 RETIRED = frozenset({"MW115", "MW214", "MW603"})
 
 
-def closest_rule(word: str) -> str:
-    """" (did you mean 'MW101'?)" for a misspelt rule id: O/o read as 0, I/l as 1, then the nearest id."""
+def nearest_rule(word: str) -> str | None:
+    """The registered id nearest to a misspelt id or rule name: O/o read as 0, I/l as 1 in ids; names (such as
+    "secret" for MW401) by spelling. None when nothing is close."""
     import difflib
 
     normal = word.upper().replace("O", "0").replace("I", "1").replace("L", "1").replace("MW", "", 1)
     candidate = f"MW{normal}"
-    if candidate in RETIRED:
-        return f" ({candidate} is retired; see docs/architecture.md)"
     if candidate in RULES:
-        return f" (did you mean {candidate!r}?)"
+        return candidate
+    by_name = {rule.name.lower(): rule.id for rule in RULES.values()}
+    if word.lower() in by_name:
+        return by_name[word.lower()]
     match = difflib.get_close_matches(candidate, list(RULES), n=1, cutoff=0.8)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    if match:
+        return match[0]
+    named = difflib.get_close_matches(word.lower(), list(by_name), n=1, cutoff=0.6)
+    return by_name[named[0]] if named else None
+
+
+def closest_rule(word: str) -> str:
+    """" (did you mean 'MW101'?)" for a misspelt rule id or name, or "" when nothing is close."""
+    normal = word.upper().replace("O", "0").replace("I", "1").replace("L", "1").replace("MW", "", 1)
+    if f"MW{normal}" in RETIRED:
+        return f" (MW{normal} is retired)"
+    nearest = nearest_rule(word)
+    return f" (did you mean {nearest!r}?)" if nearest else ""
 
 
 def get(rule_id: str) -> Rule:

@@ -26,8 +26,9 @@ CELL_TAG = "mlwarden-ignore"
 _COMMENT = r"(?:#|//|/\*|<!--|--|;|%)"
 # Bounded repetitions: a hostile line of a million commas stays linear.
 _IGNORE = re.compile(_COMMENT + r"[ \t]*mlwarden[ \t]*:[ \t]*ignore(?:\[([^\]\n]{0,400})\])?", re.IGNORECASE)
-_NOQA = re.compile(_COMMENT + r"[ \t]*noqa[ \t]*:[ \t]*([A-Za-z]+[0-9]+(?:[ \t]*,?[ \t]*[A-Za-z]+[0-9]+){0,40})",
-                   re.IGNORECASE)
+_CODE = r"[A-Za-z]+[0-9][A-Za-z0-9]*"  # E501, MW401, and a misspelt MW7O4 (reported, never silencing)
+_NOQA = re.compile(_COMMENT + r"[ \t]*noqa[ \t]*:[ \t]*(" + _CODE
+                   + r"(?:(?:[ \t]*,[ \t]*|[ \t]+)" + _CODE + r"){0,40})", re.IGNORECASE)
 _ID = re.compile(r"^MW\d{3}$", re.IGNORECASE)
 
 
@@ -47,15 +48,17 @@ def _ids(tokens: Iterable[str], *, noqa: bool) -> frozenset[str]:
     In a noqa list only MW codes are ours: E501 and friends belong to other linters."""
     names = _names()
     out: set[str] = set()
-    for token in tokens:
-        if _ID.match(token):
-            out.add(token.upper())
+    for word in tokens:
+        if _ID.match(word):
+            out.add(word.upper())
         elif noqa:
+            if word.upper().startswith("MW"):
+                out.add(word.upper())  # ours, misspelt ("MW7O4"): kept so that the caller can name the typo
             continue
-        elif token == "*":  # noqa: S105 (a wildcard, not a password)
+        elif word == "*":
             out.add("*")
         else:
-            out.add(names.get(token.lower(), token))
+            out.add(names.get(word.lower(), word))
     return frozenset(out)
 
 
@@ -92,15 +95,10 @@ def unknown_rules(rules: Iterable[str]) -> list[str]:
 
 
 def closest_rule(rule_id: str) -> str | None:
-    """The registered id or rule name nearest to a mistyped one, for the "did you mean" hint."""
-    import difflib
+    """The registered id nearest to a mistyped id or rule name, for the "did you mean" hint."""
+    from mlwarden.rules import nearest_rule
 
-    from mlwarden.rules import RULES
-
-    names = _names()
-    candidates = {rule_id.lower(): rule_id for rule_id in RULES} | names  # lower-cased spelling -> id
-    match = difflib.get_close_matches(rule_id.lower(), list(candidates), n=1, cutoff=0.6)
-    return candidates[match[0]] if match else None
+    return nearest_rule(rule_id)
 
 
 def cell_rules(cell: object) -> frozenset[str]:

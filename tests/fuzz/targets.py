@@ -129,7 +129,7 @@ def _leaks_notebook(folder: Path, name: str, data: bytes) -> None:
     with time_limit(TIME_LIMIT):
         workers.start(folder, Policy(), {})
         try:
-            findings, _ = workers.scan_one((str(path), name))
+            findings, _, _ = workers.scan_one((str(path), name))
         finally:
             workers.stop()
     _unchanged(path, data)
@@ -322,9 +322,6 @@ def load_structured(text: bytes, kind: str) -> Any:
 # when its reproducer starts passing.
 KNOWN_BUGS: dict[str, dict[str, str]] = {
     # Fixed on main since they were filed (reproducers kept as regression tests): every deps, osv, sbom-diff,
-    # cli and earlier notebook-code entry, and the first deps credential leaks.
-    "notebook-leaks": {
-        "AttributeError+leaks.scanner.-notebook-units": "leaks: notebook cells/outputs of the wrong type",
-        "TypeError+leaks.scanner.-notebook-units": "leaks: notebook cells/outputs of the wrong type",
-    },
+    # cli and earlier notebook-code entry, the first deps credential leaks, and the leak scan's notebook
+    # cells and outputs of the wrong type.
 }

@@ -123,7 +123,7 @@ def test_notebooks_cell_by_cell(tmp_path: Path, ctx: Context) -> None:
     (tmp_path / "nb.ipynb").write_text(_notebook(cells))
     findings = scan(ctx, tmp_path / "nb.ipynb")
     where = {(f.rule, f.location.member, f.location.line) for f in findings}
-    assert ("MW401", "cell 0", 4) in where  # a token in a markdown cell
+    assert ("MW401", "markdown cell 1", 4) in where  # a token in a markdown cell (labels as Jupyter shows them)
     assert ("MW401", "cell 2 output 0", 1) in where  # a token printed in an output
     pii_findings = [f for f in findings if f.rule == "MW402"]
     assert [(f.location.member, f.severity.label) for f in pii_findings] == [("cell 1 output 0", "high")]
@@ -140,17 +140,17 @@ def test_invalid_notebook_is_still_scanned(tmp_path: Path, ctx: Context) -> None
 VALID = {
     "email": "marie.curie@institut-radium.fr",
     "phone": "+33 6 12 34 56 78",
-    "iban": "FR76 3000 6000 0112 3456 7890 189",
+    "iban": "FR76 3000 4000 0312 3456 7890 143",
     "payment-card": "4532 0151 1283 0366",
     "fr-nir": "1 85 05 78 006 084 91",
     "fr-siret": "SIRET 732 829 320 00074",
-    "us-ssn": "219-09-9999",
+    "us-ssn": "536-22-8714",
     "ipv4-public": "81.2.69.160",
     "date-of-birth": "date of birth: 14/07/1989",
 }
 INVALID = {
     "email": ["admin@example.com", "jane@corp.example", "icon@2x.png"],
-    "iban": ["FR76 3000 6000 0112 3456 7890 188"],  # checksum off by one
+    "iban": ["FR76 3000 4000 0312 3456 7890 142", "FR76 3000 6000 0112 3456 7890 189"],  # checksum; an example
     "payment-card": ["4532 0151 1283 0367", "4111 1111 1111 1111"],  # Luhn fails; a test card
     "fr-nir": ["1 85 05 78 006 084 92"],
     "us-ssn": ["666-12-3456", "000-12-3456"],
@@ -255,7 +255,7 @@ def test_every_kind_in_code_notebook_output_and_data_file(tmp_path: Path, ctx: C
         "outputs": [{"output_type": "execute_result", "data": {"text/plain": [f"0  {value}\n"]}}]}
     (tmp_path / "nb.ipynb").write_text(_notebook([cell]))
     (tmp_path / "rows.csv").write_text("id,value\n" + "".join(f"{i},{value}\n" for i in range(6)))
-    for name, member in (("code.py", None), ("nb.ipynb", "cell 0 output 0"), ("rows.csv", "column value")):
+    for name, member in (("code.py", None), ("nb.ipynb", "cell 1 output 0"), ("rows.csv", "column value")):
         hits = [f for f in scan(ctx, tmp_path / name) if f.rule == "MW402" and f"personal data: {kind}" in f.message]
         assert hits, (name, kind)
         assert hits[0].location.member == member

@@ -25,7 +25,7 @@ class LeakCheck:
         baseline = load_baseline(run.root)
         jobs = [(str(path), run.display(path)) for path in files]
         cores = os.cpu_count() or 1
-        results: list[tuple[list[Finding], list[Finding]] | ScanError]
+        results: list[tuple[list[Finding], list[Finding], list[Finding]] | ScanError]
         if len(jobs) >= PARALLEL_LEAK_FILES and cores > 1 and hasattr(os, "fork"):
             import multiprocessing
 
@@ -43,9 +43,10 @@ class LeakCheck:
             if isinstance(result, ScanError):
                 outcome.errors.append(result)
                 continue
-            findings, waived = result
+            findings, waived, suppressed = result
             outcome.findings.extend(findings)
             outcome.waived.extend(waived)
+            outcome.suppressed.extend(suppressed)
             outcome.files += 1
         return outcome
 

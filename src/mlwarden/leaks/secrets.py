@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlwarden.findings import Severity
+from mlwarden.leaks import triage
+from mlwarden.leaks.triage import Place
+
 # Keywords are matched on the lower-cased text: a case-insensitive alternation is about sixty times slower.
 KEYWORDS = re.compile(r"pass|pwd|secret|key|token|auth|cred|api|private|bearer|session|cookie|login|netrc")
 CANDIDATE = re.compile(
@@ -35,10 +39,18 @@ class Secret:
     line: int
     value: str
     hashed: str
+    index: int = -1  # into the scanned lines, to read the line's inline suppression
+    severity: Severity = Severity.HIGH
 
     @property
     def masked(self) -> str:
         return f"{self.value[:4]}… ({len(self.value)} characters)"
+
+
+# detect-secrets' default filters, less one: `is_indirect_reference` drops whole lines such as
+# `client = OpenAI(api_key="sk-…")`, so its token plugins miss the commonest way keys are written in ML code.
+# It is meant for `password = get_password()`, so triage applies it to keyword findings only.
+_LINE_FILTER_FOR_KEYWORDS_ONLY = "detect_secrets.filters.heuristic.is_indirect_reference"
 
 
 class Detector:
@@ -47,20 +59,25 @@ class Detector:
     def __init__(self) -> None:
         self._stack = contextlib.ExitStack()
         self._ours: list[Any] = []
+        self._by_type: dict[str, Any] = {}
 
     def __enter__(self) -> Detector:
         from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-        from detect_secrets.settings import transient_settings
+        from detect_secrets.settings import Settings, transient_settings
 
         from mlwarden.leaks import plugins
 
         mapping: dict[str, Any] = get_mapping_from_secret_type_to_class()
         names = [plugin.__name__ for plugin in mapping.values()]
         defaults = [{"name": name} for name in names if name not in _SKIPPED_PLUGINS]
-        self._stack.enter_context(transient_settings({"plugins_used": defaults}))
+        filters = [{"path": path} for path in sorted(Settings().filters) if path != _LINE_FILTER_FOR_KEYWORDS_ONLY]
+        self._stack.enter_context(transient_settings({"plugins_used": defaults, "filters_used": filters}))
+        from detect_secrets.settings import get_plugins
+
+        self._by_type = {plugin.secret_type: plugin for plugin in get_plugins()}
         # Our detectors are detect-secrets plugins too; its settings loader cannot register plugins from a
         # file while it validates the list (it looks them up before reading their path), so we call them
-        # through the same plugin interface, with the same allowlist filter.
+        # through the same plugin interface and the same filters (`_filtered`).
         self._ours = [plugins.HuggingFaceDetector(), plugins.WeightsAndBiasesDetector(), plugins.KaggleDetector(),
                       plugins.AnthropicDetector(), plugins.OpenAIProjectKeyDetector(), plugins.CloudMLTokenDetector()]
         return self
@@ -68,34 +85,83 @@ class Detector:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
-    def scan(self, lines: list[str], filename: str, first_line: int = 1) -> list[Secret]:
+    def scan(self, lines: list[str], filename: str, first_line: int = 1, *, place: Place | None = None,
+             numbers: list[int] | None = None) -> list[Secret]:
+        """Candidates of every plugin that pass detect-secrets' filters and ours (`triage`), each with the
+        severity its place and evidence give it. ``numbers`` gives each line's number when they are not
+        consecutive (a long line cut in pieces)."""
         from detect_secrets.core.scan import _process_line_based_plugins
-        from detect_secrets.filters.allowlist import is_line_allowlisted
         from detect_secrets.util.code_snippet import get_code_snippet
 
+        place = place or Place()
         indexes = sorted(set(candidate_lines(lines, CANDIDATE)) | set(candidate_lines(lines, KEYWORDS, lower=True)))
-        candidates = [(first_line + i, lines[i][:MAX_LINE]) for i in indexes]
-        if not candidates:
+        if not indexes:
             return []
-        found: dict[tuple[str, int, str], Secret] = {}
-        for secret in _process_line_based_plugins(candidates, filename):
-            if secret.type == "Hex High Entropy String" and _COMMIT_OR_DIGEST.match(secret.secret_value or ""):
-                continue  # a git commit or a sha256: what pinning asks people to write, not a credential
-            key = (secret.type, secret.line_number, secret.secret_hash)
-            found[key] = Secret(secret.type, secret.line_number, secret.secret_value or "", secret.secret_hash)
+        # detect-secrets numbers lines itself and reads its context snippet by that number: number the
+        # candidates 1..n among themselves, and map back to the file's numbering at the end.
+        candidates = [(position + 1, lines[i][:MAX_LINE].rstrip()) for position, i in enumerate(indexes)]
         content = [line for _, line in candidates]
-        for index, (number, line) in enumerate(candidates):
-            hits = [s for plugin in self._ours for s in plugin.analyze_line(filename=filename, line=line,
-                                                                            line_number=number)]
+        raw = [(s.type, s.line_number - 1, *self._whole(s.type, s.secret_value or "", content[s.line_number - 1],
+                                                           s.secret_hash))
+               for s in _process_line_based_plugins(candidates, filename)]
+        for position, line in enumerate(content):
+            hits = [(plugin, secret) for plugin in self._ours
+                    for secret in plugin.analyze_line(filename=filename, line=line, line_number=position + 1)]
             if not hits:
                 continue
-            context = get_code_snippet(lines=content, line_number=index + 1)
-            if is_line_allowlisted(filename, line, context):
+            context = get_code_snippet(lines=content, line_number=position + 1)
+            for plugin, secret in hits:
+                if not _filtered(plugin, secret.secret_value or "", filename, line, context):
+                    raw.append((secret.type, position, secret.secret_value or "", secret.secret_hash))
+        found: dict[tuple[int, str], Secret] = {}
+        typed = {(position, value) for kind, position, value, _ in raw if kind not in triage.ENTROPY}
+        # The most specific name first: a typed token, then a keyword, then entropy alone.
+        raw.sort(key=lambda r: (r[1], 2 if r[0] in triage.ENTROPY else 1 if r[0] in triage.GENERIC else 0))
+        for kind, position, value, hashed in raw:
+            if kind in triage.ENTROPY and any(p == position and (value in v or v in value) for p, v in typed):
+                continue  # the same token, already named by the detector that knows its type
+            line = content[position]
+            if kind == "Hex High Entropy String" and _COMMIT_OR_DIGEST.match(value):
+                continue  # a git commit or a sha256: what pinning asks people to write, not a credential
+            if triage.is_noise(kind, value, line):
                 continue
-            for secret in hits:
-                key = (secret.type, number, secret.secret_hash)
-                found[key] = Secret(secret.type, number, secret.secret_value or "", secret.secret_hash)
+            if kind in triage.GENERIC and triage.named_fake(lines, indexes[position]):
+                continue  # DUMMY_SIGNATURE = "…", FAKE_TOKEN = ("…" "…"): named fake by its author
+            severity = triage.severity(kind, value, place)
+            if severity is None:
+                continue
+            index = indexes[position]
+            number = numbers[index] if numbers else first_line + index
+            # One finding per value and line: the overlapping pieces of a long line see a token twice, and
+            # two plugins may know the same token (detect-secrets' is listed first and named).
+            found.setdefault((number, hashed), Secret(kind, number, value, hashed, index, severity))
         return sorted(found.values(), key=lambda s: (s.line, s.type))
+
+    def _whole(self, secret_type: str, value: str, line: str, hashed: str) -> tuple[str, str]:
+        """The whole token and its hash. Some detect-secrets patterns capture only a group: its GitHub
+        detector reports `ghp` for every GitHub token, so one baseline entry would waive them all."""
+        plugin = self._by_type.get(secret_type)
+        for pattern in getattr(plugin, "denylist", ()):
+            if not pattern.groups:
+                continue
+            for match in pattern.finditer(line):
+                whole = match.group(0)
+                if value in match.groups() and whole != value and whole.startswith(value):
+                    import hashlib
+
+                    return whole, hashlib.sha1(whole.encode("utf-8")).hexdigest()  # noqa: S324 - as detect-secrets
+        return value, hashed
+
+
+def _filtered(plugin: Any, secret: str, filename: str, line: str, context: Any) -> bool:
+    """detect-secrets' filters, in the order its own scan applies them: line, then secret, then context."""
+    from detect_secrets.core.scan import _is_filtered_out
+
+    return _is_filtered_out(required_filter_parameters=["line"], filename=filename, line=line, context=context) \
+        or _is_filtered_out(required_filter_parameters=["secret"], filename=filename, secret=secret, plugin=plugin,
+                            line=line) \
+        or _is_filtered_out(required_filter_parameters=["context"], filename=filename, secret=secret,
+                            plugin=plugin, line=line, context=context)
 
 
 def candidate_lines(lines: list[str], pattern: re.Pattern[str], *, lower: bool = False) -> list[int]:

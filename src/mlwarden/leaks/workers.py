@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlwarden.findings import Finding, ScanError
-from mlwarden.leaks.scanner import Context, scan_file
+from mlwarden.leaks.scanner import Context, scan_file_result
 from mlwarden.leaks.secrets import Detector
 from mlwarden.policy.model import Policy
 
@@ -28,16 +28,13 @@ def stop() -> None:
         _CONTEXT.clear()
 
 
-def scan_one(job: tuple[str, str]) -> tuple[list[Finding], list[Finding]]:
-    ctx = _CONTEXT[0]
-    before = len(ctx.waived)
-    findings = scan_file(Path(job[0]), job[1], ctx)
-    waived = ctx.waived[before:]
-    del ctx.waived[before:]
-    return findings, waived
+def scan_one(job: tuple[str, str]) -> tuple[list[Finding], list[Finding], list[Finding]]:
+    """(findings, waived by .secrets.baseline, suppressed inline) of one file."""
+    result = scan_file_result(Path(job[0]), job[1], _CONTEXT[0])
+    return result.findings, result.waived, result.suppressed
 
 
-def scan_isolated(job: tuple[str, str]) -> tuple[list[Finding], list[Finding]] | ScanError:
+def scan_isolated(job: tuple[str, str]) -> tuple[list[Finding], list[Finding], list[Finding]] | ScanError:
     """``scan_one`` that turns a failure on this file into its ScanError: one bad file never stops the
     scan of the others (in a pool, an exception would end the whole map)."""
     from mlwarden.errors import MlwardenError
