@@ -70,6 +70,8 @@ def verdict(r: dict[str, Any]) -> tuple[str, str] | None:
     if rule == "MW402":
         if low.endswith("pyproject.toml") and "email" in msg:
             return "policy", "maintainer email in package metadata: public on purpose"
+        if "peft_lora_clm_with_additional_tokens" in path and "phone" in msg:
+            return "policy", "a restaurant's public phone number in Schema-Guided Dialogue outputs: real, not personal"
         if low.endswith("wdbc.names.txt"):
             return "policy", "dataset donors' contact emails in the UCI dataset description: public"
         if "payment-card" in msg:
