@@ -65,6 +65,10 @@ class _Context:
     def formats(self) -> list[str]:
         return self.result.formats
 
+    @property
+    def found(self) -> int:
+        return len(self.result.findings)
+
     def add(self, rule_id: str, member: str | None, message: str, key: str, severity: Severity | None = None,
             evidence: str = "") -> None:
         self.result.findings.append(make_finding(rule_id, Location(self.display, member=member), message, key,
