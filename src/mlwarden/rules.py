@@ -89,7 +89,8 @@ _RULES = (
          "otherwise obtain an intact copy."),
     Rule("MW113", "numpy-object-array", "NumPy file holds an object array (needs allow_pickle)",
          Severity.LOW,
-         "Object arrays are stored as a pickle and need allow_pickle=True to load; the pickle is scanned.",
+         "Object arrays are stored as a pickle and need allow_pickle=True to load; the pickle is scanned, and "
+         "this note is added when that pickle has findings of its own (a clean object array is ordinary data).",
          "Prefer plain dtypes; load object arrays only from trusted sources."),
     Rule("MW114", "archive-suspicious-member", "Archive member has a suspicious name or header",
          Severity.MEDIUM,

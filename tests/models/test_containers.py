@@ -188,9 +188,12 @@ def test_npy_with_extra_header_keys_is_not_verified(tmp_path: Path) -> None:
 # --- fail closed, bounded ----------------------------------------------------------------------------------------
 def test_model_named_file_with_unknown_content_is_not_verified(tmp_path: Path) -> None:
     data = b"\x01\x02\x03 not a format we read"
-    findings = scan_bytes(tmp_path, data, "model.pkl")
+    findings = scan_bytes(tmp_path, data, "model.h5")
     assert any(f.rule == "MW112" and f.severity == Severity.HIGH and "could not be verified" in f.message
                for f in findings)
+    # Named like a pickle, but pickle.load rejects its first byte: verified as "not a model", nothing can run.
+    as_pickle = scan_bytes(tmp_path, data, "model.pkl")
+    assert [(f.rule, f.severity) for f in as_pickle] == [("MW112", Severity.LOW)]
     other = tmp_path / "notes.dat"
     other.write_bytes(data)
     assert not is_model_candidate(other)

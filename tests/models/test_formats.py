@@ -193,11 +193,18 @@ def test_numpy_files(tmp_path: Path, marker: Path) -> None:
         assert {"MW113", "MW101"} <= rules(result.findings)
 
 
-def test_benign_object_array_is_low(tmp_path: Path) -> None:
+def test_benign_object_array_is_quiet(tmp_path: Path, marker: Path) -> None:
     np.save(tmp_path / "strings.npy", np.array(["a", None, 3], dtype=object), allow_pickle=True)
     result, _ = scan_model_file(tmp_path / "strings.npy")
-    quiet(result.findings)
-    assert rules(result.findings) == {"MW113"}
+    assert result.findings == []  # its pickle holds only safe values: ordinary data
+    # An object array whose pickle has findings is flagged, with the note that np.load unpickles it.
+    np.save(tmp_path / "odd.npy", np.array([ObjectArrayProbe()], dtype=object), allow_pickle=True)
+    result, _ = scan_model_file(tmp_path / "odd.npy")
+    assert {"MW113", "MW102"} <= rules(result.findings)
+
+
+class ObjectArrayProbe:
+    """A class outside the safe list, pickled into an object array by reference (never loaded)."""
 
 
 def test_pandas_frames_are_quiet(tmp_path: Path) -> None:

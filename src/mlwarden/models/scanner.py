@@ -65,6 +65,10 @@ class _Context:
     def formats(self) -> list[str]:
         return self.result.formats
 
+    @property
+    def found(self) -> int:
+        return len(self.result.findings)
+
     def add(self, rule_id: str, member: str | None, message: str, key: str, severity: Severity | None = None,
             evidence: str = "") -> None:
         self.result.findings.append(make_finding(rule_id, Location(self.display, member=member), message, key,
@@ -216,9 +220,29 @@ def _site_path_file(head: bytes, name: str) -> bool:
 
 def _nothing_matched(head: bytes, name: str, member: str | None, ctx: _Context) -> None:
     expected = _name_says(name)
-    if expected and head.strip(b"\x00 \t\r\n") and not _site_path_file(head, name):
-        ctx.unverified(member, f"named like a {expected} file but its content is not a format mlwarden reads",
-                       f"unrecognised:{expected}")
+    if not expected or not head.strip(b"\x00 \t\r\n") or _site_path_file(head, name):
+        return
+    from mlwarden.models.formats.archive_names import executable_kind
+
+    if expected == "pickle" and not executable_kind(head) and _rejected_before_anything_runs(head):
+        # Read as the loader reads: pickle.load (and torch.load's legacy path; a zip or tar would have matched
+        # above) stops at the first byte it cannot use, and nothing before it imported or called anything.
+        ctx.add("MW112", member, "named like a pickle file, but pickle.load and torch.load reject it before "
+                "anything runs (no import, no call before the first invalid opcode): not a model", "not-a-pickle",
+                severity=Severity.LOW)
+        return
+    ctx.unverified(member, f"named like a {expected} file but its content is not a format mlwarden reads",
+                   f"unrecognised:{expected}")
+
+
+def _rejected_before_anything_runs(head: bytes) -> bool:
+    """Whether the opcode stream breaks, within the bytes seen, before any import, call or completed pickle
+    (what the loader does before raising is then nothing)."""
+    from mlwarden.models.pickle import analyse
+
+    analysis = analyse(io.BytesIO(head), max_pickles=1)
+    return not analysis.globals and not analysis.pickles and not analysis.nested and \
+        any(problem.kind == "unparsable" for problem in analysis.problems)
 
 
 def _interpret(formats: list[Format], f: Readable, size: int | None, name: str, member: str | None, head: bytes,

@@ -52,6 +52,10 @@ class Scan(Protocol):
     def formats(self) -> list[str]:
         """Format names seen, for the report and the SBOM (append to it)."""
 
+    @property
+    def found(self) -> int:
+        """How many findings the file has so far (a reader compares before and after a nested scan)."""
+
     def add(self, rule_id: str, member: str | None, message: str, key: str, severity: Severity | None = None,
             evidence: str = "") -> None:
         """Record a finding of ``rule_id`` at ``member`` (None = the file itself)."""

@@ -119,9 +119,14 @@ def _scan(blob: Blob, scan: Scan) -> None:
         return
     descr = header["descr"]
     if descr_has_object(descr):
-        scan.add("MW113", blob.member, f"object array (dtype {descr!r}) stored as a pickle", "npy-object")
         label = f"{blob.member}/(pickle)" if blob.member else "(pickle)"
+        before = scan.found
         scan.nested(blob.file, label, as_format="pickle")
+        # An object array whose pickle holds only safe values is ordinary data (pandas and old numpy write
+        # them); the note that it needs allow_pickle=True matters when its pickle has findings of its own.
+        if scan.found > before:
+            scan.add("MW113", blob.member, f"object array (dtype {descr!r}) stored as a pickle, which "
+                     "np.load(allow_pickle=True) unpickles", "npy-object")
 
 
 FORMAT = Format("npy", sniff, _scan, names=("*.npy",))

@@ -18,6 +18,10 @@ _EXPLAIN_LIMIT = 64 << 20
 
 
 def sniff(head: bytes, name: str, size: int | None) -> bool:
+    if head[:4] == b"PK\x03\x04":
+        # A zip's first byte is PERSID: pickle.load and joblib's unpickler (no persistent_load) raise on it, and
+        # torch.load reads the file as a zip. Read as the loaders read, it is never a pickle.
+        return False
     return looks_like_pickle(head, size)
 
 
