@@ -38,12 +38,15 @@ def test_repository_named_at_run_time_is_low(tmp_path: Path) -> None:
     assert got == {(2, Severity.LOW), (3, Severity.HIGH), (4, Severity.HIGH)}
 
 
-def test_files_without_any_trigger_are_not_parsed(tmp_path: Path) -> None:
-    (tmp_path / "broken.py").write_text("def f(:\n    return json.loads(x)\n")
-    assert check_code_file(tmp_path / "broken.py", "broken.py", Policy()) == ([], [])
-    (tmp_path / "risky.py").write_text("import pickle\ndef f(:\n")  # a trigger: parsed, and the failure reported
-    findings, _ = check_code_file(tmp_path / "risky.py", "risky.py", Policy())
-    assert [f.rule for f in findings] == ["MW710"]
+def test_files_without_any_trigger_skip_the_tree_but_not_their_errors(tmp_path: Path) -> None:
+    (tmp_path / "plain.py").write_text("import json\ndef f(x):\n    return json.loads(x)\n")
+    assert check_code_file(tmp_path / "plain.py", "plain.py", Policy()) == ([], [])
+    for name, text in (("broken.py", "def f(:\n    return json.loads(x)\n"), ("risky.py", "import pickle\ndef f(:\n")):
+        (tmp_path / name).write_text(text)  # what does not parse is reported, trigger or not
+        findings, _ = check_code_file(tmp_path / name, name, Policy())
+        assert [f.rule for f in findings] == ["MW710"], name
+    (tmp_path / "outside.py").write_text("return 1\n")  # compile() refuses it, the parser accepts it: no finding
+    assert check_code_file(tmp_path / "outside.py", "outside.py", Policy()) == ([], [])
 
 
 def test_project_template_files_parse_once_filled(tmp_path: Path) -> None:
