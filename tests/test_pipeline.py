@@ -173,7 +173,7 @@ def test_special_files_are_never_opened(repo: Path, capsys: pytest.CaptureFixtur
 
     os.mkfifo(repo / "pipe.pkl")
     assert main(["models", "pipe.pkl"]) == 2  # would hang if it were opened
-    assert "a FIFO, not a regular file" in capsys.readouterr().out
+    assert "a FIFO (named pipe), not a regular file" in capsys.readouterr().out
     assert main(["scan", "--format", "json"]) == 1  # in a folder: git lists no FIFO; never opened either way
     assert "pipe.pkl" not in _paths(_json(capsys))
 

@@ -111,18 +111,16 @@ def gather(paths: Sequence[Path], root: Path, exclude: Sequence[str], *, default
 
 def special_file(path: Path) -> str | None:
     """Why a path must not be opened (a FIFO blocks, a device never ends), or None for a regular file. Decided
-    with stat, without opening anything."""
+    with stat, without opening anything; a dangling link is left to the check, which reports it unreadable."""
     import stat
+
+    from mlwarden.safeload import file_kind
 
     try:
         mode = path.stat().st_mode
     except OSError:
-        return None  # a dangling link: the check reports that it cannot be read
-    if stat.S_ISREG(mode):
         return None
-    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else \
-        "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
-    return f"{kind}, not a regular file"
+    return None if stat.S_ISREG(mode) else f"{file_kind(mode)}, not a regular file"
 
 
 def _key(path: Path) -> Path:

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mlwarden.errors import MlwardenError
+from mlwarden.safeload import file_kind
 
 
 class OutputError(MlwardenError):
@@ -33,18 +34,6 @@ class OutputError(MlwardenError):
 
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def safe_destination(path: Path, root: Path | None = None) -> Path:
@@ -66,7 +55,7 @@ def safe_destination(path: Path, root: Path | None = None) -> Path:
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
-        raise OutputError(f"refusing to write {path}: it is {_kind(mode)}, not a regular file")
+        raise OutputError(f"refusing to write {path}: it is {file_kind(mode)}, not a regular file")
     return Path(real)
 
 

@@ -46,7 +46,8 @@ def _one_line(text: str) -> str:
     return redact(" ".join(str(text).split()))
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, for messages (one wording for every reader and writer)."""
     if stat.S_ISFIFO(mode):
         return "a FIFO (named pipe)"
     if stat.S_ISCHR(mode):
@@ -67,7 +68,7 @@ def special_file_reason(path: Path | str) -> str | None:
         mode = os.stat(path).st_mode
     except OSError as exc:
         return exc.strerror or type(exc).__name__
-    return None if stat.S_ISREG(mode) else _kind(mode)
+    return None if stat.S_ISREG(mode) else file_kind(mode)
 
 
 def is_regular_file(path: Path | str) -> bool:
@@ -86,7 +87,7 @@ def _open_regular(path: Path | str, source: str) -> int:
     except OSError as exc:
         raise InputError(_one_line(f"{source}: cannot read: {exc.strerror or exc}")) from None
     if not stat.S_ISREG(mode):
-        raise InputFormatError(_one_line(f"{source}: {_kind(mode)}, not read")) from None
+        raise InputFormatError(_one_line(f"{source}: {file_kind(mode)}, not read")) from None
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
@@ -98,7 +99,7 @@ def _open_regular(path: Path | str, source: str) -> int:
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise InputFormatError(_one_line(f"{source}: {_kind(mode)}, not read"))
+        raise InputFormatError(_one_line(f"{source}: {file_kind(mode)}, not read"))
     return fd
 
 

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlwarden.safeload import file_kind
+
 CHUNK = 16 * 1024 * 1024
 
 
@@ -43,14 +45,14 @@ def hash_file(job: HashJob, buffer: bytearray, progress: Callable[[int], None] |
     try:
         mode = os.stat(job.path).st_mode
         if not stat.S_ISREG(mode):
-            return HashResult(job, None, 0, f"{_kind(mode)}, not opened")
+            return HashResult(job, None, 0, f"{file_kind(mode)}, not opened")
         fd = os.open(job.path, flags)
     except OSError as exc:
         return HashResult(job, None, 0, exc.strerror or str(exc))
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):  # swapped after the stat above
-            return HashResult(job, None, 0, f"{_kind(info.st_mode)}, not opened")
+            return HashResult(job, None, 0, f"{file_kind(info.st_mode)}, not opened")
         size = info.st_size
         if job.kind == "git-sha1":
             digest = hashlib.sha1(usedforsecurity=False)
@@ -76,18 +78,6 @@ def hash_file(job: HashJob, buffer: bytearray, progress: Callable[[int], None] |
     finally:
         os.close(fd)
     return HashResult(job, digest.hexdigest(), size)
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    return "not a regular file"
 
 
 class _Progress:
