@@ -73,7 +73,7 @@ def redact_url(url: str) -> str:
     return redact(url)
 
 
-_CREDENTIAL_SHAPE = re.compile(r"^(?:ghp_|gho_|ghs_|ghu_|ghr_|github_pat_|glpat-|hf_|sk-|xox[abp]-)[\w-]{8,}$")
+_CREDENTIAL_SHAPE = re.compile(r"^(?:ghp_|gho_|ghs_|ghu_|ghr_|github_pat_|glpat-|hf_|sk-|xox[abp]-)[\w-]{20,}$")
 
 
 def looks_like_credential(text: str) -> bool:

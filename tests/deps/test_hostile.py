@@ -312,3 +312,10 @@ def test_deps_cli_on_random_files_ends_in_a_known_exit_code(tmp_path_factory: py
     for name, data in files.items():
         (folder / name).write_bytes(data)
     assert main_quiet(folder, "deps", "--format", "json") in (0, 1, 2)
+
+
+def test_a_package_named_like_a_token_prefix_is_still_a_package(tmp_path: Path) -> None:
+    from mlwarden.redact import looks_like_credential
+
+    assert not looks_like_credential("hf_transfer")  # a real package (peft's examples pin it)
+    assert looks_like_credential("ghp_" + "Zq8s3cr3tPassw0rdXk" + "A" * 17)
