@@ -212,7 +212,7 @@ def test_token_in_a_notebook_output_is_refused(consumer: Path, tmp_path_factory:
     result = _commit(consumer, tmp_path_factory.getbasetemp(), "add notebook")
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "eda.ipynb!cell 0 output 0:1: MW401 high: Hugging Face Token" in output
+    assert "eda.ipynb!cell 1 output 0:1: MW401 high: Hugging Face Token" in output
     assert token not in output
     _git("rm", "-q", "--cached", "eda.ipynb", cwd=consumer)
     (consumer / "eda.ipynb").unlink()
