@@ -18,7 +18,7 @@ START, END = "<!-- rule-table -->", "<!-- /rule-table -->"
 def table() -> str:
     rows = ["| rule | severity | what | fix |", "| --- | --- | --- | --- |"]
     for rule in RULES.values():
-        rows.append(f"| <a id=\"{rule.id.lower()}\"></a>`{rule.id}` | {rule.severity.label} | {_cell(rule.title)} "
+        rows.append(f"| <a id=\"{rule.id.lower()}\"></a>`{rule.id}` | {rule.severity.label} | {_cell(rule.summary)} "
                     f"| {_cell(rule.remediation)} |")
     return "\n".join(rows)
 

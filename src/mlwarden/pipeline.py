@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlwarden.findings import Finding, Location, Report, ScanError
+from mlwarden.rules import POLICY_ENTRY_EXPIRED, POLICY_ENTRY_EXPIRING
 
 if TYPE_CHECKING:
     from mlwarden.config import Config
@@ -277,15 +278,15 @@ def policy_expiry_findings(policy: Policy, today: dt.date | None = None) -> list
     findings: list[Finding] = []
     for entry, status in policy.expiry(today):
         if status is Status.EXPIRED:
-            rule_id = "MW601"
+            rule_id = POLICY_ENTRY_EXPIRED
             message = f"[[{entry.kind}]] {entry.key} expired on {entry.expires} (owner {entry.owner}); it no " \
                       "longer applies"
         elif status is Status.GRACE:
-            rule_id = "MW602"
+            rule_id = POLICY_ENTRY_EXPIRING
             message = f"[[{entry.kind}]] {entry.key} expired on {entry.expires}; it applies until the grace " \
                       f"period ends on {policy.grace_end(entry)} (owner {entry.owner})"
         else:
-            rule_id = "MW602"
+            rule_id = POLICY_ENTRY_EXPIRING
             message = f"[[{entry.kind}]] {entry.key} expires on {entry.expires} (owner {entry.owner})"
         findings.append(make_finding(rule_id, Location(entry.origin.file, line=entry.origin.line), message,
                                      f"{entry.kind}:{entry.key}"))

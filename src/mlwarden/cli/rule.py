@@ -15,11 +15,11 @@ def rule(rule_id: str | None) -> int:
 
     if rule_id is None:
         for known in RULES.values():
-            click.echo(f"{known.id}  {known.severity.label:<8}  {known.title}")
+            click.echo(f"{known.id}  {known.severity.label:<8}  {known.summary}")
         return 0
     found = RULES.get(rule_id.upper())
     if found is None:
         raise ConfigError(f"unknown rule {rule_id!r}{closest_rule(rule_id)}")
-    click.echo(f"{found.id} {found.name}: {found.title}\n"
+    click.echo(f"{found.id} {found.name}: {found.summary}\n"
                f"default severity: {found.severity.label}\n\n{found.help}\n\nfix: {found.remediation}")
     return 0

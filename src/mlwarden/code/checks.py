@@ -15,31 +15,107 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mlwarden.code.parse import Skipped, parse
+from mlwarden.rules import (
+    CUSTOM_OP_LIBRARY,
+    HUB_LOAD_UNPINNED,
+    KERAS_UNSAFE_LOAD,
+    PICKLE_LOAD,
+    TAR_EXTRACTALL,
+    TORCH_LOAD_UNSAFE,
+    TRUST_REMOTE_CODE,
+    YAML_UNSAFE_LOAD,
+)
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
 # Models that predate namespaces keep their bare ids on the Hub (gpt2, bert-base-uncased, t5-small ...).
 _LEGACY_MODEL = re.compile(
     r"^(?:albert|bart|bert|camembert|ctrl|deberta|distilbert|distilgpt2|distilroberta|electra|flaubert|gpt2|"
-    r"longformer|mbart|mt5|openai-gpt|roberta|t5|transfo-xl|xlm|xlm-roberta|xlnet)(?:-[\w.-]+)?$", re.IGNORECASE)
+    r"longformer|mbart|mt5|openai-gpt|roberta|t5|transfo-xl|xlm|xlm-roberta|xlnet)(?:-[\w.-]+)?$",
+    re.IGNORECASE,
+)
 # datasets' packaged builders read local files: load_dataset("csv", data_files=...) downloads nothing.
-_PACKAGED_BUILDERS = {"csv", "json", "parquet", "text", "arrow", "pandas", "sql", "imagefolder", "audiofolder",
-                      "videofolder", "webdataset", "xml", "generator", "cache", "folder_based_builder"}
-_FILE_SUFFIX = re.compile(r"\.(?:bin|pt|pth|ckpt|safetensors|json|jsonl|h5|hdf5|onnx|gguf|pkl|pickle|py|csv|tsv|txt|"
-                          r"parquet|arrow|zip|tar|gz|msgpack|model|keras|npz|npy)$", re.IGNORECASE)
-_LOCAL_FIRST_PART = {"output", "outputs", "checkpoint", "checkpoints", "ckpt", "models", "model", "saved_models",
-                     "save", "runs", "results", "logs", "tmp", "temp", "data", "weights", "exp", "experiments"}
-_PATH_CALLS = {"os.path.join", "os.path.abspath", "os.path.expanduser", "os.path.realpath", "os.path.dirname",
-               "os.path.normpath", "os.getcwd", "os.fspath", "pathlib.Path", "pathlib.PurePath",
-               "pathlib.PosixPath", "pathlib.WindowsPath", "tempfile.mkdtemp", "tempfile.gettempdir",
-               "tempfile.TemporaryDirectory", "posixpath.join", "ntpath.join"}
+_PACKAGED_BUILDERS = {
+    "csv",
+    "json",
+    "parquet",
+    "text",
+    "arrow",
+    "pandas",
+    "sql",
+    "imagefolder",
+    "audiofolder",
+    "videofolder",
+    "webdataset",
+    "xml",
+    "generator",
+    "cache",
+    "folder_based_builder",
+}
+_FILE_SUFFIX = re.compile(
+    r"\.(?:bin|pt|pth|ckpt|safetensors|json|jsonl|h5|hdf5|onnx|gguf|pkl|pickle|py|csv|tsv|txt|"
+    r"parquet|arrow|zip|tar|gz|msgpack|model|keras|npz|npy)$",
+    re.IGNORECASE,
+)
+_LOCAL_FIRST_PART = {
+    "output",
+    "outputs",
+    "checkpoint",
+    "checkpoints",
+    "ckpt",
+    "models",
+    "model",
+    "saved_models",
+    "save",
+    "runs",
+    "results",
+    "logs",
+    "tmp",
+    "temp",
+    "data",
+    "weights",
+    "exp",
+    "experiments",
+}
+_PATH_CALLS = {
+    "os.path.join",
+    "os.path.abspath",
+    "os.path.expanduser",
+    "os.path.realpath",
+    "os.path.dirname",
+    "os.path.normpath",
+    "os.getcwd",
+    "os.fspath",
+    "pathlib.Path",
+    "pathlib.PurePath",
+    "pathlib.PosixPath",
+    "pathlib.WindowsPath",
+    "tempfile.mkdtemp",
+    "tempfile.gettempdir",
+    "tempfile.TemporaryDirectory",
+    "posixpath.join",
+    "ntpath.join",
+}
 _PATH_METHODS = {"joinpath", "resolve", "absolute", "expanduser", "with_name", "with_suffix", "mkdtemp"}
 # Not "checkpoint": in Hugging Face code a checkpoint is as often a Hub id ("distilbert-base-uncased").
 _LOCAL_WORDS = ("tmp", "temp", "dir", "folder", "output", "save", "cache")
 # Libraries with functions of the same names that do not read the Hugging Face Hub (seaborn.load_dataset
 # fetches its sample CSVs from GitHub; modelscope has its own hub).
-_NOT_HUB_ROOTS = {"seaborn", "sns", "tensorflow_datasets", "tfds", "torchvision", "sklearn", "modelscope",
-                  "statsmodels", "plotly", "vega_datasets", "pydataset", "keras", "tensorflow"}
+_NOT_HUB_ROOTS = {
+    "seaborn",
+    "sns",
+    "tensorflow_datasets",
+    "tfds",
+    "torchvision",
+    "sklearn",
+    "modelscope",
+    "statsmodels",
+    "plotly",
+    "vega_datasets",
+    "pydataset",
+    "keras",
+    "tensorflow",
+}
 LOCAL = "<local path>"  # what a name resolves to when it holds a filesystem path
 
 _HUB_FUNCTIONS = {
@@ -51,26 +127,46 @@ _HUB_FUNCTIONS = {
     "sentence_transformers.SentenceTransformer": ("model_name_or_path", 0),
 }
 _PICKLE_LOADERS = {
-    "pickle.load", "pickle.loads", "pickle.Unpickler", "_pickle.load", "_pickle.loads", "cPickle.load",
-    "cPickle.loads", "dill.load", "dill.loads", "cloudpickle.load", "cloudpickle.loads", "shelve.open",
-    "jsonpickle.decode", "joblib.load", "pandas.read_pickle", "sklearn.externals.joblib.load",
+    "pickle.load",
+    "pickle.loads",
+    "pickle.Unpickler",
+    "_pickle.load",
+    "_pickle.loads",
+    "cPickle.load",
+    "cPickle.loads",
+    "dill.load",
+    "dill.loads",
+    "cloudpickle.load",
+    "cloudpickle.loads",
+    "shelve.open",
+    "jsonpickle.decode",
+    "joblib.load",
+    "pandas.read_pickle",
+    "sklearn.externals.joblib.load",
     "torch.serialization.load",
 }
 _KERAS_LOADERS = {
-    "keras.models.load_model", "keras.saving.load_model", "tensorflow.keras.models.load_model",
-    "tf_keras.models.load_model", "keras.src.saving.saving_api.load_model",
+    "keras.models.load_model",
+    "keras.saving.load_model",
+    "tensorflow.keras.models.load_model",
+    "tf_keras.models.load_model",
+    "keras.src.saving.saving_api.load_model",
 }
 _CUSTOM_OPS = {
-    "torch.ops.load_library", "tensorflow.load_op_library", "tensorflow.load_library",
+    "torch.ops.load_library",
+    "tensorflow.load_op_library",
+    "tensorflow.load_library",
     "tensorflow.experimental.register_filesystem_plugin",
 }
 # Every check needs one of these words in the text (a module it imports or resolves, or the call's own name):
 # a file without any cannot produce a finding, so it is not parsed. Most of a large code base is such files
 # (pydantic-ai: 60 of 697 files, 5 of 19.5 MB, have one), and parsing is most of the check's time.
-TRIGGERS = re.compile(r"pickle|Unpickler|shelve|dill|joblib|torch|numpy|keras|tensorflow|yaml|tarfile|"
-                      r"from_pretrained|hf_hub_download|snapshot_download|load_dataset|transformers|"
-                      r"SentenceTransformer|trust_remote_code|load_library|load_op_library|"
-                      r"register_filesystem_plugin|register_custom_ops_library")
+TRIGGERS = re.compile(
+    r"pickle|Unpickler|shelve|dill|joblib|torch|numpy|keras|tensorflow|yaml|tarfile|"
+    r"from_pretrained|hf_hub_download|snapshot_download|load_dataset|transformers|"
+    r"SentenceTransformer|trust_remote_code|load_library|load_op_library|"
+    r"register_filesystem_plugin|register_custom_ops_library"
+)
 _SAFE_YAML_LOADERS = {"SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader"}
 
 
@@ -100,8 +196,9 @@ class CheckResult:
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, aliases: dict[str, str], env: dict[str, str | None],
-                 is_local_dir: Callable[[str], bool] | None) -> None:
+    def __init__(
+        self, aliases: dict[str, str], env: dict[str, str | None], is_local_dir: Callable[[str], bool] | None
+    ) -> None:
         self.aliases = aliases
         self.env = env  # name -> its constant string, LOCAL, or None when assigned something else
         self.is_local_dir = is_local_dir or (lambda _: False)
@@ -159,8 +256,11 @@ class _Visitor(ast.NodeVisitor):
         """An expression that builds a filesystem path (os.path.join, Path(...) / "x", tempfile, str(path))."""
         if isinstance(node, ast.Call):
             name = self.resolve(node.func) or ""
-            if name in _PATH_CALLS or name.startswith(("pathlib.", "os.path.", "tempfile.")) \
-                    or name.rsplit(".", 1)[-1] in _PATH_METHODS:
+            if (
+                name in _PATH_CALLS
+                or name.startswith(("pathlib.", "os.path.", "tempfile."))
+                or name.rsplit(".", 1)[-1] in _PATH_METHODS
+            ):
                 return True
             if name in ("str", "os.fspath") and node.args:
                 return self._is_path(node.args[0])
@@ -280,8 +380,7 @@ def _arg(node: ast.Call, kwargs: dict[str, ast.expr], keyword: str, position: in
 def _check_hub(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[str, ast.expr]) -> None:
     spec = _HUB_FUNCTIONS.get(name)
     root = name.split(".", 1)[0]
-    if spec is None and last in ("hf_hub_download", "snapshot_download", "load_dataset") \
-            and root not in _NOT_HUB_ROOTS:
+    if spec is None and last in ("hf_hub_download", "snapshot_download", "load_dataset") and root not in _NOT_HUB_ROOTS:
         spec = ("repo_id" if last != "load_dataset" else "path", 0)
     if spec is None and last == "from_pretrained":
         # PeftModel.from_pretrained(base_model, model_id): the adapter's repository is the second argument.
@@ -303,15 +402,28 @@ def _check_hub(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[s
         # A repository named at run time (a parameter, a CLI argument, a test's parametrisation) is the caller's
         # choice, and may as well be a local folder: listed at low; a literal Hub id is the code's own choice.
         # (On huggingface/peft, 724 of 1,163 high MW701 were run-time names, mostly tests' model_id loops.)
-        v.add("MW701", node, f"{last}({what}) without revision=: pin a 40-hex commit", f"{last}:{repo}",
-              low=repo is None)
+        v.add(
+            HUB_LOAD_UNPINNED,
+            node,
+            f"{last}({what}) without revision=: pin a 40-hex commit",
+            f"{last}:{repo}",
+            low=repo is None,
+        )
     elif revision_node is not None and revision is None:
         if repo is not None:  # a run-time repository with a run-time revision is plumbing, not a choice
-            v.add("MW701", node, f"{last}({what}) with a revision computed at run time: pin a literal 40-hex "
-                  "commit", f"{last}:{repo}")
+            v.add(
+                HUB_LOAD_UNPINNED,
+                node,
+                f"{last}({what}) with a revision computed at run time: pin a literal 40-hex commit",
+                f"{last}:{repo}",
+            )
     elif revision is not None and not _COMMIT.match(revision):
-        v.add("MW701", node, f"{last}({what}, revision={revision!r}): branches and tags move; pin a 40-hex "
-              "commit", f"{last}:{repo}")
+        v.add(
+            HUB_LOAD_UNPINNED,
+            node,
+            f"{last}({what}, revision={revision!r}): branches and tags move; pin a 40-hex commit",
+            f"{last}:{repo}",
+        )
     if repo is not None:
         v.result.hub_refs.append(HubReference(repo, revision, node.lineno))
 
@@ -351,8 +463,13 @@ def _hub_repo(v: _Visitor, node: ast.expr | None, function: str) -> str | None:
 
 
 def _local_string(value: str) -> bool:
-    return value.startswith(("./", "../", "/", "~", ".\\", "..\\")) or "\\" in value or value in (".", "..") \
-        or value.count("/") > 1 or bool(re.match(r"^[A-Za-z]:[\\/]", value))
+    return (
+        value.startswith(("./", "../", "/", "~", ".\\", "..\\"))
+        or "\\" in value
+        or value in (".", "..")
+        or value.count("/") > 1
+        or bool(re.match(r"^[A-Za-z]:[\\/]", value))
+    )
 
 
 def _local_name(name: str) -> bool:
@@ -366,8 +483,12 @@ def _local_name(name: str) -> bool:
 
 def _check_remote_code(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[str, ast.expr]) -> None:
     if _const(kwargs.get("trust_remote_code")) is True:
-        v.add("MW703", node, f"{last or 'call'}(trust_remote_code=True) imports and runs the repository's "
-              "Python code", f"trc:{last}")
+        v.add(
+            TRUST_REMOTE_CODE,
+            node,
+            f"{last or 'call'}(trust_remote_code=True) imports and runs the repository's Python code",
+            f"trc:{last}",
+        )
 
 
 def _check_torch_load(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[str, ast.expr]) -> None:
@@ -377,25 +498,43 @@ def _check_torch_load(v: _Visitor, node: ast.Call, name: str, last: str, kwargs:
     if "weights_only" in kwargs and weights_only is _NOT_CONSTANT:
         # weights_only=weights_only: a wrapper passing its caller's choice on (peft's torch_load defaults it to
         # True); the choice is made, and checked, where the wrapper is called
-        v.add("MW704", node, "torch.load with weights_only= computed at run time: make sure it is True",
-              "torch.load", low=True)
+        v.add(
+            TORCH_LOAD_UNSAFE,
+            node,
+            "torch.load with weights_only= computed at run time: make sure it is True",
+            "torch.load",
+            low=True,
+        )
         return
     if weights_only is not True:
         state = "weights_only=False" if weights_only is False else "no weights_only=True"
-        v.add("MW704", node, f"torch.load with {state}: use torch.load(..., weights_only=True) or "
-              "safetensors", "torch.load")
+        v.add(
+            TORCH_LOAD_UNSAFE,
+            node,
+            f"torch.load with {state}: use torch.load(..., weights_only=True) or safetensors",
+            "torch.load",
+        )
 
 
 def _check_pickle(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[str, ast.expr]) -> None:
     if name in _PICKLE_LOADERS and _round_trip(v, node):
         return  # pickle.loads(pickle.dumps(obj)): the bytes were made on the line itself (a copy or a test)
     if name in _PICKLE_LOADERS:
-        v.add("MW705", node, f"{name} runs code embedded in the data: prefer safetensors, skops or a data "
-              "format; scan the file with `mlwarden models` first", name)
-    elif name in ("numpy.load", "numpy.lib.npyio.load") and _const(kwargs.get("allow_pickle")) is not False \
-            and "allow_pickle" in kwargs:
-        v.add("MW705", node, "numpy.load(allow_pickle=True) unpickles object arrays: store plain dtypes",
-              "numpy.load")
+        v.add(
+            PICKLE_LOAD,
+            node,
+            f"{name} runs code embedded in the data: prefer safetensors, skops or a data "
+            "format; scan the file with `mlwarden models` first",
+            name,
+        )
+    elif (
+        name in ("numpy.load", "numpy.lib.npyio.load")
+        and _const(kwargs.get("allow_pickle")) is not False
+        and "allow_pickle" in kwargs
+    ):
+        v.add(
+            PICKLE_LOAD, node, "numpy.load(allow_pickle=True) unpickles object arrays: store plain dtypes", "numpy.load"
+        )
 
 
 def _round_trip(v: _Visitor, node: ast.Call) -> bool:
@@ -404,30 +543,44 @@ def _round_trip(v: _Visitor, node: ast.Call) -> bool:
         return False
     inner = v.resolve(node.args[0].func) or ""
     return inner.rsplit(".", 1)[-1] in ("dumps", "_dumps", "encode") and inner.split(".", 1)[0] in (
-        "pickle", "_pickle", "cPickle", "dill", "cloudpickle", "jsonpickle")
+        "pickle",
+        "_pickle",
+        "cPickle",
+        "dill",
+        "cloudpickle",
+        "jsonpickle",
+    )
 
 
 def _check_keras(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[str, ast.expr]) -> None:
     if name not in _KERAS_LOADERS and not (last == "load_model" and "keras" in name):
         return
     if _const(kwargs.get("safe_mode")) is False:
-        v.add("MW706", node, f"{name}(safe_mode=False) runs Lambda layers' bytecode: keep safe_mode=True",
-              f"{name}:safe_mode")
+        v.add(
+            KERAS_UNSAFE_LOAD,
+            node,
+            f"{name}(safe_mode=False) runs Lambda layers' bytecode: keep safe_mode=True",
+            f"{name}:safe_mode",
+        )
     target = _const(_arg(node, kwargs, "filepath", 0))
     if isinstance(target, str) and target.lower().endswith((".h5", ".hdf5")):
-        v.add("MW706", node, f"{name}({target!r}): safe_mode does not apply to .h5 files (CVE-2025-9905); "
-              "use the .keras format", f"{name}:h5")
+        v.add(
+            KERAS_UNSAFE_LOAD,
+            node,
+            f"{name}({target!r}): safe_mode does not apply to .h5 files (CVE-2025-9905); use the .keras format",
+            f"{name}:h5",
+        )
 
 
 def _check_yaml(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[str, ast.expr]) -> None:
     if name == "yaml.unsafe_load" or name == "yaml.full_load":
-        v.add("MW707", node, f"{name} constructs Python objects: use yaml.safe_load", name)
+        v.add(YAML_UNSAFE_LOAD, node, f"{name} constructs Python objects: use yaml.safe_load", name)
         return
     if name not in ("yaml.load", "yaml.load_all"):
         return
     loader = _arg(node, kwargs, "Loader", 1)
     if loader is None or not v.safe_loader(loader):
-        v.add("MW707", node, f"{name} without Loader=yaml.SafeLoader: use yaml.safe_load", name)
+        v.add(YAML_UNSAFE_LOAD, node, f"{name} without Loader=yaml.SafeLoader: use yaml.safe_load", name)
 
 
 def _check_tar(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[str, ast.expr]) -> None:
@@ -435,22 +588,32 @@ def _check_tar(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[s
         return
     receiver = node.func.value
     if (isinstance(receiver, ast.Name) and receiver.id in v.tar_names) or v._opens_tar(receiver):
-        v.add("MW708", node, "extractall() without filter=: use extractall(path, filter=\"data\")", "extractall")
+        v.add(TAR_EXTRACTALL, node, 'extractall() without filter=: use extractall(path, filter="data")', "extractall")
 
 
 def _check_custom_ops(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[str, ast.expr]) -> None:
     if name in _CUSTOM_OPS or last == "register_custom_ops_library":
-        v.add("MW709", node, f"{name or last} loads native code", name or last)
+        v.add(CUSTOM_OP_LIBRARY, node, f"{name or last} loads native code", name or last)
 
 
 _CHECKS: list[Callable[[_Visitor, ast.Call, str, str, dict[str, ast.expr]], None]] = [
-    _check_remote_code, _check_torch_load, _check_pickle, _check_keras, _check_yaml, _check_tar,
+    _check_remote_code,
+    _check_torch_load,
+    _check_pickle,
+    _check_keras,
+    _check_yaml,
+    _check_tar,
     _check_custom_ops,
 ]
 
 
-def check_source(source: str, aliases: dict[str, str] | None = None, *, env: dict[str, str | None] | None = None,
-                 is_local_dir: Callable[[str], bool] | None = None) -> CheckResult:
+def check_source(
+    source: str,
+    aliases: dict[str, str] | None = None,
+    *,
+    env: dict[str, str | None] | None = None,
+    is_local_dir: Callable[[str], bool] | None = None,
+) -> CheckResult:
     """Check one module (or one notebook cell, sharing ``aliases`` and ``env`` with the cells before it).
 
     Statements the running Python cannot parse are skipped and listed in ``skipped``; raises SyntaxError (with

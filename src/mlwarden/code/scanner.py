@@ -9,7 +9,7 @@ from pathlib import Path
 from mlwarden.code.checks import TRIGGERS, CheckResult, CodeIssue, HubReference, check_source
 from mlwarden.findings import Finding, Location
 from mlwarden.policy.model import Policy
-from mlwarden.rules import make_finding
+from mlwarden.rules import CODE_UNPARSABLE, HUB_REPO_NOT_ALLOWED, make_finding
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 
@@ -22,11 +22,11 @@ def check_code_file(path: Path, display: str, policy: Policy) -> tuple[list[Find
     """Findings for one file; a file that cannot be read or parsed is itself a finding (MW710)."""
     try:
         if path.stat().st_size > MAX_SOURCE_BYTES:
-            return [_finding("MW710", display, None, None, f"larger than {MAX_SOURCE_BYTES} bytes; not checked",
+            return [_finding(CODE_UNPARSABLE, display, None, None, f"larger than {MAX_SOURCE_BYTES} bytes; not checked",
                              "size")], []
         raw = path.read_bytes()
     except OSError as exc:
-        return [_finding("MW710", display, None, None, f"cannot be read: {exc.strerror or exc}", "read")], []
+        return [_finding(CODE_UNPARSABLE, display, None, None, f"cannot be read: {exc.strerror or exc}", "read")], []
     text = raw.decode("utf-8", errors="replace")
     if path.suffix != ".ipynb" and not TRIGGERS.search(text) and _compiles(text):
         return [], []  # valid Python with nothing any check looks for: no finding is possible (see TRIGGERS)
@@ -39,7 +39,7 @@ def check_code_file(path: Path, display: str, policy: Policy) -> tuple[list[Find
         result = check_source(text, is_local_dir=is_dir)
     except (SyntaxError, ValueError, RecursionError) as exc:
         line = getattr(exc, "lineno", None)
-        return [_finding("MW710", display, line, None, f"does not parse: {getattr(exc, 'msg', exc)}",
+        return [_finding(CODE_UNPARSABLE, display, line, None, f"does not parse: {getattr(exc, 'msg', exc)}",
                          "syntax")], []
     return _findings(result, display, None, policy) + _skipped(result, display, None), result.hub_refs
 
@@ -87,7 +87,7 @@ def _skipped(result: CheckResult, display: str, member: str | None) -> list[Find
     spans = [f"{s.first}" if s.first == s.last else f"{s.first}-{s.last}" for s in result.skipped]
     shown = ", ".join(spans[:5]) + (f" and {len(spans) - 5} more" if len(spans) > 5 else "")
     first = result.skipped[0]
-    return [make_finding("MW710", Location(display, line=first.first, member=member),
+    return [make_finding(CODE_UNPARSABLE, Location(display, line=first.first, member=member),
                          f"line{'s' if len(spans) > 1 or '-' in spans[0] else ''} {shown} do not parse with Python "
                          f"{version} ({first.message}; newer syntax?) and were not checked; the rest was",
                          "skipped", severity=Severity.LOW)]
@@ -100,7 +100,7 @@ def _check_notebook(text: str, display: str, policy: Policy,
     try:
         notebook = read_notebook(text)
     except NotebookError as exc:
-        return [_finding("MW710", display, None, None, f"notebook cannot be read: {exc}", "notebook")], []
+        return [_finding(CODE_UNPARSABLE, display, None, None, f"notebook cannot be read: {exc}", "notebook")], []
     findings: list[Finding] = []
     refs: list[HubReference] = []
     aliases: dict[str, str] = {}  # imports and names carry over from one cell to the next, as in the kernel
@@ -111,7 +111,7 @@ def _check_notebook(text: str, display: str, policy: Policy,
             result = check_source(strip_magics(cell.source), aliases, env=env, is_local_dir=is_dir)
         except (SyntaxError, ValueError, RecursionError) as exc:
             line = getattr(exc, "lineno", None)
-            findings.append(_in_file(_finding("MW710", display, line, member,
+            findings.append(_in_file(_finding(CODE_UNPARSABLE, display, line, member,
                                               f"does not parse: {getattr(exc, 'msg', exc)}", f"syntax:{cell.index}"),
                                      cell.file_line(line or 1)))
             continue
@@ -138,10 +138,10 @@ def _findings(result: CheckResult, display: str, member: str | None, policy: Pol
         for ref in result.hub_refs:
             entry = hf_entry(policy, ref.repo_id)
             if entry is None:
-                findings.append(_finding("MW702", display, ref.line, member,
+                findings.append(_finding(HUB_REPO_NOT_ALLOWED, display, ref.line, member,
                                          f"{ref.repo_id} is not allowed by any [[hf]] entry", f"repo:{ref.repo_id}"))
             elif not revision_allowed(entry, ref.revision):
-                findings.append(_finding("MW702", display, ref.line, member,
+                findings.append(_finding(HUB_REPO_NOT_ALLOWED, display, ref.line, member,
                                          f"{ref.repo_id} at revision {ref.revision or '(none)'} is not an approved "
                                          f"commit of [[hf]] {entry.key} ({entry.origin})", f"rev:{ref.repo_id}"))
     return findings

@@ -10,7 +10,7 @@ from mlwarden.deps.model import Manifest, Pin
 from mlwarden.deps.osv import Advisory, OsvDatabase
 from mlwarden.findings import Finding, Location, ScanError, Severity
 from mlwarden.policy.model import Policy
-from mlwarden.rules import RULES, make_finding
+from mlwarden.rules import DEP_MALICIOUS, DEP_UNAUDITED, DEP_VULNERABLE, RULES, make_finding
 
 
 @dataclass
@@ -92,15 +92,15 @@ def _record(result: AuditResult, pin: Pin, advisory: Advisory, policy: Policy) -
     if advisory.malicious:
         # Not waivable by a vulnerability exception: there is no fixed version of an attack.
         result.findings.append(make_finding(
-            "MW313", Location(pin.file, line=pin.line),
+            DEP_MALICIOUS, Location(pin.file, line=pin.line),
             f"{pin.name} {pin.version} is a known malicious package: {advisory.id}: {advisory.summary}",
             f"{advisory.id}:{pin.name}"))
         return
-    rule = RULES["MW311"]
+    rule = RULES[DEP_VULNERABLE]
     fixed = ", ".join(advisory.fixed) or "none known"
     aliases = f" ({', '.join(advisory.aliases)})" if advisory.aliases else ""
     score = f", CVSS {advisory.score}" if advisory.score is not None else ""
-    finding = Finding("MW311", severity_for(advisory.score), Location(pin.file, line=pin.line),
+    finding = Finding(DEP_VULNERABLE, severity_for(advisory.score), Location(pin.file, line=pin.line),
                       f"{pin.name} {pin.version}: {advisory.id}{aliases}{score}: {advisory.summary} "
                       f"[fixed in: {fixed}]", f"{advisory.id}:{pin.name}", "", rule.remediation)
     if policy.vulnerability_waiver({advisory.id, *advisory.aliases}):
@@ -112,8 +112,8 @@ def _record(result: AuditResult, pin: Pin, advisory: Advisory, policy: Policy) -
 def unaudited_errors(unaudited: list[tuple[Pin, str]], *, allow: bool) -> tuple[list[Finding], list[ScanError]]:
     """Fail closed: each unaudited pin is an error (exit 2), or a low finding with --allow-unaudited."""
     if allow:
-        rule = RULES["MW312"]
-        return [Finding("MW312", Severity.LOW, Location(p.file, line=p.line), f"{p.name}: {why}",
+        rule = RULES[DEP_UNAUDITED]
+        return [Finding(DEP_UNAUDITED, Severity.LOW, Location(p.file, line=p.line), f"{p.name}: {why}",
                         f"unaudited:{p.name}", "", rule.remediation) for p, why in unaudited], []
     errors = [ScanError(f"{p.file}:{p.line}" if p.line else p.file, f"{p.name} could not be audited: {why}")
               for p, why in unaudited]

@@ -10,7 +10,16 @@ from urllib.parse import urlsplit
 from mlwarden.deps.model import DEFAULT_CONDA_CHANNELS, PYPI_SIMPLE, Manifest, Pin, Source
 from mlwarden.findings import Finding, Location, Severity
 from mlwarden.policy.model import Entry, Policy, canonicalize_name
-from mlwarden.rules import make_finding
+from mlwarden.rules import (
+    DEP_CONFUSION,
+    DEP_DENIED,
+    DEP_MISSING_HASH,
+    DEP_SOURCE_NOT_ALLOWED,
+    DEP_TYPOSQUAT,
+    DEP_UNPINNED,
+    DEP_VCS_UNPINNED,
+    make_finding,
+)
 
 _PYPI_HOSTS = ("pypi.org", "pypi.python.org", "files.pythonhosted.org")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -116,29 +125,64 @@ def _file_sources(manifest: Manifest, rules: SourceRules, policy: Policy) -> lis
     out: list[Finding] = []
     for url, line in manifest.indexes + manifest.extra_indexes:
         if not rules.index_allowed(url):
-            out.append(_finding("MW303", manifest.file, line, f"index {url} is not allowed by any [[index]] entry",
-                                f"index:{normalise_url(url)}"))
+            out.append(
+                _finding(
+                    DEP_SOURCE_NOT_ALLOWED,
+                    manifest.file,
+                    line,
+                    f"index {url} is not allowed by any [[index]] entry",
+                    f"index:{normalise_url(url)}",
+                )
+            )
     if manifest.extra_indexes and not policy.settings.allow_extra_index_url:
         url, line = manifest.extra_indexes[0]
-        out.append(_finding("MW305", manifest.file, line, f"extra index {url} is merged with the main index: any "
-                            "name can resolve from either (dependency confusion)", "extra-index"))
+        out.append(
+            _finding(
+                DEP_CONFUSION,
+                manifest.file,
+                line,
+                f"extra index {url} is merged with the main index: any "
+                "name can resolve from either (dependency confusion)",
+                "extra-index",
+            )
+        )
     for url, line in manifest.find_links:
         if not rules.find_links_allowed(url):
-            out.append(_finding("MW303", manifest.file, line, f"find-links {url} is not allowed by any [[index]] "
-                                "entry (kind = \"find-links\")", f"find-links:{url}"))
+            out.append(
+                _finding(
+                    DEP_SOURCE_NOT_ALLOWED,
+                    manifest.file,
+                    line,
+                    f'find-links {url} is not allowed by any [[index]] entry (kind = "find-links")',
+                    f"find-links:{url}",
+                )
+            )
     for channel, line in manifest.channels:
         if not rules.channel_allowed(channel):
-            out.append(_finding("MW303", manifest.file, line, f"conda channel {channel} is not allowed",
-                                f"channel:{channel}"))
+            out.append(
+                _finding(
+                    DEP_SOURCE_NOT_ALLOWED,
+                    manifest.file,
+                    line,
+                    f"conda channel {channel} is not allowed",
+                    f"channel:{channel}",
+                )
+            )
     if manifest.index_strategy and manifest.index_strategy[0] in _UNSAFE_UV_STRATEGIES:
         strategy, line = manifest.index_strategy
-        out.append(_finding("MW305", manifest.file, line, f"uv index-strategy {strategy!r} lets any index serve "
-                            "any name (dependency confusion); use first-index", "uv-strategy"))
+        out.append(
+            _finding(
+                DEP_CONFUSION,
+                manifest.file,
+                line,
+                f"uv index-strategy {strategy!r} lets any index serve any name (dependency confusion); use first-index",
+                "uv-strategy",
+            )
+        )
     return out
 
 
-def _pin_findings(pin: Pin, manifest: Manifest, rules: SourceRules, policy: Policy,
-                  typosquats: bool) -> list[Finding]:
+def _pin_findings(pin: Pin, manifest: Manifest, rules: SourceRules, policy: Policy, typosquats: bool) -> list[Finding]:
     out: list[Finding] = []
     where = (pin.file, pin.line)
     source = pin.source
@@ -146,26 +190,56 @@ def _pin_findings(pin: Pin, manifest: Manifest, rules: SourceRules, policy: Poli
     if source is not None:
         out += _source_findings(pin, source, rules, policy)
     elif manifest.kind in ("requirements", "conda") and pin.version is None:
-        out.append(_finding("MW301", *where, f"{pin.name}{pin.specifier or ''} is not pinned to one version",
-                            f"unpinned:{name}"))
-    if policy.settings.require_hashes and manifest.kind not in _DECLARATIONS and not pin.hashes \
-            and (source is None or source.kind in ("index", "url")):
-        out.append(_finding("MW302", *where, f"{pin.name} has no hash (the policy requires hashes)",
-                            f"nohash:{name}"))
+        out.append(
+            _finding(
+                DEP_UNPINNED,
+                *where,
+                f"{pin.name}{pin.specifier or ''} is not pinned to one version",
+                f"unpinned:{name}",
+            )
+        )
+    if (
+        policy.settings.require_hashes
+        and manifest.kind not in _DECLARATIONS
+        and not pin.hashes
+        and (source is None or source.kind in ("index", "url"))
+    ):
+        out.append(
+            _finding(DEP_MISSING_HASH, *where, f"{pin.name} has no hash (the policy requires hashes)", f"nohash:{name}")
+        )
     if pin.ecosystem == "PyPI":
         decision, entry = policy.package_decision(pin.name, pin.version)
         if decision == "denied" and entry is not None:
-            out.append(_finding("MW306", *where, f"{pin.name} {pin.version or pin.specifier or ''} is denied by "
-                                f"[[package]] {entry.key} ({entry.origin}): {entry.reason}", f"denied:{name}"))
+            out.append(
+                _finding(
+                    DEP_DENIED,
+                    *where,
+                    f"{pin.name} {pin.version or pin.specifier or ''} is denied by "
+                    f"[[package]] {entry.key} ({entry.origin}): {entry.reason}",
+                    f"denied:{name}",
+                )
+            )
         elif decision == "not-allowed" and entry is not None:
-            out.append(_finding("MW306", *where, f"{pin.name} {pin.version} is outside the versions "
-                                f"[[package]] {entry.key} allows ({entry.origin})", f"denied:{name}"))
+            out.append(
+                _finding(
+                    DEP_DENIED,
+                    *where,
+                    f"{pin.name} {pin.version} is outside the versions [[package]] {entry.key} allows ({entry.origin})",
+                    f"denied:{name}",
+                )
+            )
         allowed_by = entry if decision == "allowed" else None
         if allowed_by is not None and allowed_by.get("index") and source is not None and source.kind == "index":
             index = next((e for e in rules.indexes if e.get("id") == allowed_by.get("index")), None)
             if index is not None and normalise_url(str(index.get("url"))) != normalise_url(source.url):
-                out.append(_finding("MW303", *where, f"{pin.name} must come from index {index.get('id')}, not "
-                                    f"{source.url}", f"pkg-index:{name}"))
+                out.append(
+                    _finding(
+                        DEP_SOURCE_NOT_ALLOWED,
+                        *where,
+                        f"{pin.name} must come from index {index.get('id')}, not {source.url}",
+                        f"pkg-index:{name}",
+                    )
+                )
         exclusive = rules.exclusive_index_for(pin.name)
         if exclusive is not None:
             out += _confusion(pin, manifest, exclusive)
@@ -174,7 +248,7 @@ def _pin_findings(pin: Pin, manifest: Manifest, rules: SourceRules, policy: Poli
 
             match = typosquat_target(pin.name)
             if match is not None:
-                out.append(_finding("MW307", *where, match.describe(), f"typo:{name}", severity=match.severity))
+                out.append(_finding(DEP_TYPOSQUAT, *where, match.describe(), f"typo:{name}", severity=match.severity))
     return out
 
 
@@ -185,31 +259,64 @@ def _source_findings(pin: Pin, source: Source, rules: SourceRules, policy: Polic
         entry = rules.vcs_entry(source.url)
         out = []
         if entry is None:
-            out.append(_finding("MW303", *where, f"{pin.name} comes from {source.url}, which no [[vcs]] entry "
-                                "allows", f"vcs:{name}"))
+            out.append(
+                _finding(
+                    DEP_SOURCE_NOT_ALLOWED,
+                    *where,
+                    f"{pin.name} comes from {source.url}, which no [[vcs]] entry allows",
+                    f"vcs:{name}",
+                )
+            )
         require_commit = entry.get("require_commit", True) if entry is not None else True
         commit = source.commit or (source.ref if source.ref and _COMMIT.match(source.ref) else None)
         if require_commit and not (source.ref and _COMMIT.match(source.ref)):
             what = f"@{source.ref}" if source.ref else "without a ref"
             locked = f" (the lock file records {commit})" if commit else ""
-            out.append(_finding("MW304", *where, f"{pin.name} from {source.url} {what}: pin a 40-hex commit{locked}",
-                                f"vcsref:{name}", Severity.MEDIUM if commit else None))
+            out.append(
+                _finding(
+                    DEP_VCS_UNPINNED,
+                    *where,
+                    f"{pin.name} from {source.url} {what}: pin a 40-hex commit{locked}",
+                    f"vcsref:{name}",
+                    Severity.MEDIUM if commit else None,
+                )
+            )
         return out
     if source.kind == "url":
         entry = rules.url_entry(source.url)
         out = []
         if entry is None:
-            out.append(_finding("MW303", *where, f"{pin.name} is downloaded from {source.url}, which no [[url]] "
-                                "entry allows", f"url:{name}"))
+            out.append(
+                _finding(
+                    DEP_SOURCE_NOT_ALLOWED,
+                    *where,
+                    f"{pin.name} is downloaded from {source.url}, which no [[url]] entry allows",
+                    f"url:{name}",
+                )
+            )
         if (entry is None or entry.get("require_hash", True)) and not pin.hashes and "sha256=" not in source.url:
-            out.append(_finding("MW302", *where, f"{pin.name} is a direct URL without a hash", f"urlhash:{name}"))
+            out.append(
+                _finding(DEP_MISSING_HASH, *where, f"{pin.name} is a direct URL without a hash", f"urlhash:{name}")
+            )
         return out
     if source.kind == "index" and not rules.index_allowed(source.url):
-        return [_finding("MW303", *where, f"{pin.name} is locked from index {source.url}, which no [[index]] "
-                         "entry allows", f"lockindex:{name}")]
+        return [
+            _finding(
+                DEP_SOURCE_NOT_ALLOWED,
+                *where,
+                f"{pin.name} is locked from index {source.url}, which no [[index]] entry allows",
+                f"lockindex:{name}",
+            )
+        ]
     if source.kind == "conda-channel" and not rules.channel_allowed(source.url):
-        return [_finding("MW303", *where, f"{pin.name} comes from conda channel {source.url}, which is not allowed",
-                         f"channel:{name}")]
+        return [
+            _finding(
+                DEP_SOURCE_NOT_ALLOWED,
+                *where,
+                f"{pin.name} comes from conda channel {source.url}, which is not allowed",
+                f"channel:{name}",
+            )
+        ]
     return []
 
 
@@ -218,12 +325,27 @@ def _confusion(pin: Pin, manifest: Manifest, exclusive: Entry) -> list[Finding]:
     where = (pin.file, pin.line)
     if pin.source is not None and pin.source.kind == "index":
         if normalise_url(pin.source.url) != url:
-            return [_finding("MW305", *where, f"internal package {pin.name} is locked from {pin.source.url}, not "
-                             f"its exclusive index {exclusive.get('id')}", f"confusion:{pin.name}", Severity.CRITICAL)]
+            return [
+                _finding(
+                    DEP_CONFUSION,
+                    *where,
+                    f"internal package {pin.name} is locked from {pin.source.url}, not "
+                    f"its exclusive index {exclusive.get('id')}",
+                    f"confusion:{pin.name}",
+                    Severity.CRITICAL,
+                )
+            ]
         return []
     declared = [normalise_url(u) for u, _ in manifest.indexes + manifest.extra_indexes]
     others = [u for u in declared if u != url] or ([] if declared else [PYPI_SIMPLE])
     if others:
-        return [_finding("MW305", *where, f"internal package {pin.name} can resolve from {others[0]}; it must come "
-                         f"only from {exclusive.get('id')}", f"confusion:{pin.name}")]
+        return [
+            _finding(
+                DEP_CONFUSION,
+                *where,
+                f"internal package {pin.name} can resolve from {others[0]}; it must come "
+                f"only from {exclusive.get('id')}",
+                f"confusion:{pin.name}",
+            )
+        ]
     return []

@@ -19,7 +19,7 @@ from pathlib import Path
 from mlwarden.deps.model import Manifest, Pin
 from mlwarden.findings import Finding, Location
 from mlwarden.policy.model import Policy, canonicalize_name
-from mlwarden.rules import make_finding
+from mlwarden.rules import DEP_COOLDOWN, make_finding
 
 PYPI_JSON = "https://pypi.org/pypi/{name}/{version}/json"
 
@@ -77,7 +77,7 @@ def check_cooldown(manifests: Iterable[Manifest], days: int, policy: Policy, *,
             if moment <= limit:
                 continue
             age = max(0, (current - moment).days)
-            finding = make_finding("MW314", Location(pin.file, line=pin.line),
+            finding = make_finding(DEP_COOLDOWN, Location(pin.file, line=pin.line),
                                    f"{pin.name} {pin.version} was uploaded {uploaded} ({age} day"
                                    f"{'' if age == 1 else 's'} ago); the policy's cooldown is {days} days",
                                    f"cooldown:{key[1]}:{pin.version}")

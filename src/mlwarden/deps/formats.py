@@ -38,6 +38,7 @@ from mlwarden.deps.requirements import (
 )
 from mlwarden.paths import display_path
 from mlwarden.redact import redact
+from mlwarden.rules import DEP_DYNAMIC, DEP_INCLUDE_CYCLE
 
 LOCK_NAMES = {"uv.lock": "uv.lock", "poetry.lock": "poetry.lock", "Pipfile.lock": "Pipfile.lock",
               "Pipfile": "Pipfile"}
@@ -321,7 +322,7 @@ def _dynamic_dependencies(project: dict[str, Any], tool: dict[str, Any], manifes
     files += _strings(requirements_txt.get("files"), "tool.hatch.metadata.hooks.requirements_txt.files")
     if not files:
         manifest.problem(f"{' and '.join(sorted(dynamic))} are dynamic (computed by the build backend, e.g. "
-                         "setup.py): not checked", rule="MW316")
+                         "setup.py): not checked", rule=DEP_DYNAMIC)
         return []
     base = root if _inside(path, root) else path.parent
     walk = _Walk(root=root, base=base)
@@ -349,7 +350,7 @@ def _strings(value: object, where: str) -> list[str]:
 def _dependency_group(groups: dict[str, Any], name: str, manifest: Manifest, stack: tuple[str, ...]) -> list[str]:
     """PEP 735: strings and {include-group = "…"} tables, includes resolved (a cycle is an error)."""
     if name in stack:
-        manifest.problem(f"dependency-groups include cycle: {' -> '.join((*stack, name))}", rule="MW310")
+        manifest.problem(f"dependency-groups include cycle: {' -> '.join((*stack, name))}", rule=DEP_INCLUDE_CYCLE)
         return []
     if name not in groups:
         manifest.fatal(f"dependency-groups.{stack[-1] if stack else name} includes unknown group {name!r}")

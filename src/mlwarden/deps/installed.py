@@ -19,7 +19,7 @@ from mlwarden.deps.reading import MAX_NAME_CHARS, ReadFailure, read_bytes
 from mlwarden.findings import Finding, Location, Severity
 from mlwarden.paths import display_path
 from mlwarden.redact import redact
-from mlwarden.rules import make_finding
+from mlwarden.rules import DEP_PTH_EXEC, DEP_UNPARSABLE, make_finding
 
 MAX_METADATA_BYTES = 4 * 1024 * 1024
 MAX_PTH_BYTES = 1024 * 1024
@@ -105,7 +105,7 @@ def _record_top_files(record: Path) -> list[str]:
 
 
 def _problem(manifest: Manifest, message: str) -> Problem:
-    return Problem("MW308", manifest.file, None, message, fatal=True)
+    return Problem(DEP_UNPARSABLE, manifest.file, None, message, fatal=True)
 
 
 def _direct_url(path: Path) -> Source | None:
@@ -141,7 +141,7 @@ def pth_findings(text: str, shown: str, member: str | None = None, owner: str | 
         severity = Severity.CRITICAL if severe else Severity.HIGH
         why = f" and uses {severe.group(1)!r}" if severe else ""
         excerpt = redact(line if len(line) <= 100 else line[:97] + "...")
-        out.append(make_finding("MW315", Location(shown, line=number, member=member),
+        out.append(make_finding(DEP_PTH_EXEC, Location(shown, line=number, member=member),
                                 f"{member or shown}{f' (installed by {owner})' if owner else ''} runs code at "
                                 f"every Python start-up{why}: {excerpt!r}",
                                 f"pth:{member or Path(shown).name}:{number}", severity=severity))
@@ -154,8 +154,14 @@ def scan_wheel(path: Path, shown: str) -> list[Finding]:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
             if len(members) > MAX_WHEEL_MEMBERS:
-                return [make_finding("MW308", Location(shown), f"more than {MAX_WHEEL_MEMBERS} members; not read",
-                                     "wheel-members")]
+                return [
+                    make_finding(
+                        DEP_UNPARSABLE,
+                        Location(shown),
+                        f"more than {MAX_WHEEL_MEMBERS} members; not read",
+                        "wheel-members",
+                    )
+                ]
             out: list[Finding] = []
             for info in members:
                 name = info.filename
@@ -163,14 +169,24 @@ def scan_wheel(path: Path, shown: str) -> list[Finding]:
                 if not name.endswith(".pth") or not top:
                     continue
                 if info.file_size > MAX_PTH_BYTES:
-                    out.append(make_finding("MW315", Location(shown, member=name), f"{name}: a .pth file over "
-                                            f"{MAX_PTH_BYTES} bytes; not read", f"pth-size:{name}"))
+                    out.append(
+                        make_finding(
+                            DEP_PTH_EXEC,
+                            Location(shown, member=name),
+                            f"{name}: a .pth file over {MAX_PTH_BYTES} bytes; not read",
+                            f"pth-size:{name}",
+                        )
+                    )
                     continue
                 text = archive.read(info).decode("utf-8", "replace")
                 out += pth_findings(text, shown, member=name)
             return out
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
-        return [make_finding("MW308", Location(shown), f"not a readable wheel ({str(exc)[:100]})", "wheel-unreadable")]
+        return [
+            make_finding(
+                DEP_UNPARSABLE, Location(shown), f"not a readable wheel ({str(exc)[:100]})", "wheel-unreadable"
+            )
+        ]
 
 
 _WHEEL_NAME = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._]*)-(?P<version>[^-]+)-[^-]+(-[^-]+)?-[^-]+-[^-]+\.whl$")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlwarden.rules import DEP_UNPARSABLE
+
 PYPI_SIMPLE = "https://pypi.org/simple"
 DEFAULT_CONDA_CHANNELS = ("defaults", "conda-forge")
 
@@ -71,7 +73,7 @@ class Manifest:
     extra_findings: list[Any] = field(default_factory=list)  # Findings a reader makes itself (.pth files)
 
     def fatal(self, message: str, line: int | None = None) -> None:
-        self.problems.append(Problem("MW308", self.file, line, message, fatal=True))
+        self.problems.append(Problem(DEP_UNPARSABLE, self.file, line, message, fatal=True))
 
-    def problem(self, message: str, line: int | None = None, rule: str = "MW308") -> None:
+    def problem(self, message: str, line: int | None = None, rule: str = DEP_UNPARSABLE) -> None:
         self.problems.append(Problem(rule, self.file, line, message))

@@ -21,6 +21,7 @@ from mlwarden.deps.model import Manifest, Pin, Problem, Source
 from mlwarden.deps.reading import MAX_INCLUDE_DEPTH, MAX_LINE_CHARS, MAX_NAME_CHARS, ReadFailure, inside, read_text
 from mlwarden.paths import display_path
 from mlwarden.redact import looks_like_credential, redact
+from mlwarden.rules import DEP_INCLUDE_CYCLE, DEP_UNKNOWN_OPTION
 
 _VCS = re.compile(r"^(git|hg|svn|bzr)\+", re.IGNORECASE)
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -160,7 +161,7 @@ def _option_values(tokens: list[str], number: int, manifest: Manifest,
             head, inline, eq = head[:2], token[2:], "="
         name = _long(head)
         if name is None or name not in allowed:
-            manifest.problem(f"unknown requirements option {redact(head)[:80]!r}", number, rule="MW309")
+            manifest.problem(f"unknown requirements option {redact(head)[:80]!r}", number, rule=DEP_UNKNOWN_OPTION)
             continue
         value = ""
         if allowed[name]:
@@ -211,7 +212,7 @@ def _include(target_text: str, number: int, manifest: Manifest, path: Path, walk
     resolved = target.resolve()
     if resolved in walk.stack:
         cycle = " -> ".join(display_path(p, walk.root) for p in (*walk.stack, resolved))
-        manifest.problem(f"include cycle: {cycle}", number, rule="MW310")
+        manifest.problem(f"include cycle: {cycle}", number, rule=DEP_INCLUDE_CYCLE)
         return []
     if resolved in walk.seen:
         return []  # a diamond: already read once in this walk

@@ -14,6 +14,7 @@ from mlwarden.deps.formats import kind_of, parse_file
 from mlwarden.deps.model import Manifest
 from mlwarden.findings import Finding, Location, Report, ScanError
 from mlwarden.policy.model import Policy
+from mlwarden.rules import DEP_UNPARSABLE
 
 
 def dependency_files(files: Iterable[Path]) -> list[Path]:
@@ -59,7 +60,7 @@ def read_findings(manifests: Iterable[Manifest]) -> list[Finding]:
     out: list[Finding] = []
     for manifest in manifests:
         out += [make_finding(p.rule, Location(p.file, line=p.line), p.message, f"problem:{p.message}")
-                for p in manifest.problems if p.rule == "MW308" and not p.fatal]
+                for p in manifest.problems if p.rule == DEP_UNPARSABLE and not p.fatal]
         out += manifest.extra_findings
     return out
 

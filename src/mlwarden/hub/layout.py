@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlwarden.rules import HF_LINK_ESCAPES, HF_UNVERIFIABLE
+
 REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space", "kernels": "kernel"}
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -122,20 +124,23 @@ def load_repo(path: Path) -> CachedRepo:
             if entry.is_dir() and not entry.is_symlink():
                 repo.revisions[entry.name] = Revision(entry.name, entry)
             else:  # huggingface_hub writes only folders here: a link or a file is never walked
-                repo.problems.append(("MW208", entry, "snapshot entry is not a folder; not examined", "snapshot"))
+                problem = "snapshot entry is not a folder; not examined"
+                repo.problems.append((HF_UNVERIFIABLE, entry, problem, "snapshot"))
     refs = path / "refs"
     if refs.is_dir():
         for ref in walk_entries(refs):
             if too_deep(ref):
-                repo.problems.append(("MW208", ref, f"refs nested deeper than {MAX_TREE_DEPTH} levels; not examined",
-                                      "deep"))
+                repo.problems.append(
+                    (HF_UNVERIFIABLE, ref, f"refs nested deeper than {MAX_TREE_DEPTH} levels; not examined", "deep")
+                )
                 continue
             name = ref.relative_to(refs).as_posix()
             try:  # a FIFO or /dev/zero in refs/ is refused, not read
                 content = read_bytes_bounded(ref, MAX_REF_BYTES, source=name).decode("utf-8", "replace").strip()
             except InputError as exc:
-                repo.problems.append(("MW208", ref, f"ref cannot be read: {str(exc).split(': ', 1)[-1]}",
-                                      f"ref:{name}"))
+                repo.problems.append(
+                    (HF_UNVERIFIABLE, ref, f"ref cannot be read: {str(exc).split(': ', 1)[-1]}", f"ref:{name}")
+                )
                 continue
             repo.refs[name] = content[:200]
             if content in repo.revisions:
@@ -153,8 +158,14 @@ def repos_in_cache(root: Path) -> list[CachedRepo]:
         real = os.path.realpath(child)
         if child.is_symlink() and not inside(real, real_root):
             repo = CachedRepo(path=child, repo_type=parsed[0], repo_id=parsed[1])
-            repo.problems.append(("MW202", child, f"repository folder links to {real}, outside the cache; "
-                                  "not examined", "escape"))
+            repo.problems.append(
+                (
+                    HF_LINK_ESCAPES,
+                    child,
+                    f"repository folder links to {real}, outside the cache; not examined",
+                    "escape",
+                )
+            )
             out.append(repo)
             continue
         out.append(load_repo(child))

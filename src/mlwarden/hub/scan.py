@@ -16,14 +16,30 @@ from mlwarden.hub.policy import hf_entry, revision_allowed
 from mlwarden.hub.verify import Targets
 from mlwarden.paths import display_path
 from mlwarden.policy.model import Entry, Policy
-from mlwarden.rules import make_finding
+from mlwarden.rules import (
+    HF_DANGLING,
+    HF_EXPECTED_HASH,
+    HF_FORMAT_NOT_ALLOWED,
+    HF_LINK_ESCAPES,
+    HF_REMOTE_CODE,
+    HF_REPO_NOT_ALLOWED,
+    HF_REVISION_NOT_ALLOWED,
+    HF_UNVERIFIABLE,
+    make_finding,
+)
 from mlwarden.safeload import load_json_bounded, read_text_bounded, special_file_reason
 
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 MAX_METADATA_BYTES = 64 * 1024
 
-_REMOTE_CODE_CONFIGS = ("config.json", "tokenizer_config.json", "preprocessor_config.json",
-                        "processor_config.json", "feature_extractor_config.json", "image_processor_config.json")
+_REMOTE_CODE_CONFIGS = (
+    "config.json",
+    "tokenizer_config.json",
+    "preprocessor_config.json",
+    "processor_config.json",
+    "feature_extractor_config.json",
+    "image_processor_config.json",
+)
 
 
 @dataclass
@@ -47,8 +63,9 @@ def scan_hf(targets: Targets, root: Path, policy: Policy, budgets: Budgets, *, l
     revisions = _revisions(targets)
     if layout_findings:
         for repo in targets.repos:
-            report.findings += [_finding(rule, display_path(path, root), message, key)
-                                for rule, path, message, key in repo.problems]
+            report.findings += [
+                _finding(rule, display_path(path, root), message, key) for rule, path, message, key in repo.problems
+            ]
     inventory: list[dict[str, Any]] = []
     scanned: dict[str, list[Finding]] = {}
     extra_safe = policy.extra_safe_globals()
@@ -77,12 +94,18 @@ def scan_hf(targets: Targets, root: Path, policy: Policy, budgets: Budgets, *, l
         findings += _policy_findings(rev, root, policy, entry)
         report.findings.extend(findings)
         worst = max((f.severity for f in findings), default=None)
-        inventory.append({
-            "repo_id": rev.repo_id, "repo_type": rev.repo_type, "commit": rev.commit, "refs": rev.refs,
-            "path": display_path(rev.root, root), "files": len(rev.files),
-            "verdict": worst.label if worst is not None else "clean",
-            "allowed_by": str(entry.origin) if entry else None,
-        })
+        inventory.append(
+            {
+                "repo_id": rev.repo_id,
+                "repo_type": rev.repo_type,
+                "commit": rev.commit,
+                "refs": rev.refs,
+                "path": display_path(rev.root, root),
+                "files": len(rev.files),
+                "verdict": worst.label if worst is not None else "clean",
+                "allowed_by": str(entry.origin) if entry else None,
+            }
+        )
     _add_cache_facts(targets, inventory)
     report.inventory["hf"] = inventory
     return report
@@ -104,7 +127,9 @@ def _add_cache_facts(targets: Targets, inventory: list[dict[str, Any]]) -> None:
         for repo in info.repos:
             for revision in repo.revisions:
                 facts[(repo.repo_id, revision.commit_hash)] = {
-                    "size_on_disk": revision.size_on_disk, "last_modified": int(revision.last_modified)}
+                    "size_on_disk": revision.size_on_disk,
+                    "last_modified": int(revision.last_modified),
+                }
     for item in inventory:
         item.update(facts.get((item["repo_id"], item["commit"]), {}))
 
@@ -114,15 +139,18 @@ def _unreadable(real: str, container: str) -> tuple[str, str, str] | None:
     it is missing, it is a FIFO/device/socket (opening a FIFO would hang the scan), or it is a folder the walk
     did not enter because the tree is too deep."""
     if not inside(real, container):
-        return "MW202", f"resolves to {real}, outside the cache; not scanned", "escape"
+        return HF_LINK_ESCAPES, f"resolves to {real}, outside the cache; not scanned", "escape"
     if not os.path.lexists(real):
-        return "MW203", "link to a missing file; not scanned", "dangling"
+        return HF_DANGLING, "link to a missing file; not scanned", "dangling"
     if os.path.isdir(real):
-        return "MW208", f"folders nested deeper than {MAX_TREE_DEPTH} levels (or a link to a folder); not scanned", \
-            "deep"
+        return (
+            HF_UNVERIFIABLE,
+            f"folders nested deeper than {MAX_TREE_DEPTH} levels (or a link to a folder); not scanned",
+            "deep",
+        )
     reason = special_file_reason(real)
     if reason is not None:
-        return "MW208", f"is {reason}; never opened", "special"
+        return HF_UNVERIFIABLE, f"is {reason}; never opened", "special"
     return None
 
 
@@ -157,15 +185,23 @@ def _local_revision(local: LocalDir) -> _Revision:
             commit = first or commit
             break
     files = walk_entries(local.path, skip=(".cache",))
-    item = _Revision(local.path.name, "model", commit, [], local.path, sorted(files),
-                     container=os.path.realpath(local.path))
+    item = _Revision(
+        local.path.name, "model", commit, [], local.path, sorted(files), container=os.path.realpath(local.path)
+    )
     return item
 
 
 def _relocate(finding: Finding, display: str) -> Finding:
     loc = finding.location
-    return Finding(finding.rule, finding.severity, Location(display, loc.line, loc.member), finding.message,
-                   finding.key, finding.evidence, finding.remediation)
+    return Finding(
+        finding.rule,
+        finding.severity,
+        Location(display, loc.line, loc.member),
+        finding.message,
+        finding.key,
+        finding.evidence,
+        finding.remediation,
+    )
 
 
 def _finding(rule_id: str, path: str, message: str, key: str, severity: Severity | None = None) -> Finding:
@@ -183,8 +219,14 @@ def _code_findings(path: Path, display: str, policy: Policy, entry: Entry | None
 
     findings, _ = check_code_file(path, display, policy)
     if not _trusts_remote_code(entry):
-        findings.append(_finding("MW209", display, f"Python file in {rev.repo_id}: transformers imports it under "
-                                 "trust_remote_code=True", "py"))
+        findings.append(
+            _finding(
+                HF_REMOTE_CODE,
+                display,
+                f"Python file in {rev.repo_id}: transformers imports it under trust_remote_code=True",
+                "py",
+            )
+        )
     return findings
 
 
@@ -199,8 +241,14 @@ def _remote_code_configs(rev: _Revision, root: Path, entry: Entry | None) -> lis
         try:
             data = load_json_bounded(read_text_bounded(path, MAX_CONFIG_BYTES, source=name), source=name)
         except InputError as exc:
-            findings.append(_finding("MW208", display_path(path, root), f"cannot be read, so remote code "
-                                     f"cannot be ruled out: {str(exc).split(': ', 1)[-1]}", "config"))
+            findings.append(
+                _finding(
+                    HF_UNVERIFIABLE,
+                    display_path(path, root),
+                    f"cannot be read, so remote code cannot be ruled out: {str(exc).split(': ', 1)[-1]}",
+                    "config",
+                )
+            )
             continue
         if not isinstance(data, dict):
             continue
@@ -212,7 +260,7 @@ def _remote_code_configs(rev: _Revision, root: Path, entry: Entry | None) -> lis
                 text = f"{name} has {key} ({', '.join(refs)})"
                 if foreign:
                     text += "; code from another repository: " + ", ".join(foreign)
-                findings.append(_finding("MW209", display_path(path, root), text, key))
+                findings.append(_finding(HF_REMOTE_CODE, display_path(path, root), text, key))
     return findings
 
 
@@ -221,25 +269,45 @@ def _policy_findings(rev: _Revision, root: Path, policy: Policy, entry: Entry | 
     if not policy.of_kind("hf"):
         return []
     if entry is None:
-        return [_finding("MW210", where, f"{rev.repo_type} {rev.repo_id} is not allowed by any [[hf]] entry",
-                         f"repo:{rev.repo_id}")]
+        return [
+            _finding(
+                HF_REPO_NOT_ALLOWED,
+                where,
+                f"{rev.repo_type} {rev.repo_id} is not allowed by any [[hf]] entry",
+                f"repo:{rev.repo_id}",
+            )
+        ]
     findings = []
     if not revision_allowed(entry, rev.commit):
-        findings.append(_finding("MW211", where, f"{rev.repo_id} revision {rev.commit or '(unknown)'} is not among "
-                                 f"the commits [[hf]] {entry.key} approves ({entry.origin})", f"rev:{rev.commit}"))
+        findings.append(
+            _finding(
+                HF_REVISION_NOT_ALLOWED,
+                where,
+                f"{rev.repo_id} revision {rev.commit or '(unknown)'} is not among "
+                f"the commits [[hf]] {entry.key} approves ({entry.origin})",
+                f"rev:{rev.commit}",
+            )
+        )
     formats = entry.get("allow_formats")
     if formats:
         allowed = {str(f).lower().lstrip(".") for f in formats}
         for path in rev.files:
             fmt = path.suffix.lower().lstrip(".") or path.name.lower()
             if fmt not in allowed and not path.name.startswith("."):
-                findings.append(_finding("MW212", display_path(path, root), f"format {fmt!r} is not in "
-                                         f"allow_formats of [[hf]] {entry.key}", f"fmt:{path.name}"))
+                findings.append(
+                    _finding(
+                        HF_FORMAT_NOT_ALLOWED,
+                        display_path(path, root),
+                        f"format {fmt!r} is not in allow_formats of [[hf]] {entry.key}",
+                        f"fmt:{path.name}",
+                    )
+                )
     expected = entry.get("expected_files") or {}
     if expected:
         # The policy may come from the repository under scan: a path that leaves the revision is not hashed.
-        expected = {rel: digest for rel, digest in expected.items()
-                    if inside(os.path.realpath(rev.root / rel), rev.container)}
+        expected = {
+            rel: digest for rel, digest in expected.items() if inside(os.path.realpath(rev.root / rel), rev.container)
+        }
         jobs = {rev.root / rel: HashJob(rev.root / rel, "sha256") for rel in expected}
         results = hash_files([j for j in jobs.values() if j.path.exists()], progress=False)
         for rel, digest in sorted(expected.items()):
@@ -247,9 +315,22 @@ def _policy_findings(rev: _Revision, root: Path, policy: Policy, entry: Entry | 
             result = results.get(path)
             want = str(digest).split(":", 1)[-1]
             if result is None:
-                findings.append(_finding("MW213", display_path(path, root), f"{rel} is missing; [[hf]] {entry.key} "
-                                         "expects it", f"exp:{rel}", Severity.MEDIUM))
+                findings.append(
+                    _finding(
+                        HF_EXPECTED_HASH,
+                        display_path(path, root),
+                        f"{rel} is missing; [[hf]] {entry.key} expects it",
+                        f"exp:{rel}",
+                        Severity.MEDIUM,
+                    )
+                )
             elif result.digest != want:
-                findings.append(_finding("MW213", display_path(path, root), f"sha256 {result.digest} differs from "
-                                         f"the expected {want}", f"exp:{rel}"))
+                findings.append(
+                    _finding(
+                        HF_EXPECTED_HASH,
+                        display_path(path, root),
+                        f"sha256 {result.digest} differs from the expected {want}",
+                        f"exp:{rel}",
+                    )
+                )
     return findings

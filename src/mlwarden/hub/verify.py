@@ -30,7 +30,17 @@ from mlwarden.hub.layout import (
     walk_entries,
 )
 from mlwarden.paths import display_path
-from mlwarden.rules import make_finding
+from mlwarden.rules import (
+    HF_BAD_REF,
+    HF_BLOB_TAMPERED,
+    HF_DANGLING,
+    HF_INCOMPLETE,
+    HF_LINK_ESCAPES,
+    HF_LOCAL_DIR_MISMATCH,
+    HF_MANIFEST_MISMATCH,
+    HF_UNVERIFIABLE,
+    make_finding,
+)
 from mlwarden.safeload import is_regular_file, load_json_bounded, read_text_bounded, special_file_reason
 
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024  # trees/<commit>.json of the largest repositories is a few MB
@@ -66,12 +76,12 @@ class _Collector:
         self.findings: list[Finding] = []
 
     def add(self, rule_id: str, path: Path, message: str, key: str = "") -> None:
-        self.findings.append(make_finding(rule_id, Location(display_path(path, self.root)), message,
-                                          key or message))
+        self.findings.append(make_finding(rule_id, Location(display_path(path, self.root)), message, key or message))
 
 
-def verify(targets: Targets, root: Path, *, progress: bool | None = None,
-           workers: int | None = None) -> tuple[Report, Stats]:
+def verify(
+    targets: Targets, root: Path, *, progress: bool | None = None, workers: int | None = None
+) -> tuple[Report, Stats]:
     out = _Collector(root)
     stats = Stats(repos=len(targets.repos) + len(targets.local_dirs))
     jobs: dict[Path, HashJob] = {}
@@ -88,18 +98,30 @@ def verify(targets: Targets, root: Path, *, progress: bool | None = None,
         if result is None:
             continue
         if result.error:
-            out.add("MW208", path, f"cannot be read: {result.error}", "unreadable")
+            out.add(HF_UNVERIFIABLE, path, f"cannot be read: {result.error}", "unreadable")
             continue
         if result.digest != expected:
-            what = "its name" if rule == "MW201" else "its download metadata" if rule == "MW207" else "the manifest"
+            what = (
+                "its name"
+                if rule == HF_BLOB_TAMPERED
+                else "its download metadata"
+                if rule == HF_LOCAL_DIR_MISMATCH
+                else "the manifest"
+            )
             out.add(rule, path, f"{kind} {result.digest} does not match {what} ({expected})", "hash")
     stats.bytes_hashed = sum(r.size for r in results.values())
     report = Report(findings=out.findings, files_scanned=stats.files)
     return report, stats
 
 
-def _check_repo(repo: CachedRepo, cache_root: Path | None, out: _Collector, jobs: dict[Path, HashJob],
-                expectations: list[tuple[Path, str, str, str]], stats: Stats) -> None:
+def _check_repo(
+    repo: CachedRepo,
+    cache_root: Path | None,
+    out: _Collector,
+    jobs: dict[Path, HashJob],
+    expectations: list[tuple[Path, str, str, str]],
+    stats: Stats,
+) -> None:
     for rule, path, message, key in repo.problems:
         out.add(rule, path, message, key)
     blobs = repo.blobs
@@ -111,106 +133,126 @@ def _check_repo(repo: CachedRepo, cache_root: Path | None, out: _Collector, jobs
     if blobs.is_dir():
         real_blobs = os.path.realpath(blobs)
         if not inside(real_blobs, cache_real):
-            out.add("MW202", blobs, f"blobs folder resolves to {real_blobs}, outside the cache", "escape")
+            out.add(HF_LINK_ESCAPES, blobs, f"blobs folder resolves to {real_blobs}, outside the cache", "escape")
         else:
             for blob in sorted(blobs.iterdir()):
                 _check_blob(blob, shared, cache_real, out, jobs, expectations)
     for ref, content in sorted(repo.refs.items()):
         ref_path = repo.path / "refs" / ref
         if not COMMIT.match(content):
-            out.add("MW205", ref_path, f"ref {ref!r} does not hold a 40-hex commit", f"ref:{ref}")
+            out.add(HF_BAD_REF, ref_path, f"ref {ref!r} does not hold a 40-hex commit", f"ref:{ref}")
         elif content not in repo.revisions:
-            out.add("MW205", ref_path, f"ref {ref!r} points to {content}, which has no snapshot", f"ref:{ref}")
+            out.add(HF_BAD_REF, ref_path, f"ref {ref!r} points to {content}, which has no snapshot", f"ref:{ref}")
     for commit, revision in sorted(repo.revisions.items()):
         if not COMMIT.match(commit):
-            out.add("MW205", revision.snapshot, f"snapshot folder {commit!r} is not named by a commit", "snapshot")
+            out.add(HF_BAD_REF, revision.snapshot, f"snapshot folder {commit!r} is not named by a commit", "snapshot")
         manifest = _manifest(repo.path / "trees" / f"{commit}.json", out)
         for entry in snapshot_files(revision.snapshot):
             stats.files += 1
             rel = entry.relative_to(revision.snapshot).as_posix()
             listed = manifest.get(rel) if manifest else None
             if too_deep(entry):
-                out.add("MW208", entry, f"folders nested deeper than {MAX_TREE_DEPTH} levels; not examined", "deep")
+                out.add(
+                    HF_UNVERIFIABLE, entry, f"folders nested deeper than {MAX_TREE_DEPTH} levels; not examined", "deep"
+                )
                 continue
             if entry.is_symlink():
                 try:
                     target = os.path.normpath(os.path.join(os.path.abspath(entry.parent), os.readlink(entry)))
                 except OSError as exc:
-                    out.add("MW208", entry, f"link cannot be read: {exc.strerror or exc}", "odd")
+                    out.add(HF_UNVERIFIABLE, entry, f"link cannot be read: {exc.strerror or exc}", "odd")
                     continue
                 if os.path.dirname(target) != blobs_norm:
-                    out.add("MW202", entry, f"links to {target}, outside {blobs_norm}", "escape")
+                    out.add(HF_LINK_ESCAPES, entry, f"links to {target}, outside {blobs_norm}", "escape")
                     continue
                 real = os.path.realpath(entry)
                 if not inside(real, cache_real):
-                    out.add("MW202", entry, f"links (through {os.path.basename(target)}) to {real}, outside the "
-                            "cache", "escape")
+                    out.add(
+                        HF_LINK_ESCAPES,
+                        entry,
+                        f"links (through {os.path.basename(target)}) to {real}, outside the cache",
+                        "escape",
+                    )
                     continue
                 if os.path.isdir(target):
-                    out.add("MW202", entry, "links to a folder", "escape")
+                    out.add(HF_LINK_ESCAPES, entry, "links to a folder", "escape")
                     continue
                 if not os.path.lexists(target):
-                    out.add("MW203", entry, f"links to the missing blob {os.path.basename(target)}", "dangling")
+                    out.add(HF_DANGLING, entry, f"links to the missing blob {os.path.basename(target)}", "dangling")
                     continue
                 if listed is not None:
                     expected = listed.get("lfs_sha256") or listed.get("blob_id")
                     if expected and os.path.basename(target) != expected:
-                        out.add("MW204", entry, f"links to blob {os.path.basename(target)} but trees/{commit}.json "
-                                f"lists {expected}", "manifest")
+                        out.add(
+                            HF_MANIFEST_MISMATCH,
+                            entry,
+                            f"links to blob {os.path.basename(target)} but trees/{commit}.json lists {expected}",
+                            "manifest",
+                        )
             elif entry.is_file():
                 # Caches written where links are unsupported hold copies: verify them through the manifest.
                 if listed is not None and listed.get("lfs_sha256"):
-                    _expect(entry, "sha256", str(listed["lfs_sha256"]), "MW204", jobs, expectations)
+                    _expect(entry, "sha256", str(listed["lfs_sha256"]), HF_MANIFEST_MISMATCH, jobs, expectations)
                 elif listed is not None and listed.get("blob_id"):
-                    _expect(entry, "git-sha1", str(listed["blob_id"]), "MW204", jobs, expectations)
+                    _expect(entry, "git-sha1", str(listed["blob_id"]), HF_MANIFEST_MISMATCH, jobs, expectations)
                 else:
-                    out.add("MW208", entry, "is a copy, not a link, and no manifest lists it", "copy")
+                    out.add(HF_UNVERIFIABLE, entry, "is a copy, not a link, and no manifest lists it", "copy")
             else:
                 reason = special_file_reason(entry) or "neither a file nor a link"
-                out.add("MW208", entry, f"is {reason}; never opened", "odd")
+                out.add(HF_UNVERIFIABLE, entry, f"is {reason}; never opened", "odd")
 
 
-def _check_blob(blob: Path, shared: str | None, cache_real: str, out: _Collector, jobs: dict[Path, HashJob],
-                expectations: list[tuple[Path, str, str, str]]) -> None:
+def _check_blob(
+    blob: Path,
+    shared: str | None,
+    cache_real: str,
+    out: _Collector,
+    jobs: dict[Path, HashJob],
+    expectations: list[tuple[Path, str, str, str]],
+) -> None:
     name = blob.name
     if name.endswith(".incomplete"):
-        out.add("MW206", blob, "interrupted download", "incomplete")
+        out.add(HF_INCOMPLETE, blob, "interrupted download", "incomplete")
         return
     if blob.is_symlink():
         # huggingface_hub 2.x may link a repo blob into the cache-wide shared store.
         try:
             target = os.path.normpath(os.path.join(os.path.abspath(blob.parent), os.readlink(blob)))
         except OSError as exc:
-            out.add("MW208", blob, f"blob link cannot be read: {exc.strerror or exc}", "odd")
+            out.add(HF_UNVERIFIABLE, blob, f"blob link cannot be read: {exc.strerror or exc}", "odd")
             return
         if shared is None or not (target + os.sep).startswith(shared + os.sep):
-            out.add("MW202", blob, f"blob links to {target}, outside the cache's blob stores", "escape")
+            out.add(HF_LINK_ESCAPES, blob, f"blob links to {target}, outside the cache's blob stores", "escape")
             return
         real = os.path.realpath(blob)
         if not inside(real, cache_real):
-            out.add("MW202", blob, f"blob resolves to {real}, outside the cache", "escape")
+            out.add(HF_LINK_ESCAPES, blob, f"blob resolves to {real}, outside the cache", "escape")
             return
         if not os.path.lexists(real) or not os.path.exists(blob):
             loop = _is_loop(blob)
-            out.add("MW208" if loop else "MW203", blob, "blob link loops" if loop else
-                    "blob links to a missing file in the shared store", "loop" if loop else "dangling")
+            out.add(
+                HF_UNVERIFIABLE if loop else HF_DANGLING,
+                blob,
+                "blob link loops" if loop else "blob links to a missing file in the shared store",
+                "loop" if loop else "dangling",
+            )
             return
     try:
         mode = os.stat(blob).st_mode
     except OSError as exc:
-        out.add("MW208", blob, f"blob cannot be read: {exc.strerror or exc}", "unreadable")
+        out.add(HF_UNVERIFIABLE, blob, f"blob cannot be read: {exc.strerror or exc}", "unreadable")
         return
     if stat.S_ISDIR(mode):
-        out.add("MW208", blob, "blob is a folder", "dir")
+        out.add(HF_UNVERIFIABLE, blob, "blob is a folder", "dir")
         return
     if not stat.S_ISREG(mode):
-        out.add("MW208", blob, f"blob is {special_file_reason(blob)}; never opened", "special")
+        out.add(HF_UNVERIFIABLE, blob, f"blob is {special_file_reason(blob)}; never opened", "special")
         return
     kind = blob_kind(name)
     if kind is None:
-        out.add("MW208", blob, "blob name is not a content hash (sha256 or git sha1)", "name")
+        out.add(HF_UNVERIFIABLE, blob, "blob name is not a content hash (sha256 or git sha1)", "name")
         return
-    _expect(blob, kind, name, "MW201", jobs, expectations)
+    _expect(blob, kind, name, HF_BLOB_TAMPERED, jobs, expectations)
 
 
 def _is_loop(path: Path) -> bool:
@@ -221,8 +263,14 @@ def _is_loop(path: Path) -> bool:
     return False
 
 
-def _expect(path: Path, kind: str, expected: str, rule: str, jobs: dict[Path, HashJob],
-            expectations: list[tuple[Path, str, str, str]]) -> None:
+def _expect(
+    path: Path,
+    kind: str,
+    expected: str,
+    rule: str,
+    jobs: dict[Path, HashJob],
+    expectations: list[tuple[Path, str, str, str]],
+) -> None:
     jobs[path] = HashJob(path, kind)
     expectations.append((path, kind, expected, rule))
 
@@ -238,23 +286,32 @@ def _manifest(path: Path, out: _Collector) -> dict[str, dict[str, object]] | Non
             raise InputError(f"{path.name}: 'files' is not an object")
         return {str(k): v for k, v in files.items() if isinstance(v, dict)}
     except InputError as exc:
-        out.add("MW204", path, f"tree manifest cannot be read: {str(exc).split(': ', 1)[-1]}",
-                "manifest-unreadable")
+        out.add(
+            HF_MANIFEST_MISMATCH,
+            path,
+            f"tree manifest cannot be read: {str(exc).split(': ', 1)[-1]}",
+            "manifest-unreadable",
+        )
         return None
 
 
-def _check_local_dir(local: LocalDir, out: _Collector, jobs: dict[Path, HashJob],
-                     expectations: list[tuple[Path, str, str, str]], stats: Stats) -> None:
+def _check_local_dir(
+    local: LocalDir,
+    out: _Collector,
+    jobs: dict[Path, HashJob],
+    expectations: list[tuple[Path, str, str, str]],
+    stats: Stats,
+) -> None:
     meta_dir = local.metadata_dir
     if not meta_dir.is_dir():
         return
     local_real = os.path.realpath(local.path)
     for meta in walk_entries(meta_dir):
         if too_deep(meta):
-            out.add("MW208", meta, f"folders nested deeper than {MAX_TREE_DEPTH} levels; not examined", "deep")
+            out.add(HF_UNVERIFIABLE, meta, f"folders nested deeper than {MAX_TREE_DEPTH} levels; not examined", "deep")
             continue
         if meta.name.endswith(".incomplete"):
-            out.add("MW206", meta, "interrupted download", "incomplete")
+            out.add(HF_INCOMPLETE, meta, "interrupted download", "incomplete")
             continue
         if not meta.name.endswith(".metadata") or (meta.is_dir() and not meta.is_symlink()):
             continue
@@ -264,22 +321,22 @@ def _check_local_dir(local: LocalDir, out: _Collector, jobs: dict[Path, HashJob]
         try:
             lines = read_text_bounded(meta, MAX_METADATA_BYTES, source=meta.name).splitlines()
         except InputError as exc:
-            out.add("MW208", meta, f"metadata cannot be read: {str(exc).split(': ', 1)[-1]}", "metadata")
+            out.add(HF_UNVERIFIABLE, meta, f"metadata cannot be read: {str(exc).split(': ', 1)[-1]}", "metadata")
             continue
         etag = lines[1].strip() if len(lines) > 1 else ""
         kind = blob_kind(etag)
         real = os.path.realpath(target)
         if kind is None:
-            out.add("MW208", meta, "metadata holds no content hash", "metadata")
+            out.add(HF_UNVERIFIABLE, meta, "metadata holds no content hash", "metadata")
         elif not inside(real, local_real):
-            out.add("MW202", target, f"resolves to {real}, outside the download folder", "escape")
+            out.add(HF_LINK_ESCAPES, target, f"resolves to {real}, outside the download folder", "escape")
         elif not os.path.lexists(target):
-            out.add("MW203", target, "recorded in the download metadata but missing", "missing")
+            out.add(HF_DANGLING, target, "recorded in the download metadata but missing", "missing")
         elif not is_regular_file(target):
             reason = special_file_reason(target)
-            out.add("MW208", target, f"is {reason}; never opened", "special")
+            out.add(HF_UNVERIFIABLE, target, f"is {reason}; never opened", "special")
         else:
-            _expect(target, kind, etag, "MW207", jobs, expectations)
+            _expect(target, kind, etag, HF_LOCAL_DIR_MISMATCH, jobs, expectations)
 
 
 def resolve_targets(paths: list[Path]) -> tuple[Targets, list[Path]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from mlwarden.findings import Finding, ScanError
 from mlwarden.pipeline import Outcome, Run
 
+_Result = tuple[list[Finding], list[Finding], list[Finding]] | ScanError
 PARALLEL_LEAK_FILES = 64  # from this many files on, the leak scan uses every core
 
 
@@ -25,14 +26,10 @@ class LeakCheck:
         baseline = load_baseline(run.root)
         jobs = [(str(path), run.display(path)) for path in files]
         cores = os.cpu_count() or 1
-        results: list[tuple[list[Finding], list[Finding], list[Finding]] | ScanError]
+        results = None
         if len(jobs) >= PARALLEL_LEAK_FILES and cores > 1 and hasattr(os, "fork"):
-            import multiprocessing
-
-            with multiprocessing.get_context("fork").Pool(
-                    min(cores, 8), initializer=workers.start, initargs=(run.root, run.policy, baseline)) as pool:
-                results = list(pool.imap(workers.scan_isolated, jobs, chunksize=8))
-        else:
+            results = _in_parallel(jobs, run, baseline, min(cores, 8))
+        if results is None:
             workers.start(run.root, run.policy, baseline)
             try:
                 results = [workers.scan_isolated(job) for job in jobs]
@@ -49,6 +46,25 @@ class LeakCheck:
             outcome.suppressed.extend(suppressed)
             outcome.files += 1
         return outcome
+
+
+def _in_parallel(jobs: list[tuple[str, str]], run: Run, baseline: dict[str, set[str]],
+                 cores: int) -> list[_Result] | None:
+    """The scan on every core, or None when the pool broke (a worker killed, a result that would not come
+    back): the caller then scans in this process, so nothing is lost. A concurrent.futures pool, not a
+    multiprocessing.Pool: the latter waits forever when a worker dies or a result cannot be unpickled."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from mlwarden.leaks import workers
+
+    try:
+        with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"), initializer=workers.start,
+                                 initargs=(run.root, run.policy, baseline)) as pool:
+            return list(pool.map(workers.scan_isolated, jobs, chunksize=8))
+    except BrokenProcessPool:
+        return None
 
 
 CHECK = LeakCheck()

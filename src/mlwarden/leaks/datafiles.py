@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mlwarden.findings import Finding, Location, Severity
 from mlwarden.policy.model import Policy
-from mlwarden.rules import make_finding
+from mlwarden.rules import DATA_FILE, FILE_TOO_LARGE, make_finding
 
 DATA_EXTENSIONS = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson", ".feather", ".arrow", ".orc", ".avro", ".xlsx",
                    ".xls", ".sav", ".dta", ".sas7bdat", ".h5", ".hdf5", ".npy", ".npz", ".pkl", ".pickle", ".db",
@@ -61,7 +61,7 @@ def file_rules(path: Path, display: str, policy: Policy, lfs: list[str], *, pers
     tracked = any(fnmatch.fnmatch(display, p) or fnmatch.fnmatch(path.name, p) for p in lfs)
     limit = policy.settings.max_file_mb * 1024 * 1024
     if size > limit and not tracked:
-        out.append(make_finding("MW404", Location(display), f"{size / 1e6:,.1f} MB is over the "
+        out.append(make_finding(FILE_TOO_LARGE, Location(display), f"{size / 1e6:,.1f} MB is over the "
                                 f"{policy.settings.max_file_mb} MB limit: it belongs in Git LFS or a data store "
                                 "(DVC, object storage)", "size"))
     suffix = path.suffix.lower()
@@ -75,7 +75,7 @@ def file_rules(path: Path, display: str, policy: Policy, lfs: list[str], *, pers
     else:
         severity = Severity.MEDIUM
         why = "it holds personal-looking data" if personal else f"{size / 1e6:,.1f} MB of data"
-    out.append(make_finding("MW403", Location(display), f"{suffix} data file committed ({why}): datasets belong in "
+    out.append(make_finding(DATA_FILE, Location(display), f"{suffix} data file committed ({why}): datasets belong in "
                             "a data store (DVC, object storage) or Git LFS; allow the extension in [policy] "
                             "allowed_data_extensions if it is reviewed sample data", "data-file", severity=severity))
     return out

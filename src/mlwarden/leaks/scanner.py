@@ -18,7 +18,7 @@ from mlwarden.leaks import datafiles, pii, reading, triage
 from mlwarden.leaks.reading import Reading, Unit
 from mlwarden.leaks.secrets import Detector, candidate_lines
 from mlwarden.policy.model import Policy
-from mlwarden.rules import make_finding
+from mlwarden.rules import LEAK_NOT_SCANNED, NOTEBOOK_INVALID, PERSONAL_DATA, SECRET, make_finding
 
 _PII_PRAGMA = "pragma: allowlist pii"
 _ARCHIVES = (".zip", ".gz", ".bz2", ".xz", ".7z", ".tar")
@@ -75,7 +75,7 @@ def scan_file_result(path: Path, display: str, ctx: Context) -> FileResult:
     try:
         if suffix in _ARCHIVES:
             if suffix in datafiles.DATA_EXTENSIONS and _looks_like_data(path):
-                result.findings.append(_finding("MW405", display, "compressed data is not opened for personal "
+                result.findings.append(_finding(LEAK_NOT_SCANNED, display, "compressed data is not opened for personal "
                                                 "data; unpack it and scan the files, or keep it out of the "
                                                 "repository", "compressed"))
             read = Reading()
@@ -86,7 +86,7 @@ def scan_file_result(path: Path, display: str, ctx: Context) -> FileResult:
     except (OSError, MemoryError, RecursionError, UnicodeError, ValueError) as exc:
         # One bad file never hides another's findings: this one says why it was not scanned.
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        result.findings.append(_finding("MW405", display, f"cannot be read: {reason}", "unreadable"))
+        result.findings.append(_finding(LEAK_NOT_SCANNED, display, f"cannot be read: {reason}", "unreadable"))
     result.findings[:0] = datafiles.file_rules(path, display, ctx.policy, ctx.lfs_patterns(), personal=personal)
     return result
 
@@ -95,19 +95,19 @@ def _read(path: Path, suffix: str, display: str, result: FileResult) -> Reading:
     if suffix == ".ipynb":
         read = reading.notebook_units(path)
         if read.invalid_notebook:
-            result.findings.append(_finding("MW406", display, f"notebook is not valid JSON "
+            result.findings.append(_finding(NOTEBOOK_INVALID, display, f"notebook is not valid JSON "
                                             f"({read.invalid_notebook}); scanned as plain text", "notebook-json"))
     elif suffix in (".csv", ".tsv"):
         read = reading.table_units(path, "\t" if suffix == ".tsv" else ",")
     elif suffix == ".parquet":
         read, problem = reading.parquet_units(path)
         if problem:
-            result.findings.append(_finding("MW405", display, f"not scanned for personal data: {problem}",
+            result.findings.append(_finding(LEAK_NOT_SCANNED, display, f"not scanned for personal data: {problem}",
                                             "parquet"))
     else:
         read = reading.text_units(path)
     for note in read.notes:
-        result.findings.append(_finding("MW405", display, f"scanned in part: {note}", "limit"))
+        result.findings.append(_finding(LEAK_NOT_SCANNED, display, f"scanned in part: {note}", "limit"))
     return read
 
 
@@ -146,12 +146,12 @@ def _secrets(unit: Unit, display: str, ctx: Context, place: triage.Place, result
     for secret in ctx.detector.scan(unit.lines, display, unit.first_line, place=place, numbers=unit.numbers):
         note = "" if secret.severity >= Severity.HIGH else " (test fixture or recording: low unless its format " \
             "verifies)" if place.fixture else ""
-        finding = _finding("MW401", display, f"{secret.type}: {secret.masked}{note}", f"{secret.type}:{secret.hashed}",
+        finding = _finding(SECRET, display, f"{secret.type}: {secret.masked}{note}", f"{secret.type}:{secret.hashed}",
                            line=secret.line if secret.line > 0 else None, member=unit.member,
                            severity=secret.severity, file_line=(unit.file_lines or {}).get(secret.line))
         if secret.hashed in known:  # per value, as detect-secrets' baseline stores it: one entry, one secret
             result.waived.append(finding)
-        elif _silenced(unit, secret.index, "MW401"):
+        elif _silenced(unit, secret.index, SECRET):
             result.suppressed.append(finding)
         else:
             result.findings.append(finding)
@@ -197,7 +197,7 @@ def _personal_data(unit: Unit, display: str, metadata_file: bool, result: FileRe
         column = unit.columns[i] if unit.columns is not None else None
         if _PII_PRAGMA in line:
             continue
-        silenced = _silenced(unit, i, "MW402")
+        silenced = _silenced(unit, i, PERSONAL_DATA)
         for match in pii.find(line, prefiltered=True, column=column):
             if metadata_file and match.kind == "email":
                 continue  # authors and maintainers: published on purpose
@@ -216,7 +216,7 @@ def _personal_data(unit: Unit, display: str, metadata_file: bool, result: FileRe
         evidence = ", with personal context" if group.context and column is None else ""
         message = f"personal data: {kind}{where}{evidence}, e.g. {', '.join(group.examples)}"
         number = None if column is not None or group.first is None or group.first < 0 else group.first
-        finding = _finding("MW402", display, message, f"pii:{kind}:{column or unit.member or ''}", line=number,
+        finding = _finding(PERSONAL_DATA, display, message, f"pii:{kind}:{column or unit.member or ''}", line=number,
                            member=f"column {column}" if column is not None else unit.member,
                            severity=_severity(kind, group.count, group.context, share, fixture),
                            file_line=(unit.file_lines or {}).get(number or 0))

@@ -14,66 +14,267 @@ from pathlib import Path
 from mlwarden.findings import Finding, Location, Severity
 from mlwarden.models.pickle import LOADERS, Analysis, Usage
 from mlwarden.models.pickle.joblib import companion_escapes
-from mlwarden.rules import make_finding
+from mlwarden.rules import (
+    PICKLE_DANGEROUS_CALLABLE,
+    PICKLE_NESTED_LOADER,
+    PICKLE_UNKNOWN_CALLABLE,
+    PICKLE_UNKNOWN_IMPORT,
+    PICKLE_UNPARSABLE,
+    PICKLE_UNRESOLVED_GLOBAL,
+    SCAN_BUDGET_EXCEEDED,
+    make_finding,
+)
 
 # Modules (and their submodules) that run code, touch the OS or resolve names to callables.
-DANGEROUS_MODULES = frozenset({
-    "os", "posix", "nt", "posixpath", "ntpath", "subprocess", "sys", "socket", "socketserver", "shutil",
-    "pty", "runpy", "pickle", "_pickle", "cPickle", "pickletools", "dill", "cloudpickle", "marshal", "code",
-    "codeop", "importlib", "imp", "pkgutil", "zipimport", "ctypes", "_ctypes", "multiprocessing",
-    "asyncio", "webbrowser", "http", "urllib", "urllib2", "urllib3", "httplib", "requests", "aiohttp",
-    "ftplib", "smtplib", "telnetlib", "poplib", "imaplib", "pdb", "bdb", "timeit", "cProfile", "profile",
-    "trace", "pydoc", "platform", "venv", "ensurepip", "pip", "setuptools", "distutils", "io", "_io",
-    "types", "threading", "_thread", "signal", "mailcap", "commands", "popen2", "tempfile", "glob",
-    "linecache", "site", "shelve", "dbm", "logging.config", "compileall", "py_compile", "inspect",
-    "gc", "weakref", "_posixsubprocess", "_winapi", "msvcrt", "winreg", "operator", "_operator",
-    "numpy.f2py", "numpy.testing", "numpy.distutils", "numpy.lib.npyio",
-    "numpy.load", "numpy.ctypeslib", "torch.hub", "torch.utils.collect_env", "torch.utils.cpp_extension",
-    "torch.serialization", "torch.load", "torch._dynamo", "torch.jit", "torch.package", "torch._inductor",
-    "torch.utils.data.datapipes", "joblib.load", "joblib.numpy_pickle.load", "pandas.io.pickle",
-    "pandas.read_pickle", "keras.src.utils.python_utils", "tensorflow.io", "jinja2", "yaml", "bash",
-    # evaluate strings, compile or run code, spawn workers, or open files by name
-    "sympy", "doctest", "torch.fx", "torch.export", "torch.utils.benchmark", "torch.utils._config_module",
-    "joblib.externals.loky", "joblib.parallel", "joblib.pool", "numpy.memmap", "numpy.lib.format",
-    "numpy.fromfile", "numpy.loadtxt", "numpy.genfromtxt", "numpy.save", "numpy.savez", "torch.from_file",
-    "torch.save", "pandas.io", "tensorflow", "keras.src.saving",
-})
+DANGEROUS_MODULES = frozenset(
+    {
+        "os",
+        "posix",
+        "nt",
+        "posixpath",
+        "ntpath",
+        "subprocess",
+        "sys",
+        "socket",
+        "socketserver",
+        "shutil",
+        "pty",
+        "runpy",
+        "pickle",
+        "_pickle",
+        "cPickle",
+        "pickletools",
+        "dill",
+        "cloudpickle",
+        "marshal",
+        "code",
+        "codeop",
+        "importlib",
+        "imp",
+        "pkgutil",
+        "zipimport",
+        "ctypes",
+        "_ctypes",
+        "multiprocessing",
+        "asyncio",
+        "webbrowser",
+        "http",
+        "urllib",
+        "urllib2",
+        "urllib3",
+        "httplib",
+        "requests",
+        "aiohttp",
+        "ftplib",
+        "smtplib",
+        "telnetlib",
+        "poplib",
+        "imaplib",
+        "pdb",
+        "bdb",
+        "timeit",
+        "cProfile",
+        "profile",
+        "trace",
+        "pydoc",
+        "platform",
+        "venv",
+        "ensurepip",
+        "pip",
+        "setuptools",
+        "distutils",
+        "io",
+        "_io",
+        "types",
+        "threading",
+        "_thread",
+        "signal",
+        "mailcap",
+        "commands",
+        "popen2",
+        "tempfile",
+        "glob",
+        "linecache",
+        "site",
+        "shelve",
+        "dbm",
+        "logging.config",
+        "compileall",
+        "py_compile",
+        "inspect",
+        "gc",
+        "weakref",
+        "_posixsubprocess",
+        "_winapi",
+        "msvcrt",
+        "winreg",
+        "operator",
+        "_operator",
+        "numpy.f2py",
+        "numpy.testing",
+        "numpy.distutils",
+        "numpy.lib.npyio",
+        "numpy.load",
+        "numpy.ctypeslib",
+        "torch.hub",
+        "torch.utils.collect_env",
+        "torch.utils.cpp_extension",
+        "torch.serialization",
+        "torch.load",
+        "torch._dynamo",
+        "torch.jit",
+        "torch.package",
+        "torch._inductor",
+        "torch.utils.data.datapipes",
+        "joblib.load",
+        "joblib.numpy_pickle.load",
+        "pandas.io.pickle",
+        "pandas.read_pickle",
+        "keras.src.utils.python_utils",
+        "tensorflow.io",
+        "jinja2",
+        "yaml",
+        "bash",
+        # evaluate strings, compile or run code, spawn workers, or open files by name
+        "sympy",
+        "doctest",
+        "torch.fx",
+        "torch.export",
+        "torch.utils.benchmark",
+        "torch.utils._config_module",
+        "joblib.externals.loky",
+        "joblib.parallel",
+        "joblib.pool",
+        "numpy.memmap",
+        "numpy.lib.format",
+        "numpy.fromfile",
+        "numpy.loadtxt",
+        "numpy.genfromtxt",
+        "numpy.save",
+        "numpy.savez",
+        "torch.from_file",
+        "torch.save",
+        "pandas.io",
+        "tensorflow",
+        "keras.src.saving",
+    }
+)
 # Top-level functions of these packages that read files or evaluate text (pandas.read_csv, pandas.eval...).
 _DANGEROUS_PREFIXES = ("pandas.read_", "pandas.eval", "numpy.load", "torch.load")
 # Names in builtins that execute code, open files or reach arbitrary attributes.
-DANGEROUS_BUILTINS = frozenset({
-    "eval", "exec", "execfile", "compile", "open", "file", "__import__", "getattr", "setattr", "delattr",
-    "globals", "locals", "vars", "input", "raw_input", "breakpoint", "exit", "quit", "help", "apply",
-    "reload", "memoryview", "__loader__", "__spec__", "__build_class__", "type",
-})
+DANGEROUS_BUILTINS = frozenset(
+    {
+        "eval",
+        "exec",
+        "execfile",
+        "compile",
+        "open",
+        "file",
+        "__import__",
+        "getattr",
+        "setattr",
+        "delattr",
+        "globals",
+        "locals",
+        "vars",
+        "input",
+        "raw_input",
+        "breakpoint",
+        "exit",
+        "quit",
+        "help",
+        "apply",
+        "reload",
+        "memoryview",
+        "__loader__",
+        "__spec__",
+        "__build_class__",
+        "type",
+    }
+)
 # Attribute traversal through these reaches interpreter internals (modelscan #89, picklescan #66).
-DANGEROUS_DUNDERS = frozenset({
-    "__builtins__", "__globals__", "__subclasses__", "__import__", "__code__", "__dict__",
-    "__getattribute__", "__class__", "__base__", "__bases__", "__mro__", "__closure__", "__func__",
-    "__self__", "__loader__", "__spec__", "__reduce__", "__reduce_ex__", "__setstate__", "__init__",
-    "__new__", "__call__", "__getattr__", "__module__", "__wrapped__",
-})
+DANGEROUS_DUNDERS = frozenset(
+    {
+        "__builtins__",
+        "__globals__",
+        "__subclasses__",
+        "__import__",
+        "__code__",
+        "__dict__",
+        "__getattribute__",
+        "__class__",
+        "__base__",
+        "__bases__",
+        "__mro__",
+        "__closure__",
+        "__func__",
+        "__self__",
+        "__loader__",
+        "__spec__",
+        "__reduce__",
+        "__reduce_ex__",
+        "__setstate__",
+        "__init__",
+        "__new__",
+        "__call__",
+        "__getattr__",
+        "__module__",
+        "__wrapped__",
+    }
+)
 # Roots that are dangerous even when reached through another module's attribute (torch._utils.os...).
-_TRAVERSAL_ROOTS = frozenset({
-    "os", "posix", "nt", "subprocess", "sys", "builtins", "__builtin__", "socket", "shutil", "pty",
-    "runpy", "pickle", "marshal", "importlib", "ctypes", "code", "pdb", "webbrowser", "multiprocessing",
-    "asyncio", "commands", "popen2", "pkgutil", "operator",
-})
+_TRAVERSAL_ROOTS = frozenset(
+    {
+        "os",
+        "posix",
+        "nt",
+        "subprocess",
+        "sys",
+        "builtins",
+        "__builtin__",
+        "socket",
+        "shutil",
+        "pty",
+        "runpy",
+        "pickle",
+        "marshal",
+        "importlib",
+        "ctypes",
+        "code",
+        "pdb",
+        "webbrowser",
+        "multiprocessing",
+        "asyncio",
+        "commands",
+        "popen2",
+        "pkgutil",
+        "operator",
+    }
+)
 
 
 # Deserialisers that torch itself emits in ordinary pickles: the call is expected, its payload is scanned.
 SAFE_LOADERS = frozenset({"torch.storage._load_from_bytes"})
 # Harmless functions inside otherwise dangerous modules: TorchScript's own pickles (constants.pkl, debug_pkl)
 # rebuild lists and tensors through torch.jit._pickle helpers.
-_SAFE_EXCEPTIONS = frozenset({
-    "torch.serialization._get_layout", "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist",
-    "torch.jit._pickle.build_doublelist", "torch.jit._pickle.build_boollist", "torch.jit._pickle.build_complexlist",
-    "torch.jit._pickle.build_tensor_from_id", "torch.jit._pickle.restore_type_tag",
-    # dill's pure helpers, found in dill-pickled scikit-learn models: _create_array calls its first argument
-    # (counted as a call of it, see pickle/calls.py); _load_type looks a type up in dill's fixed table (its
-    # result is unresolved if called); _create_dtypemeta is type(np.dtype(x)).
-    "dill._dill._create_array", "dill._dill._load_type", "dill._dill._create_dtypemeta",
-})
+_SAFE_EXCEPTIONS = frozenset(
+    {
+        "torch.serialization._get_layout",
+        "torch.jit._pickle.build_intlist",
+        "torch.jit._pickle.build_tensorlist",
+        "torch.jit._pickle.build_doublelist",
+        "torch.jit._pickle.build_boollist",
+        "torch.jit._pickle.build_complexlist",
+        "torch.jit._pickle.build_tensor_from_id",
+        "torch.jit._pickle.restore_type_tag",
+        # dill's pure helpers, found in dill-pickled scikit-learn models: _create_array calls its first argument
+        # (counted as a call of it, see pickle/calls.py); _load_type looks a type up in dill's fixed table (its
+        # result is unresolved if called); _create_dtypemeta is type(np.dtype(x)).
+        "dill._dill._create_array",
+        "dill._dill._load_type",
+        "dill._dill._create_dtypemeta",
+    }
+)
 # TorchScript classes: torch.jit.load compiles them from the archive's code/ folder (reported as MW108);
 # they cannot name Python callables.
 _TORCHSCRIPT_CLASS_PREFIX = "__torch__."
@@ -122,15 +323,33 @@ def classify(analysis: Analysis, location: Location, safe: Iterable[str] | froze
         name = companion.filename or "a file it cannot name"
         escapes = companion_escapes(companion.filename)
         where = " outside the pickle's folder" if escapes else ""
-        findings.append(_finding("MW106", location, f"old joblib array wrapper loads {name}{where} by name with "
-                                 "np.load(allow_pickle=True): scan that file too", key=f"companion:{name}",
-                                 evidence=f"offset {companion.offset}",
-                                 severity=Severity.HIGH if escapes else Severity.MEDIUM))
+        findings.append(
+            _finding(
+                PICKLE_NESTED_LOADER,
+                location,
+                f"old joblib array wrapper loads {name}{where} by name with "
+                "np.load(allow_pickle=True): scan that file too",
+                key=f"companion:{name}",
+                evidence=f"offset {companion.offset}",
+                severity=Severity.HIGH if escapes else Severity.MEDIUM,
+            )
+        )
     for problem in analysis.problems:
-        rule = {"unparsable": "MW105", "unresolved": "MW104", "budget": "MW107",
-                "nested-unreadable": "MW106"}[problem.kind]
-        findings.append(_finding(rule, location, problem.message, key=f"{problem.kind}:{problem.message}",
-                                 evidence=f"offset {problem.offset}"))
+        rule = {
+            "unparsable": PICKLE_UNPARSABLE,
+            "unresolved": PICKLE_UNRESOLVED_GLOBAL,
+            "budget": SCAN_BUDGET_EXCEEDED,
+            "nested-unreadable": PICKLE_NESTED_LOADER,
+        }[problem.kind]
+        findings.append(
+            _finding(
+                rule,
+                location,
+                problem.message,
+                key=f"{problem.kind}:{problem.message}",
+                evidence=f"offset {problem.offset}",
+            )
+        )
     return findings
 
 
@@ -140,23 +359,47 @@ def _classify_global(dotted: str, usage: Usage, location: Location, safe: frozen
     if dotted in SAFE_LOADERS or dotted in _SAFE_EXCEPTIONS or dotted.startswith(_TORCHSCRIPT_CLASS_PREFIX):
         return None
     if reason is not None and dotted in LOADERS:
-        return _finding("MW106", location, f"{how} deserialiser {dotted}: the embedded payload is scanned "
-                        "separately", key=dotted, evidence=f"offset {usage.offset}")
+        return _finding(
+            PICKLE_NESTED_LOADER,
+            location,
+            f"{how} deserialiser {dotted}: the embedded payload is scanned separately",
+            key=dotted,
+            evidence=f"offset {usage.offset}",
+        )
     if reason is not None:
-        return _finding("MW101", location, f"{how} {dotted}: {reason}", key=dotted,
-                        evidence=f"offset {usage.offset}")
+        return _finding(
+            PICKLE_DANGEROUS_CALLABLE,
+            location,
+            f"{how} {dotted}: {reason}",
+            key=dotted,
+            evidence=f"offset {usage.offset}",
+        )
     if dotted in safe:
         return None
     if usage.called:
-        return _finding("MW102", location, f"calls {dotted}, which is not on the safe list"
-                        + (f" ({usage.via})" if usage.via else ""), key=dotted,
-                        evidence=f"offset {usage.offset}")
+        return _finding(
+            PICKLE_UNKNOWN_CALLABLE,
+            location,
+            f"calls {dotted}, which is not on the safe list" + (f" ({usage.via})" if usage.via else ""),
+            key=dotted,
+            evidence=f"offset {usage.offset}",
+        )
     if usage.instantiated:
         # NEWOBJ runs the class's __new__, and BUILD its __setstate__: code, unless the class is known.
-        return _finding("MW102", location, f"instantiates {dotted}, which is not on the safe list (runs its "
-                        "__new__ and __setstate__)", key=dotted, evidence=f"offset {usage.offset}")
-    return _finding("MW103", location, f"imports {dotted}, which is not on the safe list", key=dotted,
-                    evidence=f"offset {usage.offset}")
+        return _finding(
+            PICKLE_UNKNOWN_CALLABLE,
+            location,
+            f"instantiates {dotted}, which is not on the safe list (runs its __new__ and __setstate__)",
+            key=dotted,
+            evidence=f"offset {usage.offset}",
+        )
+    return _finding(
+        PICKLE_UNKNOWN_IMPORT,
+        location,
+        f"imports {dotted}, which is not on the safe list",
+        key=dotted,
+        evidence=f"offset {usage.offset}",
+    )
 
 
 def _how(usage: Usage) -> str:
@@ -167,6 +410,7 @@ def _how(usage: Usage) -> str:
     return "imports"
 
 
-def _finding(rule_id: str, location: Location, message: str, *, key: str, evidence: str = "",
-             severity: Severity | None = None) -> Finding:
+def _finding(
+    rule_id: str, location: Location, message: str, *, key: str, evidence: str = "", severity: Severity | None = None
+) -> Finding:
     return make_finding(rule_id, location, message, key, severity=severity, evidence=evidence)

@@ -27,11 +27,17 @@ from mlwarden.findings import Finding, Location, ScanError, Severity
 from mlwarden.models.classify import default_safe_globals
 from mlwarden.models.formats import BY_NAME, FORMATS, SELF_REPORTING, Blob, Format, StopScan, matching, zip_
 from mlwarden.models.streams import Budget, BudgetExceeded, Readable
-from mlwarden.rules import make_finding
+from mlwarden.rules import (
+    FORMAT_NOT_INSPECTED,
+    PICKLE_UNPARSABLE,
+    SAFETENSORS_MALFORMED,
+    SCAN_BUDGET_EXCEEDED,
+    make_finding,
+)
 
 HEAD_SIZE = 4096
 _SPOOL_IN_MEMORY = 64 * 1024 * 1024
-_UNREADABLE = frozenset({"MW105", "MW111", "MW112"})
+_UNREADABLE = frozenset({PICKLE_UNPARSABLE, SAFETENSORS_MALFORMED, FORMAT_NOT_INSPECTED})
 _REPORT_ONLY = frozenset({"executable"})
 # Formats recognised by a probe or a loose signature rather than magic bytes (see _drop_harmless_failures).
 _WEAK_SNIFFS = frozenset({"pickle", "safetensors"})  # formats that report on content without reading it
@@ -78,24 +84,31 @@ class _Context:
         self.result.findings.extend(findings)
 
     def unverified(self, member: str | None, why: str, key: str) -> None:
-        self.add("MW112", member, f"could not be verified: {why}", key, severity=Severity.HIGH)
+        self.add(FORMAT_NOT_INSPECTED, member, f"could not be verified: {why}", key, severity=Severity.HIGH)
 
     def count_members(self, count: int, member: str | None) -> None:
         self.members += count
         if self.members > self.budgets.max_members:
-            self.add("MW107", member, f"more than {self.budgets.max_members} archive members", "budget:members")
+            self.add(
+                SCAN_BUDGET_EXCEEDED, member, f"more than {self.budgets.max_members} archive members", "budget:members"
+            )
             raise StopScan
 
     def check_time(self, member: str | None) -> None:
         if time.monotonic() > self.deadline:
-            self.add("MW107", member, "time budget per file exceeded", "budget:time")
+            self.add(SCAN_BUDGET_EXCEEDED, member, "time budget per file exceeded", "budget:time")
             raise StopScan
 
-    def nested(self, data: bytes | Readable, member: str | None, *, name: str = "",
-               as_format: str | None = None) -> None:
+    def nested(
+        self, data: bytes | Readable, member: str | None, *, name: str = "", as_format: str | None = None
+    ) -> None:
         if self.depth + 1 > self.budgets.max_depth:
-            self.add("MW107", member, f"containers nested deeper than {self.budgets.max_depth} levels",
-                     "budget:depth")
+            self.add(
+                SCAN_BUDGET_EXCEEDED,
+                member,
+                f"containers nested deeper than {self.budgets.max_depth} levels",
+                "budget:depth",
+            )
             return
         self.depth += 1
         try:
@@ -112,8 +125,9 @@ def _name_says(name: str) -> str | None:
     """The format a file's name promises: patterns match the base name, or the whole path when they hold '/'."""
     path = name.replace("\\", "/").lower()
     base = path.rsplit("/", 1)[-1]
-    return next((fmt for pattern, fmt in _NAME_PATTERNS
-                 if fnmatch.fnmatchcase(path if "/" in pattern else base, pattern)), None)
+    return next(
+        (fmt for pattern, fmt in _NAME_PATTERNS if fnmatch.fnmatchcase(path if "/" in pattern else base, pattern)), None
+    )
 
 
 def is_model_candidate(path: Path) -> bool:
@@ -131,16 +145,27 @@ def is_model_candidate(path: Path) -> bool:
         return False
 
 
-def scan_model_file(path: Path, display: str | None = None, *, budgets: Budgets | None = None,
-                    extra_safe: frozenset[str] = frozenset(),
-                    collect_pickles: bool = False) -> tuple[FileResult, list[tuple[str, bytes]]]:
+def scan_model_file(
+    path: Path,
+    display: str | None = None,
+    *,
+    budgets: Budgets | None = None,
+    extra_safe: frozenset[str] = frozenset(),
+    collect_pickles: bool = False,
+) -> tuple[FileResult, list[tuple[str, bytes]]]:
     """Scan one file. Never raises for bad content: problems are findings; unreadable files an error."""
     budgets = budgets or Budgets()
     result = FileResult()
-    ctx = _Context(display=display or str(path), budgets=budgets, safe=default_safe_globals() | extra_safe,
-                   budget=Budget(budgets.max_decompressed_bytes),
-                   deadline=time.monotonic() + budgets.max_seconds_per_file, result=result,
-                   pickles=[] if collect_pickles else None, path=path)
+    ctx = _Context(
+        display=display or str(path),
+        budgets=budgets,
+        safe=default_safe_globals() | extra_safe,
+        budget=Budget(budgets.max_decompressed_bytes),
+        deadline=time.monotonic() + budgets.max_seconds_per_file,
+        result=result,
+        pickles=[] if collect_pickles else None,
+        path=path,
+    )
     try:
         f = path.open("rb")
     except OSError as exc:
@@ -170,8 +195,9 @@ def _read_full(stream: Readable, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _route_stream(stream: Readable, name: str, member: str | None, ctx: _Context, *,
-                  as_format: str | None = None) -> None:
+def _route_stream(
+    stream: Readable, name: str, member: str | None, ctx: _Context, *, as_format: str | None = None
+) -> None:
     """Route a non-seekable stream: one streaming format reads it as it comes; several interpretations, or a
     format that needs random access, get a spooled copy."""
     head = _read_full(stream, HEAD_SIZE)
@@ -188,8 +214,16 @@ def _route_stream(stream: Readable, name: str, member: str | None, ctx: _Context
         _route(f, total, name, member, ctx, as_format=as_format, head=head)
 
 
-def _route(f: BinaryIO, size: int, name: str, member: str | None, ctx: _Context, *,
-           as_format: str | None = None, head: bytes | None = None) -> None:
+def _route(
+    f: BinaryIO,
+    size: int,
+    name: str,
+    member: str | None,
+    ctx: _Context,
+    *,
+    as_format: str | None = None,
+    head: bytes | None = None,
+) -> None:
     """Route a seekable blob of known size."""
     if head is None:
         f.seek(0)
@@ -214,8 +248,10 @@ def _site_path_file(head: bytes, name: str) -> bool:
         lines = head.decode("utf-8").splitlines()
     except UnicodeDecodeError:
         return False
-    return all(not line.strip() or line.startswith(("#", "import ", "import\t")) or _PATH_LINE.fullmatch(line)
-               for line in lines[:50])
+    return all(
+        not line.strip() or line.startswith(("#", "import ", "import\t")) or _PATH_LINE.fullmatch(line)
+        for line in lines[:50]
+    )
 
 
 def _nothing_matched(head: bytes, name: str, member: str | None, ctx: _Context) -> None:
@@ -227,12 +263,20 @@ def _nothing_matched(head: bytes, name: str, member: str | None, ctx: _Context) 
     if expected == "pickle" and not executable_kind(head) and _rejected_before_anything_runs(head):
         # Read as the loader reads: pickle.load (and torch.load's legacy path; a zip or tar would have matched
         # above) stops at the first byte it cannot use, and nothing before it imported or called anything.
-        ctx.add("MW112", member, "named like a pickle file, but pickle.load and torch.load reject it before "
-                "anything runs (no import, no call before the first invalid opcode): not a model", "not-a-pickle",
-                severity=Severity.LOW)
+        ctx.add(
+            FORMAT_NOT_INSPECTED,
+            member,
+            "named like a pickle file, but pickle.load and torch.load reject it before "
+            "anything runs (no import, no call before the first invalid opcode): not a model",
+            "not-a-pickle",
+            severity=Severity.LOW,
+        )
         return
-    ctx.unverified(member, f"named like a {expected} file but its content is not a format mlwarden reads",
-                   f"unrecognised:{expected}")
+    ctx.unverified(
+        member,
+        f"named like a {expected} file but its content is not a format mlwarden reads",
+        f"unrecognised:{expected}",
+    )
 
 
 def _rejected_before_anything_runs(head: bytes) -> bool:
@@ -241,12 +285,26 @@ def _rejected_before_anything_runs(head: bytes) -> bool:
     from mlwarden.models.pickle import analyse
 
     analysis = analyse(io.BytesIO(head), max_pickles=1)
-    return not analysis.globals and not analysis.pickles and not analysis.nested and \
-        any(problem.kind == "unparsable" for problem in analysis.problems)
+    return (
+        not analysis.globals
+        and not analysis.pickles
+        and not analysis.nested
+        and any(problem.kind == "unparsable" for problem in analysis.problems)
+    )
 
 
-def _interpret(formats: list[Format], f: Readable, size: int | None, name: str, member: str | None, head: bytes,
-               ctx: _Context, *, seekable: bool, weak: frozenset[str] = frozenset()) -> None:
+def _interpret(
+    formats: list[Format],
+    f: Readable,
+    size: int | None,
+    name: str,
+    member: str | None,
+    head: bytes,
+    ctx: _Context,
+    *,
+    seekable: bool,
+    weak: frozenset[str] = frozenset(),
+) -> None:
     """Scan the blob as each format in turn; the worst wins (see the module docstring)."""
     slices: list[tuple[Format, int, int]] = []
     for fmt in formats:
@@ -269,13 +327,14 @@ def _guarded(fmt: Format, blob: Blob, ctx: _Context) -> None:
     except StopScan:
         raise
     except BudgetExceeded as exc:
-        ctx.add("MW107", blob.member, str(exc), "budget:decompressed")
+        ctx.add(SCAN_BUDGET_EXCEEDED, blob.member, str(exc), "budget:decompressed")
         raise StopScan from None
     except RecursionError:
         ctx.unverified(blob.member, f"{fmt.name} structure nested too deeply to read", f"recursion:{fmt.name}")
     except Exception as exc:  # noqa: BLE001 - a reader's failure is a finding on this blob, never a crash
-        ctx.unverified(blob.member, f"{fmt.name} reader failed: {type(exc).__name__}: {exc}",
-                       f"reader-error:{fmt.name}")
+        ctx.unverified(
+            blob.member, f"{fmt.name} reader failed: {type(exc).__name__}: {exc}", f"reader-error:{fmt.name}"
+        )
 
 
 def _drop_harmless_failures(slices: list[tuple[Format, int, int]], ctx: _Context, weak: frozenset[str]) -> None:
@@ -286,11 +345,13 @@ def _drop_harmless_failures(slices: list[tuple[Format, int, int]], ctx: _Context
 
     def unreadable(finding: Finding) -> bool:
         # a reader's own crash is our bug, not the loader failing: it is never dropped
-        return (finding.rule in _UNREADABLE and finding.severity >= Severity.HIGH
-                and not finding.key.startswith(("reader-error:", "recursion:")))
+        return (
+            finding.rule in _UNREADABLE
+            and finding.severity >= Severity.HIGH
+            and not finding.key.startswith(("reader-error:", "recursion:"))
+        )
 
-    clean = any(fmt.name not in _REPORT_ONLY and not any(unreadable(x) for x in findings[a:b])
-                for fmt, a, b in slices)
+    clean = any(fmt.name not in _REPORT_ONLY and not any(unreadable(x) for x in findings[a:b]) for fmt, a, b in slices)
     if not clean:
         return
     drop: set[int] = set()

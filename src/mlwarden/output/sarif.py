@@ -57,7 +57,7 @@ def _rule(rule_id: str) -> dict[str, Any]:
     return {
         "id": rule.id,
         "name": rule.name,
-        "shortDescription": {"text": rule.title},
+        "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.help},
         "help": {"text": f"{rule.help}\n\nRemediation: {rule.remediation}",
                  "markdown": f"{rule.help}\n\n**Remediation:** {rule.remediation}"},

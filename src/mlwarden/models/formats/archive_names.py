@@ -6,6 +6,7 @@ import re
 
 from mlwarden.findings import Severity
 from mlwarden.models.formats.base import Scan
+from mlwarden.rules import ARCHIVE_SUSPICIOUS_MEMBER
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _EXECUTABLE_NAMES = re.compile(r"\.(?:exe|dll|so|dylib|sys|scr|com|bat|cmd|ps1|vbs|msi|sh|bash|elf|apk|jar)$",
@@ -16,13 +17,18 @@ def check_member_name(name: str, label: str, scan: Scan, *, is_link: bool = Fals
     """Path traversal (extraction writes outside the folder: Keras and TorchServe extract archives) and links."""
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or ".." in parts or _DRIVE.match(name):
-        scan.add("MW114", label, f"member path {name!r} escapes the archive", f"path:{name}",
+        scan.add(ARCHIVE_SUSPICIOUS_MEMBER, label, f"member path {name!r} escapes the archive", f"path:{name}",
                  severity=Severity.HIGH)
     if is_link:
-        scan.add("MW114", label, f"member {name!r} is a symbolic link", f"link:{name}")
+        scan.add(ARCHIVE_SUSPICIOUS_MEMBER, label, f"member {name!r} is a symbolic link", f"link:{name}")
     if _EXECUTABLE_NAMES.search(name.rstrip("/")) and in_model_archive(scan):
-        scan.add("MW114", label, f"archive holds an executable or script by name: {name!r}", f"exe-name:{name}",
-                 severity=Severity.HIGH)
+        scan.add(
+            ARCHIVE_SUSPICIOUS_MEMBER,
+            label,
+            f"archive holds an executable or script by name: {name!r}",
+            f"exe-name:{name}",
+            severity=Severity.HIGH,
+        )
 
 
 def executable_kind(head: bytes) -> str | None:
@@ -31,7 +37,7 @@ def executable_kind(head: bytes) -> str | None:
         return "ELF executable"
     if head[:2] == b"MZ" and len(head) >= 0x40:
         pe = int.from_bytes(head[0x3C:0x40], "little")
-        if pe + 4 <= len(head) and head[pe:pe + 4] == b"PE\x00\x00":
+        if pe + 4 <= len(head) and head[pe : pe + 4] == b"PE\x00\x00":
             return "Windows PE executable"
     if head[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe"):
         return "Mach-O executable"
@@ -40,8 +46,24 @@ def executable_kind(head: bytes) -> str | None:
     return None
 
 
-_GENERIC_ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".lzma", ".7z", ".zst", ".lz4",
-                     ".z", ".whl", ".jar", ".egg")
+_GENERIC_ARCHIVES = (
+    ".zip",
+    ".tar",
+    ".gz",
+    ".tgz",
+    ".bz2",
+    ".tbz2",
+    ".xz",
+    ".txz",
+    ".lzma",
+    ".7z",
+    ".zst",
+    ".lz4",
+    ".z",
+    ".whl",
+    ".jar",
+    ".egg",
+)
 
 
 def in_model_archive(scan: Scan) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from mlwarden.models.formats.base import Blob, Format, Scan
 from mlwarden.models.streams import Decompressor, Readable
+from mlwarden.rules import FORMAT_NOT_INSPECTED
 
 _ZLIB_FLAGS = frozenset({0x01, 0x5E, 0x9C, 0xDA})  # CMF 0x78 with a valid check and no preset dictionary
 _ZF_HEADER = 2 + 19  # b"ZF" + the hex length padded to len(hex(2**64))
@@ -78,8 +79,13 @@ def decompress_and_route(raw: Readable, kind: str, member: str | None, scan: Sca
     elif stream.trailing:
         from mlwarden.findings import Severity
 
-        scan.add("MW112", member, f"trailing data not inspected: {stream.trailing}", "compression-trailing",
-                 severity=Severity.MEDIUM)
+        scan.add(
+            FORMAT_NOT_INSPECTED,
+            member,
+            f"trailing data not inspected: {stream.trailing}",
+            "compression-trailing",
+            severity=Severity.MEDIUM,
+        )
 
 
 def _make(kind: str, names: tuple[str, ...]) -> Format:
@@ -119,8 +125,7 @@ class _Prefixed:
 
     def read(self, n: int = -1) -> bytes:
         if self._head:
-            data, self._head = (self._head, b"") if n < 0 or n >= len(self._head) else \
-                (self._head[:n], self._head[n:])
+            data, self._head = (self._head, b"") if n < 0 or n >= len(self._head) else (self._head[:n], self._head[n:])
             return data
         return self._rest.read(n)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from mlwarden.models.classify import dangerous_reason
 from mlwarden.models.formats.base import Blob, Format, Scan
+from mlwarden.rules import KERAS_LAMBDA, PICKLE_DANGEROUS_CALLABLE
 
 Problem = tuple[str, str, str]  # rule id, message, stable key
 _KERAS_MODULES = ("keras", "tf_keras", "tensorflow.keras", "tensorflow.python.keras", "keras_nlp",
@@ -24,12 +25,12 @@ def check_keras_config(config: Any) -> list[Problem]:
             name = inner.get("name", "?") if isinstance(inner, dict) else "?"
             has_code = "code" in json.dumps(inner)[:1_000_000] if isinstance(inner, dict) else False
             what = "with marshalled Python bytecode" if has_code else "calling a Python function"
-            problems.append(("MW109", f"Lambda layer {name!r} {what}; it runs when the model is loaded",
+            problems.append((KERAS_LAMBDA, f"Lambda layer {name!r} {what}; it runs when the model is loaded",
                              f"lambda:{name}"))
         module = node.get("module")
         if isinstance(module, str) and module and not module.startswith(_KERAS_MODULES):
             reason = dangerous_reason(f"{module}.{node.get('class_name', '')}")
-            rule = "MW101" if reason else "MW109"
+            rule = PICKLE_DANGEROUS_CALLABLE if reason else KERAS_LAMBDA
             problems.append((rule, f"config references {module}.{node.get('class_name', '?')} outside Keras"
                              + (f": {reason}" if reason else ""), f"module:{module}"))
     return problems

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from mlwarden.models.formats.base import Blob, Format, Scan
+from mlwarden.rules import NUMPY_OBJECT_ARRAY
 
 MAGIC = b"\x93NUMPY"
 MAX_HEADER = 64 << 20
@@ -125,7 +126,7 @@ def _scan(blob: Blob, scan: Scan) -> None:
         # An object array whose pickle holds only safe values is ordinary data (pandas and old numpy write
         # them); the note that it needs allow_pickle=True matters when its pickle has findings of its own.
         if scan.found > before:
-            scan.add("MW113", blob.member, f"object array (dtype {descr!r}) stored as a pickle, which "
+            scan.add(NUMPY_OBJECT_ARRAY, blob.member, f"object array (dtype {descr!r}) stored as a pickle, which "
                      "np.load(allow_pickle=True) unpickles", "npy-object")
 
 

@@ -8,6 +8,7 @@ import struct
 from typing import BinaryIO
 
 from mlwarden.models.formats.base import Blob, Format, Scan
+from mlwarden.rules import SAFETENSORS_MALFORMED
 
 Problem = tuple[str, str, str]  # rule id, message, stable key
 
@@ -25,47 +26,64 @@ def check_safetensors(f: BinaryIO, size: int) -> list[Problem]:
     f.seek(0)
     raw = f.read(8)
     if len(raw) < 8:
-        return [("MW111", "file is shorter than the 8-byte header length", "short")]
+        return [(SAFETENSORS_MALFORMED, "file is shorter than the 8-byte header length", "short")]
     (length,) = struct.unpack("<Q", raw)
     if length > MAX_SAFETENSORS_HEADER:
-        return [("MW111", f"header length {length} exceeds {MAX_SAFETENSORS_HEADER} bytes", "header-size")]
+        return [
+            (SAFETENSORS_MALFORMED, f"header length {length} exceeds {MAX_SAFETENSORS_HEADER} bytes", "header-size")
+        ]
     if 8 + length > size:
-        return [("MW111", f"header length {length} runs past the end of the file", "header-size")]
+        return [(SAFETENSORS_MALFORMED, f"header length {length} runs past the end of the file", "header-size")]
     try:
         header = json.loads(f.read(length).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        return [("MW111", f"header is not valid JSON: {exc}", "header-json")]
+        return [(SAFETENSORS_MALFORMED, f"header is not valid JSON: {exc}", "header-json")]
     if not isinstance(header, dict):
-        return [("MW111", "header is not a JSON object", "header-json")]
+        return [(SAFETENSORS_MALFORMED, "header is not a JSON object", "header-json")]
     problems: list[Problem] = []
     data_size = size - 8 - length
     spans: list[tuple[int, int, str]] = []
     for name, entry in header.items():
         if name == "__metadata__":
             if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
-                problems.append(("MW111", "__metadata__ must map strings to strings", "metadata"))
+                problems.append((SAFETENSORS_MALFORMED, "__metadata__ must map strings to strings", "metadata"))
             continue
         if not isinstance(entry, dict):
-            problems.append(("MW111", f"tensor {name!r}: entry is not an object", f"entry:{name}"))
+            problems.append((SAFETENSORS_MALFORMED, f"tensor {name!r}: entry is not an object", f"entry:{name}"))
             continue
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
         if dtype not in _SAFETENSORS_DTYPES:
-            problems.append(("MW111", f"tensor {name!r}: unknown dtype {dtype!r}", f"dtype:{name}"))
+            problems.append((SAFETENSORS_MALFORMED, f"tensor {name!r}: unknown dtype {dtype!r}", f"dtype:{name}"))
             continue
-        if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
-                                                for d in shape)):
-            problems.append(("MW111", f"tensor {name!r}: shape must be a list of non-negative integers",
-                             f"shape:{name}"))
+        if not (
+            isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+        ):
+            problems.append(
+                (
+                    SAFETENSORS_MALFORMED,
+                    f"tensor {name!r}: shape must be a list of non-negative integers",
+                    f"shape:{name}",
+                )
+            )
             continue
-        if not (isinstance(offsets, list) and len(offsets) == 2
-                and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)):
-            problems.append(("MW111", f"tensor {name!r}: data_offsets must be two integers",
-                             f"offsets:{name}"))
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+        ):
+            problems.append(
+                (SAFETENSORS_MALFORMED, f"tensor {name!r}: data_offsets must be two integers", f"offsets:{name}")
+            )
             continue
         begin, end = offsets
         if not 0 <= begin <= end <= data_size:
-            problems.append(("MW111", f"tensor {name!r}: data_offsets {offsets} fall outside the "
-                             f"{data_size}-byte data section", f"range:{name}"))
+            problems.append(
+                (
+                    SAFETENSORS_MALFORMED,
+                    f"tensor {name!r}: data_offsets {offsets} fall outside the {data_size}-byte data section",
+                    f"range:{name}",
+                )
+            )
             continue
         count = 1
         for dim in shape:
@@ -74,15 +92,19 @@ def check_safetensors(f: BinaryIO, size: int) -> list[Problem]:
         if dtype == "F4":
             expected = (count + 1) // 2
         if end - begin != expected:
-            problems.append(("MW111", f"tensor {name!r}: {end - begin} bytes for shape {shape} of {dtype} "
-                             f"(expected {expected})", f"size:{name}"))
+            problems.append(
+                (
+                    SAFETENSORS_MALFORMED,
+                    f"tensor {name!r}: {end - begin} bytes for shape {shape} of {dtype} (expected {expected})",
+                    f"size:{name}",
+                )
+            )
         spans.append((begin, end, name))
     spans.sort()
     for (_b1, e1, n1), (b2, _e2, n2) in itertools.pairwise(spans):
         if b2 < e1:
-            problems.append(("MW111", f"tensors {n1!r} and {n2!r} overlap", f"overlap:{n1}:{n2}"))
+            problems.append((SAFETENSORS_MALFORMED, f"tensors {n1!r} and {n2!r} overlap", f"overlap:{n1}:{n2}"))
     return problems
-
 
 
 def sniff(head: bytes, name: str, size: int | None) -> bool:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from mlwarden.models.formats import keras
 from mlwarden.models.formats.archive_names import check_member_name
 from mlwarden.models.formats.base import Blob, Format, Scan
+from mlwarden.rules import ARCHIVE_SUSPICIOUS_MEMBER, SCAN_BUDGET_EXCEEDED, TORCHSCRIPT_CODE
 
 if TYPE_CHECKING:
     from mlwarden.models import zipread
@@ -48,20 +49,20 @@ def _scan(blob: Blob, scan: Scan) -> None:
     try:
         members, notes = zipread.read_members(f, blob.size, scan.budgets.max_members)
     except zipread.ZipBudgetError as exc:
-        scan.add("MW107", member, str(exc), "budget:members")
+        scan.add(SCAN_BUDGET_EXCEEDED, member, str(exc), "budget:members")
         scan.count_members(scan.budgets.max_members + 1, member)
         return
     except (zipread.ZipError, OSError, ValueError, OverflowError) as exc:
         scan.unverified(member, f"zip archive cannot be read: {exc}", "corrupt-zip")
         return
     for note in notes:
-        scan.add("MW114", member, f"zip headers disagree: {note}", f"zip-note:{note}")
+        scan.add(ARCHIVE_SUSPICIOUS_MEMBER, member, f"zip headers disagree: {note}", f"zip-note:{note}")
     names = [m.name for m in members]
     torch_zip = any(n == "data.pkl" or n.endswith("/data.pkl") for n in names)
     code = [n for n in names if ("/code/" in n and n.endswith(".py")) or n.endswith("/constants.pkl")]
     if code:
         shown = ", ".join(sorted(code)[:5]) + (" …" if len(code) > 5 else "")
-        scan.add("MW108", member, f"TorchScript archive with {len(code)} code file(s) that torch.jit.load "
+        scan.add(TORCHSCRIPT_CODE, member, f"TorchScript archive with {len(code)} code file(s) that torch.jit.load "
                  f"compiles and runs: {shown}", "torchscript")
     _keras_configs(f, members, member, scan)
     for entry in zipread.iter_members(members):

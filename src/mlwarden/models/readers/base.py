@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, NamedTuple, Protocol
 
 from mlwarden.findings import Severity
+from mlwarden.rules import FORMAT_NOT_INSPECTED
 
 MAX_DOCUMENT = 64 << 20  # largest metadata document (JSON, YAML, protobuf) a reader loads into memory
 
@@ -45,7 +46,7 @@ class Report:
 
     def unverifiable(self, member: str | None, why: str, key: str) -> None:
         """Fail closed: a model-like file we could not read fully is a finding, never silence."""
-        self.add("MW112", member, f"could not be verified: {why}", key, Severity.HIGH)
+        self.add(FORMAT_NOT_INSPECTED, member, f"could not be verified: {why}", key, Severity.HIGH)
 
 
 class Blob(Protocol):

@@ -13,6 +13,7 @@ from mlwarden.findings import Severity
 from mlwarden.models.readers import protobuf as pb
 from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, map_or_read
+from mlwarden.rules import ONNX_CUSTOM_OP, ONNX_EXTERNAL_DATA_ESCAPE
 
 MAX_ONNX = 2 << 30  # protobuf's own 2 GiB message limit: larger models keep their weights as external data
 MAX_GRAPH_DEPTH = 64
@@ -41,8 +42,11 @@ class _Walk:
         location = external.get("location")
         if location is not None and escapes(location):
             name = pb.text(pb.first(tensor, 8))
-            self.once("MW131", f"tensor {name!r} ({where}) reads external data from {location!r}, outside the "
-                      "model's folder", f"onnx-external:{location}")
+            self.once(
+                ONNX_EXTERNAL_DATA_ESCAPE,
+                f"tensor {name!r} ({where}) reads external data from {location!r}, outside the model's folder",
+                f"onnx-external:{location}",
+            )
 
     def sparse(self, sparse: memoryview, where: str) -> None:
         for number in (1, 2):
@@ -69,12 +73,19 @@ class _Walk:
     def node(self, node: memoryview, where: str, depth: int) -> None:
         op_type, domain = pb.text(pb.first(node, 4)), pb.text(pb.first(node, 7))
         if op_type in _PYTHON_OPS:
-            self.once("MW132", f"{op_type} node ({where}) calls a Python function registered by the runtime",
-                      f"onnx-python-op:{domain}:{op_type}", Severity.HIGH)
+            self.once(
+                ONNX_CUSTOM_OP,
+                f"{op_type} node ({where}) calls a Python function registered by the runtime",
+                f"onnx-python-op:{domain}:{op_type}",
+                Severity.HIGH,
+            )
         elif domain not in STANDARD_DOMAINS and (domain, op_type) not in self.local:
             self.domains.add(domain)
-            self.once("MW132", f"node {op_type!r} of custom operator domain {domain!r} ({where}) needs a native "
-                      "custom-op library", f"onnx-domain:{domain}")
+            self.once(
+                ONNX_CUSTOM_OP,
+                f"node {op_type!r} of custom operator domain {domain!r} ({where}) needs a native custom-op library",
+                f"onnx-domain:{domain}",
+            )
         for attr in pb.messages(node, 5):
             for number, wire, value in pb.fields(attr):
                 if wire != pb.LEN or not isinstance(value, memoryview):
@@ -135,6 +146,7 @@ def check_onnx(data: bytes | memoryview, *, strict: bool = True) -> Report:
 
 
 sniff = sniffs.onnx
+
 
 def scan(blob: Blob, scan: Scan) -> None:
     strict = basename(blob.name).lower().endswith(".onnx")

@@ -16,6 +16,7 @@ from mlwarden.findings import Severity
 from mlwarden.models.readers import protobuf as pb
 from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, map_or_read
+from mlwarden.rules import TF_DANGEROUS_OP
 
 MAX_PB = 1 << 30  # TF itself refuses protobufs of 2 GiB and more; a metadata graph this large is not read
 
@@ -144,21 +145,21 @@ def _report_nodes(scope: str, nodes: list[_Node], report: Report) -> None:
     for node in nodes:
         where = f"{scope}, node {node.name!r}"
         if node.op in _PYTHON_OPS:
-            report.add("MW130", None, f"{node.op} op ({where}) calls a Python function when the graph runs",
+            report.add(TF_DANGEROUS_OP, None, f"{node.op} op ({where}) calls a Python function when the graph runs",
                        f"tf-op:{node.op}", Severity.CRITICAL)
         elif node.op in _WRITE_OPS or node.op in _READ_OPS:
             shown = ", ".join(repr(p) for p in paths(node)[:3])
             verb = "writes" if node.op in _WRITE_OPS else "reads"
-            report.add("MW130", None, f"{node.op} op ({where}) {verb} files when the graph runs"
+            report.add(TF_DANGEROUS_OP, None, f"{node.op} op ({where}) {verb} files when the graph runs"
                        + (f": {shown}" if shown else ""), f"tf-op:{node.op}",
                        Severity.CRITICAL if node.op == "WriteFile" else None)
         elif node.op in _CHECKPOINT_OPS:
             odd = [p for p in paths(node) if _escapes(p)]
             if odd:
-                report.add("MW130", None, f"{node.op} op ({where}) uses a path outside the model: {odd[0]!r}",
+                report.add(TF_DANGEROUS_OP, None, f"{node.op} op ({where}) uses a path outside the model: {odd[0]!r}",
                            f"tf-op:{node.op}:{odd[0]}")
         elif node.op == "PrintV2" and node.output_stream.startswith("file://"):
-            report.add("MW130", None, f"PrintV2 op ({where}) writes to {node.output_stream!r}", "tf-op:PrintV2")
+            report.add(TF_DANGEROUS_OP, None, f"PrintV2 op ({where}) writes to {node.output_stream!r}", "tf-op:PrintV2")
 
 
 def _escapes(path: str) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from mlwarden.findings import Severity
 from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, emit
+from mlwarden.rules import SKOPS_UNTRUSTED_TYPE
 
 _PRIMITIVES = {"builtins.int", "builtins.float", "builtins.str", "builtins.bool"}
 _CONTAINERS = {"builtins.list", "builtins.set", "builtins.map", "builtins.tuple"}
@@ -157,12 +158,20 @@ def check_skops(names: list[str], read: Callable[[str], bytes]) -> Report:
         library_data = loader in _DATA_KINDS and path.startswith(_DATA_MODULES)
         severity = Severity.CRITICAL if reason else Severity.LOW if library_data else Severity.HIGH
         what = "function or type" if callable_kind else "object type"
-        report.add("MW134", "schema.json", f"untrusted {what} {path} ({loader})" + (f": {reason}" if reason else "")
-                   + "; skops.io.load refuses it unless passed in trusted=", f"skops:{path}", severity)
+        report.add(
+            SKOPS_UNTRUSTED_TYPE,
+            "schema.json",
+            f"untrusted {what} {path} ({loader})"
+            + (f": {reason}" if reason else "")
+            + "; skops.io.load refuses it unless passed in trusted=",
+            f"skops:{path}",
+            severity,
+        )
     return report
 
 
 sniff = sniffs.skops
+
 
 def scan(blob: Blob, scan: Scan) -> None:
     from mlwarden.models.readers.zipaccess import zip_report

@@ -14,6 +14,7 @@ from typing import Any
 
 from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, basename, emit, read_limited
+from mlwarden.rules import CHAT_TEMPLATE_ESCAPE, GGUF_TEMPLATE_ESCAPE
 
 Problem = tuple[str, str, str]  # rule id, message, key (as models.formats returns)
 
@@ -38,7 +39,7 @@ TEMPLATE_NAMES = sniffs.TEMPLATE_NAMES
 MAX_TEMPLATE_FILE = sniffs.MAX_TEMPLATE_FILE
 
 
-def check_template(key: str, template: str, rule: str = "MW110") -> list[Problem]:
+def check_template(key: str, template: str, rule: str = GGUF_TEMPLATE_ESCAPE) -> list[Problem]:
     """Sandbox-escape evidence in one template; ``rule`` is MW110 for GGUF and MW133 elsewhere."""
     parsed = _ast_hits(template)
     # The parse is exact (names used as variables, not words in text); the pattern is for what does not parse
@@ -176,7 +177,7 @@ def check_document(data: bytes, name: str) -> Report:
     if found:
         report.formats.append("chat-template")
     for where, template in found:
-        for rule, message, key in check_template(where, template, "MW133"):
+        for rule, message, key in check_template(where, template, CHAT_TEMPLATE_ESCAPE):
             report.add(rule, None, message, key)
     return report
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from mlwarden.findings import Severity
 from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, emit
+from mlwarden.rules import TORCHSCRIPT_DANGEROUS_CALL
 
 # TorchScript's builtins that touch the file system or load code; Python escapes that no TorchScript compiler
 # emits (their presence means hand-edited code).
@@ -45,14 +46,25 @@ def check_code(name: str, source: str) -> Report:
         seen.add(key)
         at_load = fname == "__setstate__"
         when = "while the model loads (__setstate__)" if at_load else f"in {fname or 'module code'}"
-        report.add("MW136", name, f"TorchScript code calls {call} {when}: it touches files, native code or "
-                   "imports", key, Severity.CRITICAL if at_load else None)
+        report.add(
+            TORCHSCRIPT_DANGEROUS_CALL,
+            name,
+            f"TorchScript code calls {call} {when}: it touches files, native code or imports",
+            key,
+            Severity.CRITICAL if at_load else None,
+        )
     for match in _CUSTOM_OP.finditer(source):
         key = f"torchscript-op:{match.group(1)}"
         if key not in seen:
             seen.add(key)
-            report.add("MW136", name, f"TorchScript code calls custom operators torch.ops.{match.group(1)} "
-                       "(native code registered by a library)", key, Severity.MEDIUM)
+            report.add(
+                TORCHSCRIPT_DANGEROUS_CALL,
+                name,
+                f"TorchScript code calls custom operators torch.ops.{match.group(1)} "
+                "(native code registered by a library)",
+                key,
+                Severity.MEDIUM,
+            )
     return report
 
 
@@ -73,6 +85,7 @@ def check_torchscript(names: list[str], read: Callable[[str], bytes]) -> Report:
 
 
 sniff = sniffs.torchscript
+
 
 def scan(blob: Blob, scan: Scan) -> None:
     from mlwarden.models.readers.zipaccess import zip_report

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from mlwarden.findings import Severity
 from mlwarden.models.readers import sniffs
 from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, emit
+from mlwarden.rules import TORCHSERVE_CODE
 
 MANIFEST = "MAR-INF/MANIFEST.json"
 
@@ -34,14 +35,20 @@ def check_mar(names: list[str], read: Callable[[str], bytes]) -> Report:
     if code:
         named = f"handler {handler!r}; " if handler else ""
         shown = ", ".join(code[:8]) + (" …" if len(code) > 8 else "")
-        report.add("MW135", None, f"TorchServe archive ships Python that runs when the model is served "
+        report.add(TORCHSERVE_CODE, None, f"TorchServe archive ships Python that runs when the model is served "
                    f"({named}{len(code)} file(s): {shown})", "mar-code")
     elif handler.endswith(".py") or (":" in handler and handler.split(":", 1)[0].endswith(".py")):
         report.unverifiable(MANIFEST, f"handler {handler!r} is not in the archive", "mar-handler")
     requirements = model.get("requirementsFile")
     if requirements:
-        report.add("MW135", None, f"TorchServe archive lists pip requirements ({requirements!r}) that the server "
-                   "installs when install_py_dep_per_model is set", "mar-requirements", Severity.MEDIUM)
+        report.add(
+            TORCHSERVE_CODE,
+            None,
+            f"TorchServe archive lists pip requirements ({requirements!r}) that the server "
+            "installs when install_py_dep_per_model is set",
+            "mar-requirements",
+            Severity.MEDIUM,
+        )
     serialized = model.get("serializedFile")
     if serialized and serialized not in names:
         report.unverifiable(MANIFEST, f"serialized model {serialized!r} is not in the archive", "mar-model")
@@ -64,17 +71,27 @@ def check_manifest(data: bytes) -> Report:
         return report
     code = [str(model[k]) for k in ("handler", "modelFile") if str(model.get(k, "")).split(":", 1)[0].endswith(".py")]
     if code:
-        report.add("MW135", None, f"TorchServe manifest names Python that runs when the model is served "
-                   f"({', '.join(code)})", "mar-manifest-code")
+        report.add(
+            TORCHSERVE_CODE,
+            None,
+            f"TorchServe manifest names Python that runs when the model is served ({', '.join(code)})",
+            "mar-manifest-code",
+        )
     if model.get("requirementsFile"):
-        report.add("MW135", None, f"TorchServe manifest lists pip requirements ({model['requirementsFile']!r})",
-                   "mar-requirements", Severity.MEDIUM)
+        report.add(
+            TORCHSERVE_CODE,
+            None,
+            f"TorchServe manifest lists pip requirements ({model['requirementsFile']!r})",
+            "mar-requirements",
+            Severity.MEDIUM,
+        )
     return report
 
 
 sniff = sniffs.torchserve
 
 sniff_manifest = sniffs.torchserve_manifest
+
 
 def scan_manifest(blob: Blob, scan: Scan) -> None:
     from mlwarden.models.readers.base import read_limited
