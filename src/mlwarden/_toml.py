@@ -9,7 +9,17 @@ if sys.version_info >= (3, 11):  # pragma: no cover - version branch
 else:  # pragma: no cover - version branch
     import tomli as toml_reader
 
+from typing import Any
+
 TOMLDecodeError = toml_reader.TOMLDecodeError
-loads = toml_reader.loads
+
+
+def loads(text: str) -> dict[str, Any]:
+    """tomllib.loads, with nesting too deep for its recursive parser reported as a decode error (a file of
+    `x = [[[[...` otherwise escapes every reader as a RecursionError: issue #15)."""
+    try:
+        return toml_reader.loads(text)
+    except RecursionError:
+        raise TOMLDecodeError("nested too deeply") from None
 
 __all__ = ["TOMLDecodeError", "loads"]

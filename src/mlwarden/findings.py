@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlwarden.redact import redact
+
 
 class Severity(enum.IntEnum):
     """Ordered severities; comparisons use the integer order."""
@@ -60,6 +62,14 @@ class Finding:
     remediation: str = ""
     advisories: tuple[str, ...] = ()  # vulnerability ids and aliases, for `vulnerability =` waivers
 
+    def __post_init__(self) -> None:
+        # The last gate before every output: a value quoted from any input (a manifest, a lock file, a cache
+        # manifest) never carries a credential, whichever reader forgot to redact it (issue #15).
+        for name in ("message", "evidence", "key"):
+            value = getattr(self, name)
+            if value:
+                object.__setattr__(self, name, redact(value))
+
     @property
     def fingerprint(self) -> str:
         """Stable across runs and line moves: rule, path, member and key."""
@@ -79,6 +89,9 @@ class ScanError:
 
     path: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", redact(self.message))  # the quoted input may hold a credential
 
 
 @dataclass

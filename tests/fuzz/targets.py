@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -301,8 +302,55 @@ CLI = Target("cli", "cli", _tree_seeds, _cli, {"pyproject.toml": "toml", "uv.loc
                                               "environment.yml": "yaml", "train.ipynb": "json",
                                               "allowlists/policy.toml": "toml"})
 
+# --- a whole hostile tree (scripts/hostile_campaign.py) -------------------------------------------------------
+def build_tree(root: Path, spec: dict[str, Any]) -> None:
+    """A tree from a spec: "files" (path -> text), "binary" (path -> base64), "links" (path -> link target, may
+    loop or leave the tree), "fifos" (paths), "dirs" (paths). What a campaign failure needs, and a FIFO or a
+    link loop can be committed this way (as a spec, not as the file itself)."""
+    import base64
+
+    for rel in spec.get("dirs", []):
+        (root / rel).mkdir(parents=True, exist_ok=True)
+    for rel, text in spec.get("files", {}).items():
+        _write(root, rel, text.encode("utf-8", "surrogateescape"))
+    for rel, raw in spec.get("binary", {}).items():
+        _write(root, rel, base64.b64decode(raw))
+    for rel, target in spec.get("links", {}).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).symlink_to(target)
+    for rel in spec.get("fifos", []):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(root / rel)
+
+
+def _tree(folder: Path, name: str, data: bytes) -> None:
+    """``data`` is a tree spec (build_tree) with "run": the argument lists to run in it. Every run keeps the
+    properties of run_cli; no input (outside out/ and the "edits" files) changes; no planted credential reaches
+    stdout, stderr or a file written under out/."""
+    spec = json.loads(data)
+    root = folder / "repo"
+    (root / "out").mkdir(parents=True)
+    build_tree(root, spec)
+    skip = {"out", *spec.get("edits", [])}
+    before = {k: v for k, v in tree_digest(root).items() if not any(k == s or k.startswith(s + "/") for s in skip)}
+    for args in spec["run"]:
+        start = time.monotonic()
+        _code, out, err = run_cli(root, args)
+        if time.monotonic() - start > TIME_LIMIT - 1:  # the alarm fired inside code that swallowed it
+            raise AssertionError(f"a hang: mlwarden {args[0]} ran {TIME_LIMIT} s")
+        written = [p.read_text(encoding="utf-8", errors="replace") for p in sorted((root / "out").rglob("*"))
+                   if p.is_file() and not p.is_symlink()]
+        no_secret(out, err, *written, where=f"the output of {args[0]}")
+    after = tree_digest(root)
+    changed = sorted(k for k in before if before[k] != after.get(k))
+    if changed:
+        raise AssertionError(f"input files changed: {changed}")
+
+
+TREE = Target("tree", "cli", lambda: {}, _tree)
+
 TARGETS = {t.name: t for t in (DEPS, DEPS_REDACTION, NOTEBOOK_CODE, NOTEBOOK_LEAKS, POLICY, POLICY_REDACTION, OSV,
-                               SBOM_DIFF, MODELS, CLI)}
+                               SBOM_DIFF, MODELS, CLI, TREE)}
 
 
 def load_structured(text: bytes, kind: str) -> Any:

@@ -5,6 +5,7 @@ and exit codes (0 clean, 1 findings at or above --fail-on, 2 usage/configuration
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ import click
 from mlwarden import __version__
 from mlwarden.errors import MlwardenError, PolicyError
 from mlwarden.exitcodes import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
+from mlwarden.redact import redact
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERRUPTED", "cli", "main"]
 
@@ -76,24 +78,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:
-        exc.show()
+        shown = io.StringIO()
+        exc.show(file=shown)  # it quotes the offending argument, which may be a URL with a password
+        click.echo(redact(shown.getvalue()), err=True, nl=False)
         return EXIT_ERROR
     except (click.Abort, KeyboardInterrupt):
         click.echo("mlwarden: interrupted", err=True)
         return EXIT_INTERRUPTED
     except PolicyError as exc:
-        click.echo(f"mlwarden: error: {exc}", err=True)
+        click.echo(redact(f"mlwarden: error: {exc}"), err=True)
         for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
+            click.echo(redact(f"  {problem}"), err=True)
         return EXIT_ERROR
     except (MlwardenError, click.ClickException) as exc:
         message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
-        click.echo(f"mlwarden: error: {message}", err=True)
+        click.echo(redact(f"mlwarden: error: {message}"), err=True)
         return EXIT_ERROR
     except Exception as exc:
         if debug:
             raise
-        click.echo(f"mlwarden: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+        click.echo(redact(f"mlwarden: internal error: {type(exc).__name__}: {exc} (run with --debug for details)"),
                    err=True)
         return EXIT_ERROR
     return int(result) if isinstance(result, int) else EXIT_CLEAN

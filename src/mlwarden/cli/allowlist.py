@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from mlwarden.paths import resolved
 from mlwarden.policy.model import KINDS
 
 _DEFAULT_FILE = Path("allowlists") / "policy.toml"
@@ -251,8 +252,8 @@ def check(files: tuple[Path, ...], org_policy: Path | None) -> int:
 
 
 def _same(origin: str, files: tuple[Path, ...], root: Path) -> bool:
-    target = (root / origin).resolve()
-    return any(f.resolve() == target for f in files)
+    target = resolved(root / origin)
+    return any(resolved(f) == target for f in files)
 
 
 @allowlist.command(short_help="List expired entries and those expiring soon.")

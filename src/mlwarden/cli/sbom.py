@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from mlwarden.paths import resolved
+
 
 def _common(func: Any, spec_default: str | None = "1.6") -> Any:
     func = click.option("--hf-cache", type=click.Path(file_okay=False, path_type=Path),
@@ -41,7 +43,7 @@ def _build(hf_cache: Path | None, db: Path | None, spec: str, *, timestamp: bool
     options = Options(spec=spec, hf_cache=hf_cache, osv_db=str(db) if db else config.osv_db,
                       timestamp=_now() if timestamp else None, serial=serial, installed=installed)
     if not staged:
-        files = [f for f in found if f.resolve() != target.resolve()]
+        files = [f for f in found if resolved(f) != resolved(target)]
         return generate(root, files, config, policy, options), target
     import tempfile
 

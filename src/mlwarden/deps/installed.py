@@ -17,7 +17,7 @@ from pathlib import Path
 from mlwarden.deps.model import Manifest, Pin, Problem, Source
 from mlwarden.deps.reading import MAX_NAME_CHARS, ReadFailure, read_bytes
 from mlwarden.findings import Finding, Location, Severity
-from mlwarden.paths import display_path
+from mlwarden.paths import display_path, resolved
 from mlwarden.redact import redact
 from mlwarden.rules import DEP_PTH_EXEC, DEP_UNPARSABLE, make_finding
 
@@ -46,7 +46,7 @@ def site_packages_of(path: Path) -> list[Path]:
     found: dict[Path, Path] = {}
     for candidate in sorted([*path.glob("lib/python*/site-packages"), *path.glob("lib64/python*/site-packages"),
                              *path.glob("Lib/site-packages")]):
-        found.setdefault(candidate.resolve(), candidate)  # lib64 is usually a link to lib: read it once
+        found.setdefault(resolved(candidate), candidate)  # lib64 is usually a link to lib: read it once
     return list(found.values())
 
 

@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from mlwarden.deps.reading import ReadFailure, read_bytes
 from mlwarden.errors import InputError
+from mlwarden.paths import resolved
 from mlwarden.policy.model import canonicalize_name
 
 INDEX_FORMAT = 3
@@ -129,7 +130,7 @@ class OsvDatabase:
 
 def _fingerprint(path: Path) -> str:
     """Changes whenever the database does: names, sizes and modification times of every record."""
-    digest = hashlib.sha256(str(path.resolve()).encode())
+    digest = hashlib.sha256(str(resolved(path)).encode())
     if path.is_file():
         stat = path.stat()
         digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
@@ -137,7 +138,11 @@ def _fingerprint(path: Path) -> str:
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames.sort()
             for name in sorted(filenames):
-                stat = os.stat(os.path.join(dirpath, name))
+                try:
+                    stat = os.stat(os.path.join(dirpath, name))
+                except OSError:  # a dangling or looping link: the loader reports it, the fingerprint notes it
+                    digest.update(f"{dirpath}/{name}:unreadable\n".encode())
+                    continue
                 digest.update(f"{dirpath}/{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     digest.update(str(INDEX_FORMAT).encode())
     return digest.hexdigest()[:24]

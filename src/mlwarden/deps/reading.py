@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mlwarden.paths import resolved
+
 MAX_FILE_BYTES = 32 * 1024 * 1024  # the largest real lock files we met are ~3 MB
 MAX_LINE_CHARS = 65_536
 MAX_NAME_CHARS = 200  # PyPI names are far shorter; longer ones only exhaust later checks
@@ -28,7 +30,7 @@ class ReadFailure(Exception):
 def inside(path: Path, root: Path) -> bool:
     """Whether ``path`` (links resolved) is ``root`` or below it."""
     try:
-        path.resolve().relative_to(root.resolve())
+        resolved(path).relative_to(resolved(root))
         return True
     except (ValueError, OSError, RuntimeError):
         return False

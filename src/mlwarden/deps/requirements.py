@@ -20,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from mlwarden.deps.model import Manifest, Pin, Problem, Source
 from mlwarden.deps.reading import MAX_INCLUDE_DEPTH, MAX_LINE_CHARS, MAX_NAME_CHARS, ReadFailure, inside, read_text
 from mlwarden.paths import display_path
+from mlwarden.paths import resolved as _resolved
 from mlwarden.redact import looks_like_credential, redact
 from mlwarden.rules import DEP_INCLUDE_CYCLE, DEP_UNKNOWN_OPTION
 
@@ -97,7 +98,7 @@ def parse_requirements(path: Path, root: Path, *, explicit: bool = True) -> list
 def _parse(path: Path, walk: _Walk, *, constraint: bool) -> list[Manifest]:
     display = display_path(path, walk.root)
     manifest = Manifest(file=display, kind="requirements")
-    resolved = path.resolve()
+    resolved = _resolved(path)
     walk.seen.add(resolved)
     walk.stack.append(resolved)
     try:
@@ -209,7 +210,7 @@ def _include(target_text: str, number: int, manifest: Manifest, path: Path, walk
         manifest.fatal(f"included file {redact(target_text)} is outside the project; not read", number)
         return []
     manifest.includes.append(shown)
-    resolved = target.resolve()
+    resolved = _resolved(target)
     if resolved in walk.stack:
         cycle = " -> ".join(display_path(p, walk.root) for p in (*walk.stack, resolved))
         manifest.problem(f"include cycle: {cycle}", number, rule=DEP_INCLUDE_CYCLE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,8 @@ def _add_cache_facts(targets: Targets, inventory: list[dict[str, Any]]) -> None:
         return
     facts: dict[tuple[str, str | None], dict[str, Any]] = {}
     for root in sorted(set(targets.cache_roots.values())):
+        if _holds_special_files(root):
+            continue  # scan_cache_dir opens every ref: a FIFO there would hang the run (our checks report it)
         try:
             info = scan_cache_dir(root)
         except Exception:  # noqa: BLE001, S112 - a cache it cannot read is already reported by our checks
@@ -132,6 +135,25 @@ def _add_cache_facts(targets: Targets, inventory: list[dict[str, Any]]) -> None:
                 }
     for item in inventory:
         item.update(facts.get((item["repo_id"], item["commit"]), {}))
+
+
+def _holds_special_files(root: str | os.PathLike[str], limit: int = 200_000) -> bool:
+    """Whether anything under ``root`` is, or links to, a FIFO, device or socket (or the tree is too large to
+    tell): huggingface_hub's own scan would open it. stat only, nothing is opened."""
+    seen = 0
+    for dirpath, dirs, files in os.walk(root, followlinks=False):
+        for name in dirs + files:
+            seen += 1
+            if seen > limit:
+                return True
+            path = os.path.join(dirpath, name)
+            try:
+                mode = os.stat(path).st_mode  # follows links: a link to a FIFO is as bad as a FIFO
+            except OSError:
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                return True
+    return False
 
 
 def _unreadable(real: str, container: str) -> tuple[str, str, str] | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from mlwarden.errors import InputError, PolicyError
 from mlwarden.fileio import exclusive_lock, write_atomic
+from mlwarden.paths import resolved as _resolved
 from mlwarden.policy.load import load_policy
 from mlwarden.policy.model import canonicalize_name, identity
 from mlwarden.policy.schema import SCHEMA_VERSION, parse_policy_text
@@ -175,5 +176,5 @@ def _siblings(path: Path, root: Path) -> list[Path]:
     folder = root / "allowlists"
     if not folder.is_dir():
         return []
-    resolved = path.resolve()
-    return [p for p in sorted(folder.glob("*.toml")) if p.resolve() != resolved]
+    resolved = _resolved(path)
+    return [p for p in sorted(folder.glob("*.toml")) if _resolved(p) != resolved]

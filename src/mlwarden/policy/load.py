@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlwarden.errors import PolicyError
+from mlwarden.paths import resolved
 from mlwarden.policy.model import Entry, Policy, Settings
 
 DEFAULT_DIR = "allowlists"
@@ -33,8 +34,8 @@ def load_policy(root: Path, org_file: str | os.PathLike[str] | None = None,
     if org_file:
         paths.append(Path(org_file))
     paths += policy_files(root)
-    known = {p.resolve() for p in paths}
-    paths += [p for p in extra_files if p.resolve() not in known]
+    known = {resolved(p) for p in paths}
+    paths += [p for p in extra_files if resolved(p) not in known]
     if not paths:
         # Only the shipped default: its settings are Settings()'s defaults (a test keeps the two equal),
         # so a hook in a repository without allowlists does not pay for a TOML parser.
@@ -90,6 +91,6 @@ def _merge_settings(current: Settings, raw: dict[str, Any]) -> Settings:
 
 def _display(path: Path, root: Path) -> str:
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return resolved(path).relative_to(resolved(root)).as_posix()
     except ValueError:
         return str(path)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlwarden.errors import InputError
+from mlwarden.redact import redact
 from mlwarden.sbom.schema import SPECS, schema_errors
 
 MAX_BYTES = 256 * 1024 * 1024  # a CycloneDX document of a large monorepo is tens of MB
@@ -97,7 +98,8 @@ def validate(doc: Any) -> list[str]:
         errors = schema_errors(doc, doc["specVersion"])
     except RecursionError:
         return ["$: nested too deeply to validate"]
-    lines = [f"{error.where()}: {error.message[:300]}" for error in errors[:MAX_REPORTED]]
+    # A schema message quotes the offending value, which may be a URL with a credential.
+    lines = [redact(f"{error.where()}: {error.message[:300]}") for error in errors[:MAX_REPORTED]]
     if len(errors) > MAX_REPORTED:
         lines.append(f"$: ... and {len(errors) - MAX_REPORTED} more problems")
     return lines
