@@ -21,5 +21,9 @@ def loads(text: str) -> dict[str, Any]:
         return toml_reader.loads(text)
     except RecursionError:
         raise TOMLDecodeError("nested too deeply") from None
+    except TOMLDecodeError:
+        raise
+    except ValueError as exc:  # an integer beyond Python's digit limit (sys.get_int_max_str_digits)
+        raise TOMLDecodeError(str(exc)) from None
 
 __all__ = ["TOMLDecodeError", "loads"]

@@ -87,7 +87,11 @@ def gather(paths: Sequence[Path], root: Path, exclude: Sequence[str], *, default
         if found is None:
             from mlwarden.walk import iter_files
 
-            found = list(iter_files(folders, root))
+            unreadable: list[Path] = []
+            found = list(iter_files(folders, root, unreadable=unreadable))
+            for folder in unreadable:  # its files cannot even be listed: not checked, and said so
+                targets.missing.append(ScanError(display_path(folder, root), "folder cannot be read (permission "
+                                                                              "denied); its files were not checked"))
         kept = []
         for path in found:
             rel = display_path(path, root)
@@ -191,7 +195,10 @@ def _in_venv(root: Path, rel: str, cache: dict[str, bool]) -> bool:
     for i in range(1, len(parts) + 1):
         folder = "/".join(parts[:i])
         if folder not in cache:
-            cache[folder] = (root / folder / "pyvenv.cfg").is_file()
+            try:
+                cache[folder] = (root / folder / "pyvenv.cfg").is_file()
+            except OSError:  # a folder it may not enter (Python 3.11 raises): not a virtual environment
+                cache[folder] = False
         if cache[folder]:
             return True
     return False

@@ -25,9 +25,17 @@ def excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
+def _is_file(path: Path) -> bool:
+    """Path.is_file that answers False for a folder it may not enter (Python 3.11 raises PermissionError)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _gitignore(directory: Path) -> _Spec | None:
     path = directory / ".gitignore"
-    if not path.is_file():
+    if not _is_file(path):
         return None
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -36,8 +44,10 @@ def _gitignore(directory: Path) -> _Spec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
-def iter_files(paths: Iterable[Path], root: Path, exclude: tuple[str, ...] = ()) -> Iterator[Path]:
-    """Every regular file under ``paths`` (files given explicitly are always yielded)."""
+def iter_files(paths: Iterable[Path], root: Path, exclude: tuple[str, ...] = (),
+               unreadable: list[Path] | None = None) -> Iterator[Path]:
+    """Every regular file under ``paths`` (files given explicitly are always yielded). Folders that cannot be
+    listed are appended to ``unreadable`` (fail closed: the caller reports them) instead of vanishing."""
     seen: set[Path] = set()
     for start in paths:
         if start.is_file() or (start.exists() and not start.is_dir()):
@@ -47,10 +57,11 @@ def iter_files(paths: Iterable[Path], root: Path, exclude: tuple[str, ...] = ())
             continue
         if not start.is_dir():
             continue
-        yield from _walk(start, root, exclude, seen)
+        yield from _walk(start, root, exclude, seen, unreadable)
 
 
-def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path]) -> Iterator[Path]:
+def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path],
+          unreadable: list[Path] | None = None) -> Iterator[Path]:
     specs: list[tuple[Path, _Spec]] = []
     # .gitignore files of the folders above `top`, up to the root, apply too.
     resolved_root = root.resolve()
@@ -71,6 +82,8 @@ def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path]) -> I
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
+            if unreadable is not None:
+                unreadable.append(directory)
             continue
         for entry in entries:
             path = Path(entry.path)
@@ -80,7 +93,7 @@ def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path]) -> I
             if _ignored(path, is_dir, active) or excluded(display_path(path, root), exclude):
                 continue
             if is_dir:
-                if (path / "pyvenv.cfg").is_file():
+                if _is_file(path / "pyvenv.cfg"):
                     continue  # a virtual environment: installed packages, not the project's files
                 stack.append((path, active))
             elif entry.is_file(follow_symlinks=False) and path not in seen:

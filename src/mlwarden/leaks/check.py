@@ -21,9 +21,9 @@ class LeakCheck:
 
     def check(self, files: Sequence[Path], run: Run) -> Outcome:
         from mlwarden.leaks import workers
-        from mlwarden.leaks.secrets import load_baseline
+        from mlwarden.leaks.secrets import read_baseline
 
-        baseline = load_baseline(run.root)
+        baseline, baseline_note = read_baseline(run.root)
         jobs = [(str(path), run.display(path)) for path in files]
         cores = os.cpu_count() or 1
         results = None
@@ -36,6 +36,8 @@ class LeakCheck:
             finally:
                 workers.stop()
         outcome = Outcome()
+        if baseline_note:
+            outcome.notes.append(f"secrets: {baseline_note}")
         for result in results:
             if isinstance(result, ScanError):
                 outcome.errors.append(result)

@@ -10,7 +10,7 @@ this module is the one adapter, and the `secrets` extra pins its minor version.
 from __future__ import annotations
 
 import contextlib
-import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,14 +188,40 @@ def candidate_lines(lines: list[str], pattern: re.Pattern[str], *, lower: bool =
 
 def load_baseline(root: Path) -> dict[str, set[str]]:
     """filename -> hashed secrets known to an existing detect-secrets baseline (.secrets.baseline)."""
+    return read_baseline(root)[0]
+
+
+_MAX_BASELINE_BYTES = 64 << 20
+
+
+def read_baseline(root: Path) -> tuple[dict[str, set[str]], str | None]:
+    """(filename -> hashed secrets of .secrets.baseline, why the baseline could not be used or None). Read
+    bounded (a FIFO or a huge file is refused); a broken baseline waives nothing, and says so."""
+    from mlwarden.errors import InputError
+    from mlwarden.safeload import load_json_bounded, read_text_bounded
+
     path = root / ".secrets.baseline"
-    if not path.is_file():
-        return {}
+    if not os.path.lexists(path):
+        return {}, None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        results = data.get("results", {})
-        return {str(name): {str(item["hashed_secret"]) for item in items if "hashed_secret" in item}
-                for name, items in results.items() if isinstance(items, list)}
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
-        return {}
+        data = load_json_bounded(read_text_bounded(path, _MAX_BASELINE_BYTES, source=".secrets.baseline"),
+                                 source=".secrets.baseline")
+    except InputError as exc:
+        return {}, f"{exc}; it waives nothing"
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, dict):
+        return {}, ".secrets.baseline: no \"results\" object; it waives nothing"
+    out: dict[str, set[str]] = {}
+    skipped = 0
+    for name, items in results.items():
+        if not isinstance(items, list):
+            skipped += 1
+            continue
+        hashes = {str(item["hashed_secret"]) for item in items
+                  if isinstance(item, dict) and isinstance(item.get("hashed_secret"), str)}
+        skipped += sum(1 for item in items if not (isinstance(item, dict) and
+                                                    isinstance(item.get("hashed_secret"), str)))
+        out[str(name)] = hashes
+    note = f".secrets.baseline: {skipped} malformed entr{'y' if skipped == 1 else 'ies'} ignored" if skipped else None
+    return out, note
 

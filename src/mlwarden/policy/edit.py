@@ -73,8 +73,11 @@ def _locked(path: Path) -> Iterator[None]:
 
 def add_entry(path: Path, kind: str, fields: dict[str, Any], root: Path, org_file: str | None = None) -> str:
     """Append a [[kind]] entry; returns the entry's identity. Raises PolicyError and writes nothing on error."""
-    with _locked(path):
-        return _add_entry(path, kind, fields, root, org_file)
+    try:
+        with _locked(path):
+            return _add_entry(path, kind, fields, root, org_file)
+    except OSError as exc:  # an unreadable folder, a link loop: one line naming the file, not a traceback
+        raise PolicyError(f"{path}: cannot edit: {exc.strerror or exc}") from None
 
 
 def _add_entry(path: Path, kind: str, fields: dict[str, Any], root: Path, org_file: str | None) -> str:
@@ -110,10 +113,13 @@ def remove_entries(path: Path, kind: str, ident: str, root: Path, org_file: str 
     Works on the text rather than through tomlkit: tomlkit attaches the comments written above a table to
     the table before it, so removing an entry would also delete the next entry's comments.
     """
-    if not path.exists():
-        raise PolicyError(f"{path}: no such policy file")
-    with _locked(path):
-        return _remove_entries(path, kind, ident, root, org_file)
+    try:
+        if not path.exists():
+            raise PolicyError(f"{path}: no such policy file")
+        with _locked(path):
+            return _remove_entries(path, kind, ident, root, org_file)
+    except OSError as exc:  # an unreadable folder, a link loop: one line naming the file, not a traceback
+        raise PolicyError(f"{path}: cannot edit: {exc.strerror or exc}") from None
 
 
 def _remove_entries(path: Path, kind: str, ident: str, root: Path, org_file: str | None) -> int:

@@ -23,7 +23,13 @@ def default_policy_text() -> str:
 
 def policy_files(root: Path) -> list[Path]:
     folder = root / DEFAULT_DIR
-    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    try:
+        if not folder.is_dir():
+            return []
+        os.listdir(folder)  # glob() answers [] for a folder it cannot list: that would drop every entry silently
+    except OSError as exc:
+        raise PolicyError(f"{DEFAULT_DIR}/: cannot read the policy folder: {exc.strerror or exc}") from None
+    return sorted(folder.glob("*.toml"))
 
 
 def load_policy(root: Path, org_file: str | os.PathLike[str] | None = None,
