@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("NO_COLOR", "1")
     if args.clean and args.out.exists():
         shutil.rmtree(args.out)
-    targets = [TARGETS[n] for n in (args.target or sorted(TARGETS))]
+    # a target without seeds (tree: replays scripts/hostile_campaign.py's specs) has nothing to mutate
+    targets = [TARGETS[n] for n in (args.target or sorted(TARGETS)) if TARGETS[n].seeds()]
     if args.atheris:
         seen = atheris_run(targets[0], args.minutes, args.out)
     else:

@@ -206,7 +206,7 @@ def load_toml_bounded(text: str, max_depth: int = DEFAULT_MAX_DEPTH, *, source: 
 
     try:
         value = _toml.loads(text)
-    except RecursionError:
+    except (RecursionError, _toml.TOMLTooDeepError):
         raise _too_deep(source, "TOML", max_depth) from None
     except _toml.TOMLDecodeError as exc:
         raise InputFormatError(_one_line(f"{source}: not valid TOML: {exc}")) from None

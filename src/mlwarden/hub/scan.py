@@ -138,20 +138,31 @@ def _add_cache_facts(targets: Targets, inventory: list[dict[str, Any]]) -> None:
 
 
 def _holds_special_files(root: str | os.PathLike[str], limit: int = 200_000) -> bool:
-    """Whether anything under ``root`` is, or links to, a FIFO, device or socket (or the tree is too large to
-    tell): huggingface_hub's own scan would open it. stat only, nothing is opened."""
+    """Whether anything under ``root`` is, or links to, a FIFO, device or socket (or the tree is too large or
+    too deep to tell): huggingface_hub's own scan would open it. stat only, nothing is opened; an explicit
+    stack, because os.walk recurses (1,200 nested folders raised RecursionError)."""
     seen = 0
-    for dirpath, dirs, files in os.walk(root, followlinks=False):
-        for name in dirs + files:
+    stack: list[tuple[str, int]] = [(os.fspath(root), 0)]
+    while stack:
+        folder, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            return True
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue  # our own checks report what cannot be read
+        for entry in entries:
             seen += 1
             if seen > limit:
                 return True
-            path = os.path.join(dirpath, name)
             try:
-                mode = os.stat(path).st_mode  # follows links: a link to a FIFO is as bad as a FIFO
+                mode = os.stat(entry.path).st_mode  # follows links: a link to a FIFO is as bad as a FIFO
             except OSError:
                 continue
-            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            if stat.S_ISDIR(mode):
+                if not entry.is_symlink():
+                    stack.append((entry.path, depth + 1))
+            elif not stat.S_ISREG(mode):
                 return True
     return False
 
