@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,14 +51,20 @@ def repo_root(start: Path | None = None) -> Path:
     return here
 
 
-def _git(root: Path, *args: str) -> bytes | None:
+def _git(root: Path, *args: str, warnings: list[str] | None = None) -> bytes | None:
     import subprocess
 
     try:
-        proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False, timeout=120)
+        proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False, timeout=120,
+                              env={**os.environ, "LC_ALL": "C"})  # untranslated warnings: they are parsed
     except (OSError, subprocess.TimeoutExpired):
         return None
+    if warnings is not None:
+        warnings += os.fsdecode(proc.stderr).splitlines()
     return proc.stdout if proc.returncode == 0 else None
+
+
+_GIT_UNREADABLE = re.compile(r"^warning: could not open directory '(?P<path>.*)': (?P<why>.*)$")
 
 
 def _is_git(root: Path) -> bool:
@@ -83,7 +90,8 @@ def gather(paths: Sequence[Path], root: Path, exclude: Sequence[str], *, default
     if not paths and default_to_root:
         folders = [root]
     if folders:
-        found = _git_files(root, folders, untracked=untracked) if _is_git(root) else None
+        found = _git_files(root, folders, untracked=untracked, unreadable=targets.missing) if _is_git(root) \
+            else None
         if found is None:
             from mlwarden.walk import iter_files
 
@@ -165,7 +173,8 @@ class _Spec:
         return bool(self.spec.match_file(rel)) or excluded(rel, self.globs)  # type: ignore[attr-defined]
 
 
-def _git_files(root: Path, folders: Iterable[Path], *, untracked: bool = True) -> list[Path] | None:
+def _git_files(root: Path, folders: Iterable[Path], *, untracked: bool = True,
+               unreadable: list[ScanError] | None = None) -> list[Path] | None:
     """Tracked files (force-added ones too) and, with ``untracked``, untracked files git does not ignore,
     under ``folders``.
     Virtual environments inside the tree are skipped (installed packages are not the project's files)."""
@@ -174,9 +183,14 @@ def _git_files(root: Path, folders: Iterable[Path], *, untracked: bool = True) -
         rel = display_path(folder, root)
         rels.append("." if rel in ("", ".") else rel)
     others = ("--others", "--exclude-standard") if untracked else ()
-    out = _git(root, "ls-files", "-z", "--cached", *others, "--", *rels)
+    warnings: list[str] = []
+    out = _git(root, "ls-files", "-z", "--cached", *others, "--", *rels, warnings=warnings)
     if out is None:
         return None
+    for line in warnings:  # git skips a folder it cannot open with a warning: fail closed, name it
+        if (found := _GIT_UNREADABLE.match(line)) and unreadable is not None:
+            unreadable.append(ScanError(found["path"].rstrip("/") or ".",
+                                        f"folder cannot be read ({found['why'].lower()}); its files were not checked"))
     files: list[Path] = []
     venvs: dict[str, bool] = {}
     for raw in sorted(set(out.split(b"\0"))):

@@ -20,7 +20,7 @@ META = "reason = 'r'\nowner = 'o'\nadded = 2026-01-01\nexpires = 2099-01-01\n"
 def _spawn(cwd: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1"}
     env.pop("MLWARDEN_POLICY", None)
-    return subprocess.Popen([sys.executable, "-m", "mlwarden", *args], cwd=cwd, env=env,  # noqa: S603
+    return subprocess.Popen([sys.executable, "-m", "mlwarden", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -66,7 +66,11 @@ def test_an_unreadable_policy_folder_is_one_error_line(project: Path, locked: li
     assert "allowlists" in err
 
 
-def test_unreadable_files_and_folders_are_named_and_hide_nothing(project: Path, locked: list[Path]) -> None:
+@pytest.mark.parametrize("git", [False, True], ids=["plain-folder", "git-repository"])
+def test_unreadable_files_and_folders_are_named_and_hide_nothing(project: Path, locked: list[Path],
+                                                                 git: bool) -> None:
+    if git:  # git ls-files skips a folder it cannot open with only a warning
+        subprocess.run(["git", "init", "-q", str(project)], check=True)
     (project / "private").mkdir()
     (project / "private" / "more.pkl").write_bytes(EVIL_PICKLE)
     (project / "models" / "locked.pkl").write_bytes(EVIL_PICKLE)
