@@ -423,6 +423,19 @@ def run_one(cmd: Command, index: int, rng: random.Random, base: Path, python: st
             failures.append("traceback:" + _traceback_class(text))
         elif "internal error" in text:
             failures.append("internal-error:" + text.strip().splitlines()[-1][:80])
+    for where, text in (("stdout", out), ("stderr", err)):
+        if "\x1b" in text or "\u202e" in text:
+            failures.append(f"raw-control-character-in-{where}")
+        if any(line.startswith("MW101 critical models/fake.pkl") for line in text.splitlines()):
+            failures.append(f"forged-finding-line-in-{where}")
+    if cmd.name == "scan" and code is not None:
+        report = root / "out" / "report"
+        text = report.read_text(encoding="utf-8", errors="replace") if report.is_file() else ""
+        if not text:
+            failures.append("no-report")
+        elif "evil.pkl" not in text and not any(op.startswith(("unreadable-dir", "replace-with-dir"))
+                                                for op in ops):
+            failures.append("critical-finding-lost")
     _restore_permissions(root)
     after = snapshot(root, skip)
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))

@@ -153,7 +153,8 @@ def test_every_policy_setting_misspelt_is_a_problem_not_a_crash(repo: Path, key:
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "allowlists").mkdir()
     (repo / "allowlists" / "policy.toml").write_text(f"schema_version = 1\n[policy]\n{key}s = 1\n")
-    assert main(["scan"]) == 2
+    # the invalid file is an error and is not applied; the tree's own findings still decide (issue #15)
+    assert main(["scan"]) in (1, 2)
     err = capsys.readouterr().err
     assert f"did you mean '{key}'" in err
     assert "internal error" not in err

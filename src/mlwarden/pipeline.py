@@ -36,6 +36,7 @@ class Run:
     policy: Policy
     today: dt.date = field(default_factory=dt.date.today)
     content_root: Path | None = None  # where the judged files are (--staged: a copy of the index)
+    policy_errors: tuple[ScanError, ...] = ()  # policy files not applied (invalid): errors of the report
 
     @property
     def base(self) -> Path:

@@ -83,8 +83,9 @@ def output_options(func: F) -> F:
     return decorated  # type: ignore[no-any-return]
 
 
-def load_run(opts: Options, start_dir: Path | None = None) -> Run:
-    """Configuration and policy from the repository root (found from any subfolder)."""
+def load_run(opts: Options, start_dir: Path | None = None, *, lenient_policy: bool = False) -> Run:
+    """Configuration and policy from the repository root (found from any subfolder). With ``lenient_policy``
+    (the checking commands) an invalid policy file is an error of the report, not of the run."""
     from mlwarden.config import load_config, rule_ids
     from mlwarden.discover import repo_root
     from mlwarden.pipeline import Run
@@ -103,7 +104,21 @@ def load_run(opts: Options, start_dir: Path | None = None) -> Run:
     policy_file = config.policy
     if policy_file and not Path(policy_file).is_absolute() and not opts.policy:
         policy_file = str(root / policy_file)  # a configuration's path is relative to the repository
-    return Run(root=root, config=config, policy=load_policy(root, policy_file))
+    if not lenient_policy:
+        return Run(root=root, config=config, policy=load_policy(root, policy_file))
+    from mlwarden.findings import ScanError
+    from mlwarden.policy.load import load_policy_for_checks
+
+    policy, broken, problems = load_policy_for_checks(root, policy_file)
+    if problems:  # every problem, as `allowlist check` lists them; the report names the files not applied
+        from mlwarden.redact import redact
+
+        click.echo(f"mlwarden: error: invalid policy ({len(problems)} problem{'s' if len(problems) > 1 else ''}); "
+                   "checking without the files named below", err=True)
+        for problem in problems:
+            click.echo(redact(f"  {problem}"), err=True)
+    return Run(root=root, config=config, policy=policy,
+               policy_errors=tuple(ScanError(name, why) for name, why in broken))
 
 
 def targets_for(paths: Sequence[Path], run: Run, *, default_to_root: bool, since: str | None = None,
@@ -137,10 +152,11 @@ def run_pipeline(checks: Sequence[str] | Sequence[Any], paths: Sequence[Path], o
     """The whole of a checking command: configuration, targets, checks, policy, output, exit code."""
     from mlwarden.pipeline import conclude, run_checks
 
-    run = load_run(opts)
+    run = load_run(opts, lenient_policy=True)
     targets = targets_for(paths, run, default_to_root=default_to_root, since=since)
     with staged_view(targets, run, opts.staged) as (chosen, view):
         report = run_checks(checks, chosen, view, named_always=named_always)
+        report.errors.extend(run.policy_errors)
         report = conclude(report, view, expiry=expiry)
     return emit(report, opts, run, category=category)
 

@@ -33,8 +33,9 @@ def policy_files(root: Path) -> list[Path]:
 
 
 def load_policy(root: Path, org_file: str | os.PathLike[str] | None = None,
-                extra_files: Iterable[Path] = ()) -> Policy:
-    """The merged policy: shipped default, then the organisation file, then allowlists/*.toml."""
+                extra_files: Iterable[Path] = (), *, skip: frozenset[str] = frozenset()) -> Policy:
+    """The merged policy: shipped default, then the organisation file, then allowlists/*.toml (less the files
+    whose display names are in ``skip``)."""
     problems: list[str] = []
     paths: list[Path] = []
     if org_file:
@@ -42,6 +43,7 @@ def load_policy(root: Path, org_file: str | os.PathLike[str] | None = None,
     paths += policy_files(root)
     known = {resolved(p) for p in paths}
     paths += [p for p in extra_files if resolved(p) not in known]
+    paths = [p for p in paths if _display(p, root) not in skip]
     if not paths:
         # Only the shipped default: its settings are Settings()'s defaults (a test keeps the two equal),
         # so a hook in a repository without allowlists does not pay for a TOML parser.
@@ -75,6 +77,39 @@ def load_policy(root: Path, org_file: str | os.PathLike[str] | None = None,
     if problems:
         raise PolicyError(f"invalid policy ({len(problems)} problem{'s' if len(problems) > 1 else ''})", problems)
     return Policy(settings=settings, entries=tuple(entries), files=tuple(source for source, _ in layers))
+
+
+def load_policy_for_checks(root: Path, org_file: str | os.PathLike[str] | None = None
+                           ) -> tuple[Policy, list[tuple[str, str]], list[str]]:
+    """(policy, [(file, why it was not applied)], every problem) for the checking commands. An invalid policy
+    file becomes an error on that file (exit 2 unless findings already fail the run) and the checks run with
+    the other layers, so one broken file hides no finding (issue #15). `allowlist` commands still refuse it."""
+    try:
+        return load_policy(root, org_file), [], []
+    except PolicyError as exc:
+        problems = list(exc.problems) or [str(exc)]
+    try:
+        shown = [_display(p, root) for p in ([Path(org_file)] if org_file else []) + policy_files(root)]
+    except PolicyError as exc:  # the folder itself cannot be listed: only the organisation file can apply
+        shown = [_display(Path(org_file), root)] if org_file else []
+        problems.append(str(exc))
+    broken = {name for name in shown if any(p.startswith(f"{name}:") for p in problems)}
+    policy = None
+    if broken:
+        try:
+            policy = load_policy(root, org_file, skip=frozenset(broken))
+        except PolicyError:
+            policy = None
+    if policy is None:  # a problem across files (an [[index]] one file names and another lacks): none applies
+        broken = set(shown) or {DEFAULT_DIR + "/"}
+        policy = Policy(files=("<default>",))
+    errors = []
+    for name in sorted(broken):
+        own = [p.removeprefix(f"{name}:").lstrip(" 0123456789:") for p in problems if p.startswith(f"{name}:")]
+        first = own[0] if own else problems[0]
+        more = f" (and {len(own) - 1} more problem{'s' if len(own) > 2 else ''})" if len(own) > 1 else ""
+        errors.append((name, f"invalid policy file, not applied: {first}{more}"))
+    return policy, errors, problems
 
 
 def _merge_settings(current: Settings, raw: dict[str, Any]) -> Settings:
