@@ -83,6 +83,14 @@ def add_entry(path: Path, kind: str, fields: dict[str, Any], root: Path, org_fil
 def _add_entry(path: Path, kind: str, fields: dict[str, Any], root: Path, org_file: str | None) -> str:
     import tomlkit
 
+    from mlwarden.redact import redact
+
+    for key, value in fields.items():  # a policy file is committed: never write a credential into it
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, str) and redact(v) != v for v in values):
+            raise PolicyError(f"{path}: the {key} value holds a credential ({redact(str(value))}); policy files "
+                              "are committed: keep the credential in pip's configuration, a keyring or an "
+                              "environment variable (${TOKEN} placeholders are kept)")
     doc, _ = _load_document(path)
     existing = doc.get(kind)
     if existing is not None:
