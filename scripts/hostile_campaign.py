@@ -29,6 +29,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -55,8 +56,19 @@ TIMEOUT = 20.0
 ADDRESS_SPACE = 2 << 30
 OK_CODES = {0, 1, 2, 130}
 # A credential still shaped as one (scheme://user:SECRET@ or scheme://SECRET@): an output must never repeat it.
-CREDENTIAL_SHAPE = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@\"'<>]*" + re.escape(SECRET.encode())
-                              + rb"[^\s/@\"'<>]*@")
+# Matched only around each occurrence of the secret: a pattern run over a whole file backtracks quadratically
+# on the campaign's own 5 MB lines.
+CREDENTIAL_SHAPE = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@\"'<>]{0,80}" + re.escape(SECRET.encode())
+                              + rb"[^\s/@\"'<>]{0,80}@")
+
+
+def holds_credential(data: bytes) -> bool:
+    start = data.find(SECRET.encode())
+    while start >= 0:
+        if CREDENTIAL_SHAPE.search(data[max(0, start - 120):start + len(SECRET) + 120]):
+            return True
+        start = data.find(SECRET.encode(), start + 1)
+    return False
 DROP_CAPS = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search",
              "--inh-caps", "-dac_override,-dac_read_search"]
 HF_COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -401,16 +413,20 @@ def run_one(cmd: Command, index: int, rng: random.Random, base: Path, python: st
             python, "-m", "mlwarden", "--debug", *args]
     start = time.monotonic()
     failures: list[str] = []
+    # Its own session: on a timeout the whole group goes (prlimit -> time -> setpriv -> python); killing only
+    # the first would leave python blocked on a FIFO, holding the pipes open (and this thread waiting forever).
+    proc = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    code: int | None
     try:
-        proc = subprocess.run(argv, cwd=root, env=env, capture_output=True, timeout=TIMEOUT,
-                              stdin=subprocess.DEVNULL, check=False)
-        code: int | None = proc.returncode
-        out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
-    except subprocess.TimeoutExpired as exc:
+        raw_out, raw_err = proc.communicate(timeout=TIMEOUT)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raw_out, raw_err = proc.communicate()
         code = None
-        out = (exc.stdout or b"").decode("utf-8", "replace")
-        err = (exc.stderr or b"").decode("utf-8", "replace")
         failures.append("hang:over-20s")
+    out, err = raw_out.decode("utf-8", "replace"), raw_err.decode("utf-8", "replace")
     seconds = time.monotonic() - start
     rss = 0
     if timing.exists():
@@ -445,7 +461,7 @@ def run_one(cmd: Command, index: int, rng: random.Random, base: Path, python: st
         failures.append("outside-changed")
     if cmd.edits and code == 2 and snapshot(root / Path(cmd.edits).parent) != edited_before:
         failures.append("failed-edit-wrote")
-    planted = any(CREDENTIAL_SHAPE.search(p.read_bytes()) for p in _regular_files(root))
+    planted = any(holds_credential(p.read_bytes()) for p in _regular_files(root))
     planted = planted or any(SECRET in a for a in args) or "link-out" in ops or "hardlink-out" in ops
     if planted:
         # out/cache holds mlwarden's own index of the OSV records (their data, not a report): not an output
@@ -529,7 +545,11 @@ def main() -> int:
             with lock:
                 index = next(counter)
             cmd = commands[index % len(commands)]
-            result, work = run_one(cmd, index, rng, base, opts.python)
+            try:
+                result, work = run_one(cmd, index, rng, base, opts.python)
+            except Exception as exc:  # noqa: BLE001 - the campaign's own trouble must not stop a worker
+                print(f"campaign error on {cmd.name}: {type(exc).__name__}: {exc}", flush=True)
+                continue
             with lock:
                 runs[cmd.name] += 1
                 secs, rss = worst.get(cmd.name, (0.0, 0))
@@ -542,15 +562,20 @@ def main() -> int:
                     classes[klass][",".join(result.ops)] += 1
             _restore_permissions(work)
             shutil.rmtree(work, ignore_errors=True)
+            with lock:
+                write_summary()
+
+    def write_summary() -> dict[str, Any]:
+        summary: dict[str, Any] = {"runs": dict(runs), "total": sum(runs.values()),
+                                   "failures": {k: sum(v.values()) for k, v in sorted(classes.items())},
+                                   "worst": {k: {"seconds": round(s, 2), "peak_rss_mb": round(r / 1024, 1)}
+                                             for k, (s, r) in sorted(worst.items())}}
+        (opts.out / "summary.json").write_text(json.dumps(summary, indent=1))
+        return summary
 
     with ThreadPoolExecutor(opts.jobs) as pool:
         list(pool.map(worker, range(opts.jobs)))
-    summary: dict[str, Any] = {"runs": dict(runs), "total": sum(runs.values()),
-                               "failures": {k: sum(v.values()) for k, v in sorted(classes.items())},
-                               "worst": {k: {"seconds": round(s, 2), "peak_rss_mb": round(r / 1024, 1)}
-                                         for k, (s, r) in sorted(worst.items())}}
-    (opts.out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(json.dumps(summary, indent=1))
+    print(json.dumps(write_summary(), indent=1))
     shutil.rmtree(base.parent, ignore_errors=True)
     return 1 if classes else 0
 
