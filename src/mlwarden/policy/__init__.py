@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mlwarden.policy.model import KINDS, Entry, Origin, Policy, Settings
+from mlwarden.policy.kinds import KINDS
+from mlwarden.policy.model import Entry, Origin, Policy, Settings
 
 
 def load_policy(root: Path, org_file: str | os.PathLike[str] | None = None,
