@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlwarden.policy import values as v
+from mlwarden.policy.model import canonicalize_name
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,6 @@ class Kind:
     label: Callable[[Fields], str]  # how the entry reads in messages
     conflict: Callable[[Fields], str | None] = _none  # a rule between fields, broken: what is wrong
     also_named: Callable[[Fields, str], bool] = field(default=lambda _f, _i: False)  # other names `remove` takes
-
-
-def canonical(name: str) -> str:
-    """PEP 503 normalisation (what packaging.utils.canonicalize_name does, without importing packaging)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _exactly_one(kind: str, *keys: str, hint: str = "") -> Callable[[Fields], str | None]:
@@ -99,7 +95,7 @@ TABLE: dict[str, Kind] = {kind.name: kind for kind in (
           "action": Field(v.one_of("allow", "deny"), help="allow (default) or deny", choices=("allow", "deny")),
           "versions": Field(v.specifier, help="PEP 440 range, e.g. '>=2.6,<3'"),
           "index": Field(v.text, help="id of the [[index]] the package must come from")},
-         ident=lambda f: canonical(str(f.get("name", ""))), label=_package_label, conflict=_package_conflict),
+         ident=lambda f: canonicalize_name(str(f.get("name", ""))), label=_package_label, conflict=_package_conflict),
     Kind("hf", "a Hugging Face repository or organisation: revisions, formats, remote code, expected files",
          {"repo": Field(v.matching(v.HF_REPO, "a Hugging Face repo id such as 'org/name' or 'gpt2'"),
                         help="repo id, e.g. 'org/name'"),

@@ -9,16 +9,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlwarden.policy.kinds import TABLE, canonical
-
 
 def canonicalize_name(name: str) -> str:
     """PEP 503 normalisation (what packaging.utils.canonicalize_name does, without importing packaging)."""
-    return canonical(name)
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def identity(kind: str, fields: dict[str, Any]) -> str:
     """The value that names an entry on the command line (`allowlist remove KIND IDENT`)."""
+    from mlwarden.policy.kinds import TABLE  # read only where entries are named, not on every hook run
+
     return TABLE[kind].ident(fields)
 
 
@@ -51,6 +51,8 @@ class Entry:
     @property
     def key(self) -> str:
         """What identifies the entry to a person (and to `allowlist remove`)."""
+        from mlwarden.policy.kinds import TABLE
+
         return TABLE[self.kind].label(self.fields)
 
 
