@@ -137,8 +137,11 @@ def load_config(root: Path) -> Config:
     dedicated = root / ".mlwarden.toml"
     pyproject = root / "pyproject.toml"
     for path, nested in ((dedicated, False), (pyproject, True)):
-        if not path.is_file():
-            continue
+        try:
+            if not path.is_file():
+                continue
+        except OSError as exc:  # a folder it may not enter (Python 3.11 raises)
+            raise ConfigError(f"{path}: cannot read configuration: {exc.strerror or exc}") from None
         from mlwarden import _toml
 
         try:
@@ -146,6 +149,11 @@ def load_config(root: Path) -> Config:
 
             data = _toml.loads(read_text_bounded(path, 16 * 1024 * 1024, source=str(path)))
         except (MlwardenError, _toml.TOMLDecodeError, RecursionError) as exc:
+            if nested:
+                # pyproject.toml is first a dependency file, and the deps check reports it as one (an error
+                # naming it): a broken one must not stop every other check (issue #15). Only a [tool.mlwarden]
+                # table could have loosened anything; the defaults are the strictest settings.
+                return Config()
             raise ConfigError(f"{path}: cannot read configuration: {exc}") from None
         if nested:
             tool = data.get("tool", {})

@@ -85,3 +85,12 @@ def test_unreadable_files_and_folders_are_named_and_hide_nothing(project: Path, 
     named = {r["path"] for r in report["results"]} | {e["path"].split(":")[0] for e in report["errors"]}
     assert "models/locked.pkl" in named
     assert any(p == "private" or p.startswith("private/") for p in named), report["errors"]
+
+
+def test_explain_inside_an_unreadable_folder_is_one_error_line(project: Path, locked: list[Path]) -> None:
+    (project / "models").chmod(0)
+    locked.append(project / "models")
+    code, _out, err = _run(project, "explain", "models/evil.pkl")
+    assert code == 2
+    assert "Traceback" not in err
+    assert "models/evil.pkl" in err

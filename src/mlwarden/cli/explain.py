@@ -24,8 +24,11 @@ def explain(path: Path, max_lines: int, fail_on: str | None, policy: Path | None
     from mlwarden.errors import InputError
     from mlwarden.models.explain import explain_file
 
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    try:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+    except OSError as exc:  # inside a folder it may not enter (Python 3.11 raises)
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if (special := special_file(path)) is not None:
         raise InputError(f"{path}: not read: {special}")
     run = load_run(Options(fail_on=fail_on, policy=policy))
