@@ -36,8 +36,15 @@ _WEAK_COLUMN = re.compile(r"(?i)(?:^|[\W_])(?:name|nom|age|gender|sex|city|zip|p
 
 
 def lfs_patterns(attributes: Path) -> list[str]:
+    from mlwarden.errors import InputError
+    from mlwarden.safeload import read_text_bounded
+
+    try:  # bounded and regular files only: a FIFO .gitattributes hung the leak scan
+        text = read_text_bounded(attributes, 4 << 20, errors="replace")
+    except InputError:
+        return []
     patterns = []
-    for line in attributes.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in text.splitlines():
         parts = line.split()
         if len(parts) > 1 and "filter=lfs" in parts[1:]:
             patterns.append(parts[0])

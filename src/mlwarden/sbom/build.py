@@ -57,10 +57,12 @@ class Options:
 
 def _pyproject(root: Path) -> dict[str, Any]:
     from mlwarden import _toml
+    from mlwarden.errors import MlwardenError
+    from mlwarden.safeload import read_text_bounded
 
     try:
-        data = _toml.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        data = _toml.loads(read_text_bounded(root / "pyproject.toml", 16 << 20))  # a FIFO is refused, not read
+    except (MlwardenError, OSError, UnicodeDecodeError, ValueError, RecursionError):
         return {}
     project = data.get("project")
     if isinstance(project, dict) and project.get("name"):

@@ -28,12 +28,14 @@ class LockGraph:
 def read_graph(path: Path, kind: str) -> LockGraph | None:
     """The graph of one lock file, or None when the format records none or the file cannot be read."""
     from mlwarden import _toml
+    from mlwarden.errors import MlwardenError
+    from mlwarden.safeload import read_text_bounded
 
     if kind not in GRAPH_KINDS:
         return None
     try:
-        data = _toml.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        data = _toml.loads(read_text_bounded(path, 64 << 20))  # bounded: a FIFO or /dev/zero is refused
+    except (MlwardenError, OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None  # the dependency parser reports the file; the SBOM falls back to a flat graph
     if kind == "uv.lock":
         return _uv(data)
@@ -113,10 +115,12 @@ def _pyproject_roots(path: Path) -> set[str]:
     from packaging.requirements import InvalidRequirement, Requirement
 
     from mlwarden import _toml
+    from mlwarden.errors import MlwardenError
+    from mlwarden.safeload import read_text_bounded
 
     try:
-        data = _toml.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        data = _toml.loads(read_text_bounded(path, 64 << 20))  # bounded: a FIFO or /dev/zero is refused
+    except (MlwardenError, OSError, UnicodeDecodeError, ValueError, RecursionError):
         return set()
     names: set[str] = set()
 
