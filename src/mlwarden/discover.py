@@ -95,11 +95,10 @@ def gather(paths: Sequence[Path], root: Path, exclude: Sequence[str], *, default
         if found is None:
             from mlwarden.walk import iter_files
 
-            unreadable: list[Path] = []
+            unreadable: list[tuple[Path, str]] = []
             found = list(iter_files(folders, root, unreadable=unreadable))
-            for folder in unreadable:  # its files cannot even be listed: not checked, and said so
-                targets.missing.append(ScanError(display_path(folder, root), "folder cannot be read (permission "
-                                                                              "denied); its files were not checked"))
+            for path, why in unreadable:  # not checked, and said so
+                targets.missing.append(ScanError(display_path(path, root), why))
         kept = []
         for path in found:
             rel = display_path(path, root)

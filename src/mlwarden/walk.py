@@ -45,9 +45,10 @@ def _gitignore(directory: Path) -> _Spec | None:
 
 
 def iter_files(paths: Iterable[Path], root: Path, exclude: tuple[str, ...] = (),
-               unreadable: list[Path] | None = None) -> Iterator[Path]:
+               unreadable: list[tuple[Path, str]] | None = None) -> Iterator[Path]:
     """Every regular file under ``paths`` (files given explicitly are always yielded). Folders that cannot be
-    listed are appended to ``unreadable`` (fail closed: the caller reports them) instead of vanishing."""
+    listed and links to files outside ``root`` are appended to ``unreadable`` with the reason (fail closed: the
+    caller reports them) instead of vanishing."""
     seen: set[Path] = set()
     for start in paths:
         if start.is_file() or (start.exists() and not start.is_dir()):
@@ -61,7 +62,7 @@ def iter_files(paths: Iterable[Path], root: Path, exclude: tuple[str, ...] = (),
 
 
 def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path],
-          unreadable: list[Path] | None = None) -> Iterator[Path]:
+          unreadable: list[tuple[Path, str]] | None = None) -> Iterator[Path]:
     specs: list[tuple[Path, _Spec]] = []
     # .gitignore files of the folders above `top`, up to the root, apply too.
     resolved_root = root.resolve()
@@ -83,7 +84,8 @@ def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path],
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
             if unreadable is not None:
-                unreadable.append(directory)
+                unreadable.append((directory, "folder cannot be read (permission denied); its files were not "
+                                              "checked"))
             continue
         for entry in entries:
             path = Path(entry.path)
@@ -99,6 +101,20 @@ def _walk(top: Path, root: Path, exclude: tuple[str, ...], seen: set[Path],
             elif entry.is_file(follow_symlinks=False) and path not in seen:
                 seen.add(path)
                 yield path
+            elif entry.is_symlink() and unreadable is not None and _leads_out(path, resolved_root):
+                # a link inside the project is skipped (its target is checked where it is); one that leads
+                # out would be checked nowhere: say so rather than pass over it
+                unreadable.append((path, "a link to a file outside the project; not read"))
+
+
+def _leads_out(path: Path, resolved_root: Path) -> bool:
+    target = Path(os.path.realpath(path))
+    if target.is_relative_to(resolved_root):
+        return False
+    try:
+        return not target.is_dir()  # a link to a folder outside is not walked, as git would not
+    except OSError:
+        return True
 
 
 def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, _Spec]]) -> bool:

@@ -305,12 +305,14 @@ CLI = Target("cli", "cli", _tree_seeds, _cli, {"pyproject.toml": "toml", "uv.loc
 # --- a whole hostile tree (scripts/hostile_campaign.py) -------------------------------------------------------
 def build_tree(root: Path, spec: dict[str, Any]) -> None:
     """A tree from a spec: "files" (path -> text), "binary" (path -> base64), "links" (path -> link target, may
-    loop or leave the tree), "fifos" (paths), "dirs" (paths). What a campaign failure needs, and a FIFO or a
-    link loop can be committed this way (as a spec, not as the file itself)."""
+    loop or leave the tree), "outside" (path beside the tree -> text), "fifos" (paths), "dirs" (paths). What a
+    campaign failure needs; a FIFO or a link loop can be committed this way (as a spec, not as the file)."""
     import base64
 
     for rel in spec.get("dirs", []):
         (root / rel).mkdir(parents=True, exist_ok=True)
+    for rel, text in spec.get("outside", {}).items():  # beside the tree, for links that lead out of it
+        _write(root.parent, rel, text.encode())
     for rel, text in spec.get("files", {}).items():
         _write(root, rel, text.encode("utf-8", "surrogateescape"))
     for rel, raw in spec.get("binary", {}).items():
