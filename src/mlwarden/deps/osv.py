@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from mlwarden.deps.reading import ReadFailure, read_bytes
 from mlwarden.errors import InputError
@@ -118,7 +118,7 @@ class OsvDatabase:
     def matches(self, name: str, version: str) -> list[Advisory]:
         try:
             parsed = Version(version)
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or more digits than int() converts (a hostile lock file)
             parsed = None
         out = []
         for record in self.packages.get(canonicalize_name(name), []):
@@ -194,7 +194,11 @@ def _build(path: Path) -> tuple[dict[str, list[dict[str, Any]]], LoadStats]:
             doc = json.loads(raw) if name.endswith(".json") else _safe_yaml(raw)
         except (ValueError, yaml.YAMLError) as exc:
             stats.skipped += 1
-            warnings.append(f"{name}: not valid JSON/YAML ({str(exc).splitlines()[0]})")
+            warnings.append(f"{name}: not valid JSON/YAML ({(str(exc).splitlines() or [''])[0]})")
+            continue
+        except RecursionError:  # the recursive parsers give up on deep nesting: one bad record, not a crash
+            stats.skipped += 1
+            warnings.append(f"{name}: nested too deeply to read")
             continue
         if not isinstance(doc, dict) or "id" not in doc:
             stats.skipped += 1
@@ -204,7 +208,7 @@ def _build(path: Path) -> tuple[dict[str, list[dict[str, Any]]], LoadStats]:
             continue
         try:  # typed use of every field: one malformed record is a warning, never a crash nor a lost database
             entries = _entries(doc, name, warnings)
-        except (TypeError, AttributeError, ValueError, KeyError) as exc:
+        except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as exc:
             stats.skipped += 1
             warnings.append(f"{name}: unexpected field types ({type(exc).__name__}: {str(exc)[:100]})")
             continue
@@ -276,7 +280,7 @@ def _entry(doc: dict[str, Any], affected: dict[str, Any], source: str, warnings:
                     if value != "0":
                         try:
                             Version(value)
-                        except InvalidVersion:
+                        except ValueError:  # InvalidVersion, or more digits than int() converts
                             # One bad version must not hide the rest of the record, nor other records.
                             warnings.append(f"{source}: {kind} version {value!r} is not PEP 440; event ignored")
                             continue

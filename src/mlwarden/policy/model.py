@@ -164,7 +164,10 @@ def _version_in(version: str | None, versions: str | None) -> bool:
         return True  # an unpinned requirement may resolve into the range
     from packaging.specifiers import SpecifierSet
 
-    return SpecifierSet(versions).contains(version, prereleases=True)
+    try:
+        return SpecifierSet(versions).contains(version, prereleases=True)
+    except ValueError:  # more digits than int() converts: unparsable, as packaging treats an invalid version
+        return False
 
 
 def path_matches(path: str, pattern: str) -> bool:

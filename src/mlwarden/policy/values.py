@@ -108,14 +108,14 @@ def specifier(value: Any) -> str | None:
 
 
 def _impossible(spec: SpecifierSet) -> bool:
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import Version
 
     lower: tuple[Version, bool] | None = None  # (version, inclusive)
     upper: tuple[Version, bool] | None = None
     for item in spec:
         try:
             version = Version(item.version.replace(".*", ""))
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or more digits than int() converts
             continue
         op = item.operator
         if op in (">=", ">", "==", "~=") and not item.version.endswith(".*"):
