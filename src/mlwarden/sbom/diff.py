@@ -188,7 +188,22 @@ def _escape(text: str) -> str:
                    for c in text)
 
 
+def _redacted(value: Any) -> Any:
+    """Every string of the result with its credentials masked: an SBOM's values (purls, URLs, bom-refs,
+    properties) are quoted as they are, and a crafted one carries a password (issue #15)."""
+    from mlwarden.redact import redact
+
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {_redacted(k): _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v) for v in value]
+    return value
+
+
 def render(result: dict[str, Any], fmt: str) -> str:
+    result = _redacted(result)
     if fmt == "json":
         return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     md = fmt == "markdown"
