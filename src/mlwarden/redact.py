@@ -13,7 +13,7 @@ import re
 MASK = "****"
 
 # scheme://userinfo@host — userinfo is everything up to the last '@' before the first '/', '?' or '#'.
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s@'\"]*(?:@[^/?#\s@'\"]*)*)@")
+_URL_USERINFO = re.compile(r"(?P<scheme>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s@'\"]*(?:@[^/?#\s@'\"]*)*)@")
 _SECRET_QUERY = re.compile(
     r"(?P<key>[?&;](?:access_token|token|api[_-]?key|apikey|key|password|passwd|pwd|secret|sig|signature|"
     r"x-amz-signature|x-amz-credential|x-amz-security-token|auth|private_token|client_secret)=)"
@@ -38,7 +38,7 @@ def _userinfo(userinfo: str) -> str:
 
 # Mangled URLs still carry credentials ('git+https//user:pass@host', 'https:{//user:pass@host', '://TOKEN@host'):
 # a "user:password@host" anywhere, and a long token right after "//", are masked too.
-_BARE_USERINFO = re.compile(r"(?P<user>[\w.%+-]+):(?P<password>[^\s@/:'\"{}]+)@(?=[\w\[])")
+_BARE_USERINFO = re.compile(r"(?<![\w.%+-])(?P<user>[\w.%+-]+):(?P<password>[^\s@/:'\"{}]+)@(?=[\w\[])")
 _BARE_TOKEN = re.compile(r"(?P<lead>//)(?P<token>[^\s/@:'\"{}]{8,})@(?=[\w\[])")
 # After a single slash or a colon only tokens with a known credential shape: "repo@v1.2" stays readable.
 _SHAPED_TOKEN = re.compile(r"(?P<lead>[:/])(?P<token>(?:ghp_|gho_|ghs_|ghu_|ghr_|github_pat_|glpat-|hf_|sk-|xox[abp]-)"
@@ -55,17 +55,23 @@ def _entropic(token: str) -> bool:
 
 
 def redact(text: str) -> str:
-    """``text`` with the credentials of every URL inside it masked; other text unchanged."""
+    """``text`` with the credentials of every URL inside it masked; other text unchanged. Linear in the length
+    of the text: every pattern that starts with a run of characters is anchored at the start of that run (a
+    lookbehind), else one 5 MB line was scanned once per start position (minutes, issue #15)."""
     if "@" not in text and "=" not in text:
         return text
+    text = _redact_at_signs(text)
+    return _SECRET_QUERY.sub(lambda m: f"{m['key']}{MASK}", text)
+
+
+def _redact_at_signs(text: str) -> str:
     text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{_userinfo(m['userinfo'])}@", text)
     text = _BARE_USERINFO.sub(lambda m: m.group(0) if m["password"] == MASK or _PLACEHOLDER.match(m["password"])
                               else f"{m['user']}:{MASK}@", text)
     text = _BARE_TOKEN.sub(lambda m: m.group(0) if m["token"] == MASK or _PLACEHOLDER.match(m["token"])
                            else f"{m['lead']}{_userinfo(m['token'])}@", text)
     text = _SHAPED_TOKEN.sub(lambda m: f"{m['lead']}{MASK}@", text)
-    text = _ENTROPIC_LOGIN.sub(lambda m: f"{m['lead']}{MASK}@" if _entropic(m["token"]) else m.group(0), text)
-    return _SECRET_QUERY.sub(lambda m: f"{m['key']}{MASK}", text)
+    return _ENTROPIC_LOGIN.sub(lambda m: f"{m['lead']}{MASK}@" if _entropic(m["token"]) else m.group(0), text)
 
 
 def redact_url(url: str) -> str:
