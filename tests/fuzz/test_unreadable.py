@@ -94,3 +94,15 @@ def test_explain_inside_an_unreadable_folder_is_one_error_line(project: Path, lo
     assert code == 2
     assert "Traceback" not in err
     assert "models/evil.pkl" in err
+
+
+def test_sbom_check_on_an_unreadable_sbom_folder_is_one_error_line(project: Path, locked: list[Path]) -> None:
+    (project / "requirements.txt").write_text("numpy==1.26.4\n")
+    (project / "sbom").mkdir()
+    (project / "sbom" / "repo.cdx.json").write_text("{}")
+    (project / "sbom").chmod(0)
+    locked.append(project / "sbom")
+    code, _out, err = _run(project, "sbom", "check", "--file", "sbom/repo.cdx.json", "--check")
+    assert code in (1, 2)
+    assert "Traceback" not in err
+    assert "sbom/repo.cdx.json" in err

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -56,6 +56,15 @@ CONDA_LOCK_VERSIONS = (1,)
 
 class FieldError(Exception):
     """A field of a structured file has the wrong type; the message names the field."""
+
+
+def _urlsplit(url: str) -> SplitResult:
+    """urlsplit that never raises: "Invalid IPv6 URL" (an unbalanced "[") escaped as an internal error; such a
+    URL has no host to compare, like any other malformed one."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return SplitResult("", "", url, "", "")
 
 
 def kind_of(path: Path) -> str | None:
@@ -977,7 +986,7 @@ def _conda_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         hashes = [f"{algo}:{_text(v, f'{where}.hash.{algo}')}"
                   for algo, v in _table(package.get("hash"), f"{where}.hash").items()]
         if manager == "pip":
-            host = (urlsplit(url).hostname or "").lower()
+            host = (_urlsplit(url).hostname or "").lower()
             src = None if host in ("files.pythonhosted.org", "pypi.org") else Source("url", url) if url else None
             ecosystem = "PyPI"
         else:
@@ -1042,7 +1051,7 @@ def _conda_explicit(text: str, manifest: Manifest, path: Path, root: Path) -> No
 
 def _conda_channel(url: str) -> str:
     """https://conda.anaconda.org/conda-forge/linux-64/x.conda -> conda-forge (other hosts: the URL's folder)."""
-    parts = urlsplit(url)
+    parts = _urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
     if (parts.hostname or "") in ("conda.anaconda.org", "repo.anaconda.com") and segments:
         return "defaults" if parts.hostname == "repo.anaconda.com" else segments[0]

@@ -36,8 +36,11 @@ def content(doc: dict[str, Any]) -> Any:
 
 def committed(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """The committed document and, when it cannot be used, why ("does not exist", "is not valid JSON", ...)."""
-    if not path.exists() and not path.is_symlink():
-        return None, "does not exist"
+    try:
+        if not path.exists() and not path.is_symlink():
+            return None, "does not exist"
+    except OSError as exc:  # inside a folder it may not enter (Python 3.11 raises)
+        return None, f"cannot be read ({exc.strerror or exc}); replace it"
     try:
         doc = load_document(path)
     except MlwardenError as exc:
