@@ -656,7 +656,53 @@ def cls_polyglot(rng: random.Random) -> Attack:
     return Attack("polyglot", "frame.zip", data, "pandas", f"{kind}/{note}")
 
 
+def _wrapper(rng: random.Random, count: int, descr: str, itemsize: int) -> bytes:
+    """A joblib NumpyArrayWrapper built and BUILT in the stream (joblib then reads the array bytes after it)."""
+    dtype = call(glob("numpy", "dtype"), ustr(descr), b"\x89\x88")
+    if rng.random() < 0.5:
+        order = "|" if itemsize == 1 or descr == "O" else "<"
+        dtype += b"(K\x03" + ustr(order) + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK" \
+            + (b"?" if descr == "O" else b"\x00") + b"tb"
+    shape = b"J" + struct.pack("<i", count) + b"\x85"
+    state = b"}(" + ustr("subclass") + glob("numpy", "ndarray") + ustr("shape") + shape + ustr("order") \
+        + ustr(rng.choice(("C", "F"))) + ustr("dtype") + dtype + ustr("allow_mmap") + b"\x89u"
+    cls = rng.choice((glob("joblib.numpy_pickle", "NumpyArrayWrapper") + b")\x81",
+                      call(glob("joblib.numpy_pickle", "NumpyArrayWrapper"))))
+    return cls + state + b"b"
+
+
+def cls_joblib_layout(rng: random.Random) -> Attack:
+    """Opcodes hidden where joblib reads raw array bytes (or an object array's own pickle): pickle.load,
+    torch.load and pandas read them as opcodes of the same pickle, with its stack and memo."""
+    s = _s(rng)
+    func, what = _callable(rng)
+    kind = rng.choice(("raw_u1", "raw_f8", "object_memo", "object_plain", "raw_after_benign"))
+    if kind == "object_memo":
+        # The outer pickle only imports (and memoises) the callable; the "nested" pickle calls memo 0, which
+        # in joblib's view is its own (empty) memo, in pickle.load's the outer one.
+        head = func + b"\x94" + b"0"
+        region = b"h\x00(" + s(MARKER) + b"tR0"
+        body = head + b"(" + _wrapper(rng, 1, "O", 8) + region + b"l"
+    else:
+        region = b"0" + call(func, s(MARKER))
+        if kind == "object_plain":
+            body = _wrapper(rng, 1, "O", 8) + region
+        else:
+            descr, size = ("u1", 1) if kind != "raw_f8" else ("<f8", 8)
+            region += b"N" * (-len(region) % size)
+            body = _wrapper(rng, len(region) // size, descr, size) + region
+            if kind == "raw_after_benign":
+                body = b"(" + ustr("w") + body + b"d"
+    data = wrap(body, rng.choice((2, 3, 4, 5)))
+    loader = rng.choice(("pickle", "torch", "pandas", "pickle-py"))
+    name = rng.choice(("model.pkl", "model.joblib", "model.pt"))
+    if loader == "pandas" and rng.random() < 0.5:
+        name, data = "model.pkl.gz", gzip.compress(data)
+    return Attack("joblib-layout", name, data, loader, f"{kind}/{what}")
+
+
 CLASSES: dict[str, Callable[[random.Random], Attack]] = {
+    "joblib-layout": cls_joblib_layout,
     "pickle-machine": cls_pickle, "stacked": cls_stacked, "persid": cls_persid, "frames": cls_frames,
     "codecs": cls_codecs, "library": cls_libraries, "torch-zip": cls_torch_zip, "numpy": cls_numpy,
     "torch-tar": cls_torch_tar, "compressed": cls_compressed, "polyglot": cls_polyglot,

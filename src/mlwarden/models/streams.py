@@ -241,7 +241,7 @@ class Decompressor:
                 out = obj.decompress(self._input)
                 self._input = b""
                 eof = bool(getattr(obj, "eof", False))
-                unused = getattr(obj, "unused_data", b"") if eof else b""
+                unused = (getattr(obj, "unused_data", b"") or b"") if eof else b""
             else:
                 data, self._input = (self._input, b"") if obj.needs_input else (b"", self._input)
                 out = obj.decompress(data, _OUT)

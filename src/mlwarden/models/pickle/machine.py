@@ -60,6 +60,7 @@ _UINT4 = struct.Struct("<I")
 _UINT8 = struct.Struct("<Q")
 _SYMBOLIC_TYPES = frozenset({Global, Instance, Tainted, DictVal, tuple})
 DETACHED_FLOOR = 4096
+PLAIN_VIEW_LIMIT = 64 << 20  # how far the plain-pickle view of joblib's layout may read ahead of the machine
 
 
 class Impure(Exception):
@@ -75,6 +76,8 @@ class Machine(Reader):
         self.max_stack = max_stack
         self.extensions = extensions
         self.detached = False
+        self.joblib_layout = True  # False in the plain-pickle view of joblib's layout (see _plain_view)
+        self.forked = False
         self.events = 0  # globals used, calls and problems recorded: a pickle that showed code
         self.trailing_at: int | None = None  # where data that is not a further pickle starts
         # Memo key of the plain container last memoised at each stack depth: when names are later put
@@ -203,10 +206,10 @@ class Machine(Reader):
                 return
             result.pickles += 1
 
-    def _one_pickle(self) -> None:
-        stack: list[object] = []
-        marks: list[int] = []
-        memo = Memo(self.max_memo)
+    def _one_pickle(self, initial: tuple[list[object], list[int], Memo] | None = None) -> None:
+        stack: list[object]
+        marks: list[int]
+        stack, marks, memo = initial if initial is not None else ([], [], Memo(self.max_memo))
         self.slot_keys = {}
         if self.detached:
             # Unknown values and marks left by the part of the stream before us.
@@ -453,7 +456,7 @@ class Machine(Reader):
             state = pop()
             if not stack or (marks and len(stack) <= marks[-1]):
                 raise Parse("stack underflow")
-            self._build(stack[-1], state, at)
+            self._build(stack[-1], state, at, (stack, marks, memo))
         elif op == 0x69:  # INST
             module = self._line()
             name = self._line()
@@ -634,7 +637,8 @@ class Machine(Reader):
         self._problem("unresolved", "NEWOBJ of a value that is not a resolved class", offset)
         return Instance(None)
 
-    def _build(self, obj: object, state: object, offset: int) -> None:
+    def _build(self, obj: object, state: object, offset: int,
+               frame: tuple[list[object], list[int], Memo] | None = None) -> None:
         if isinstance(obj, Global):
             # BUILD on a class or function sets attributes on it (monkey-patching what later code calls).
             for name in names_in(state):
@@ -650,7 +654,9 @@ class Machine(Reader):
                 dotted = func.dotted
                 if dotted in joblib.DTYPES:
                     obj.state = state
-                elif dotted in joblib.WRAPPERS:
+                elif dotted in joblib.WRAPPERS and self.joblib_layout:
+                    if frame is not None and not self.forked and not self.detached:
+                        self._plain_view(frame, offset)
                     self._skip_joblib_array(state, offset)
                 elif dotted in joblib.COMPANION_WRAPPERS:
                     filename = joblib.companion_name(state)
@@ -680,6 +686,41 @@ class Machine(Reader):
             # A state whose keys were not kept: any global in it may be planted as __setstate__.
             for name in names_in(part):
                 self._use(name, offset, called=True, via="BUILD with a state of unknown keys")
+
+    def _plain_view(self, frame: tuple[list[object], list[int], Memo], offset: int) -> None:
+        """pickle.load, torch.load and pandas.read_pickle do not know joblib's layout: the bytes joblib reads as
+        raw array data (or as an object array's own pickle, with its own memo) are, to them, further opcodes of
+        this pickle, run with this pickle's stack and memo. A payload hidden there runs in those loaders and
+        never in joblib. That reading is followed too, once per pickle (the first array: the loader's path
+        diverges there), from a copy of the state, until it stops (benign array bytes fail within a few bytes).
+        What it imports or calls is recorded; its problems are kept only when it read code (a global), so
+        random array bytes that happen to form a bad call stay quiet."""
+        self.forked = True
+        stack, marks, memo = frame
+        fork = Machine(_Tee(self), Analysis(), self.max_memo, self.max_stack, self.deadline, self.extensions)
+        fork.joblib_layout = False
+        fork.forked = True
+        base = self.offset()
+        try:
+            fork._one_pickle((list(stack), list(marks), memo.copy()))
+        except (Parse, IndexError, struct.error, LiteralError):
+            pass  # the loader raises here, after doing what was recorded before
+        except Budget as exc:
+            fork._problem("budget", f"joblib array bytes read as pickle opcodes (as pickle.load reads them): {exc}",
+                          fork.offset())
+        except Impure:  # pragma: no cover - the fork is never detached
+            pass
+        found = fork.result
+        note = "in joblib array bytes, read as opcodes by pickle.load/torch.load"
+        for name, usage in found.globals.items():
+            self._use(name, base + usage.offset, called=usage.called, instantiated=usage.instantiated,
+                      via=f"{usage.via} ({note})" if usage.via else note)
+        for nested in found.nested:
+            self.result.nested.append(NestedPayload(nested.loader, base + nested.offset, nested.data))
+        if found.globals or any(p.kind == "budget" for p in found.problems):
+            for problem in found.problems:
+                if problem.kind != "unparsable":
+                    self._problem(problem.kind, f"{problem.message} ({note})", base + problem.offset)
 
     def _skip_joblib_array(self, state: object, offset: int) -> None:
         """joblib writes the array's raw bytes (or a nested pickle) right after the wrapper's BUILD."""
@@ -720,6 +761,32 @@ class Machine(Reader):
         self.events += nested.events
         self.buf, self.pos, self.consumed, self.eof = nested.buf, nested.pos, nested.consumed, nested.eof
         self.kept_large = nested.kept_large
+
+
+class _Tee:
+    """The rest of a machine's stream for a fork: served from the machine's buffer, and what the fork reads
+    beyond it is appended to that buffer, so the machine still reads every byte (bounded: PLAIN_VIEW_LIMIT)."""
+
+    def __init__(self, main: Machine) -> None:
+        self._main = main
+        self._at = main.consumed + main.pos
+
+    def read(self, n: int = -1) -> bytes:
+        main = self._main
+        start = self._at - main.consumed
+        if start >= len(main.buf):
+            if main.eof:
+                return b""
+            if len(main.buf) - main.pos > PLAIN_VIEW_LIMIT:
+                raise Budget(f"they run past {PLAIN_VIEW_LIMIT >> 20} MiB")
+            chunk = main.stream.read(max(n, 1 << 20))
+            if not chunk:
+                main.eof = True
+                return b""
+            main.buf = main.buf + chunk
+        data = main.buf[start:start + (n if n >= 0 else len(main.buf))]
+        self._at += len(data)
+        return data
 
 
 def _fix_py2_names(module: str, name: str) -> tuple[str, str]:
