@@ -131,10 +131,8 @@ def body_helper(rng: random.Random) -> tuple[bytes, str]:
     elif kind == "reduce":
         body = call(glob("functools", "reduce"), glob("logging", "FileHandler"), b"(" + s(MARKER) + s("a") + b"l")
         what = "logging.FileHandler"
-    elif kind == "sorted_key":
-        body = glob("builtins", "sorted") + b"(" + b"(" + s(MARKER) + b"l" + b"t}(" + s("key") + func + b"u" \
-            + b"\x80\x04\x92" if False else call(glob("builtins", "sorted"), b"(" + s(MARKER) + s(MARKER) + b"l")
-        body = call(glob("builtins", "list"), call(glob("builtins", "map"), func, b"(" + s(MARKER) + b"l"))
+    elif kind == "sorted_key":  # sorted() consumes the lazy map
+        body = call(glob("builtins", "sorted"), call(glob("builtins", "map"), func, b"(" + s(MARKER) + b"l"))
     elif kind == "dill_array":
         body = call(glob("dill._dill", "_create_array"), func, b"(" + s(MARKER) + b"t", b"N", b"}")
     elif kind == "partial":
@@ -260,10 +258,7 @@ def cls_persid(rng: random.Random) -> Attack:
     """torch's legacy persistent_load returns data[0] of a ('module', obj, ...) id: a laundered callable."""
     s = _s(rng)
     func, what = _callable(rng)
-    if rng.random() < 0.5:
-        pid = b"(" + ustr("module") + func + b"NNt" + b"Q"
-    else:
-        pid = b"P" + b"module\n" if False else b"(" + sstr("module") + func + b"NNtQ"
+    pid = b"(" + rng.choice((ustr, sstr))("module") + func + b"NNtQ"  # BINPERSID of ('module', obj, None, None)
     evil = wrap(pid + b"(" + s(MARKER) + b"tR", 2)
     parts = [pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2), pickle.dumps(1001, protocol=2),
              pickle.dumps({"protocol_version": 1001, "little_endian": True,
@@ -327,7 +322,7 @@ class _Evil:
 
 
 def _evil(rng: random.Random) -> tuple[_Evil, str]:
-    module, name = rng.choice(MARKER_CALLS[:3] + (("os", "system"),))
+    module, name = rng.choice((*MARKER_CALLS[:3], ("os", "system")))
     return _Evil(module, name, CMD if module == "os" else MARKER), f"{module}.{name}"
 
 
@@ -377,7 +372,7 @@ def cls_libraries(rng: random.Random) -> Attack:
         import dill  # type: ignore[import-untyped,unused-ignore]
 
         return Attack("library", "m.dill", dill.dumps({"f": lambda x: x, "e": evil}), "pickle", f"{kind}/{what}")
-    import cloudpickle
+    import cloudpickle  # type: ignore[import-untyped,unused-ignore]
 
     return Attack("library", "m.cpkl", cloudpickle.dumps({"f": lambda x: x + 1, "e": evil}), "pickle",
                   f"{kind}/{what}")
@@ -427,7 +422,7 @@ def cls_torch_zip(rng: random.Random) -> Attack:
     elif kind == "data_descriptor":
         buf = io.BytesIO()
         unseekable = _Unseekable(buf)
-        with zipfile.ZipFile(unseekable, "w", zipfile.ZIP_DEFLATED) as zf:  # type: ignore[arg-type]
+        with zipfile.ZipFile(unseekable, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, value in _torch_members(evil, archive):
                 zf.writestr(name, value)
         data = buf.getvalue()
@@ -530,7 +525,7 @@ def _tar(members: list[tuple[str, bytes]], *, fmt: int, typeflag: bytes | None =
         pos = 0
         while pos + 512 <= len(raw) and raw[pos:pos + 512].count(0) != 512:
             size = int(raw[pos + 124:pos + 135].strip(b"\x00 ") or b"0", 8)
-            if raw[pos + 156:pos + 157] in (b"0", b"\x00"):
+            if bytes(raw[pos + 156:pos + 157]) in (b"0", b"\x00"):
                 if v7:
                     raw[pos + 257:pos + 265] = b"\x00" * 8
                 if typeflag is not None:
@@ -614,7 +609,7 @@ def cls_compressed(rng: random.Random) -> Attack:
 
 def cls_polyglot(rng: random.Random) -> Attack:
     """Pickles whose first bytes look like another format, and containers nested in containers."""
-    evil, note, protocol = pickle_bytes(rng, "direct")
+    evil, note, _protocol = pickle_bytes(rng, "direct")
     kind = rng.choice(("gguf", "safetensors", "zip_tail", "tar_like", "npy_magic_pickle", "zip_in_tar_in_gz",
                        "gz_in_zip"))
     if kind == "gguf":
@@ -657,7 +652,8 @@ def cls_polyglot(rng: random.Random) -> Attack:
 
 
 def _wrapper(rng: random.Random, count: int, descr: str, itemsize: int) -> bytes:
-    """A joblib NumpyArrayWrapper built and BUILT in the stream (joblib then reads the array bytes after it)."""
+    """A joblib NumpyArrayWrapper made with NEWOBJ (as joblib pickles it) and BUILT in the stream: joblib then
+    reads the array's bytes (or an object array's own pickle) right after it."""
     dtype = call(glob("numpy", "dtype"), ustr(descr), b"\x89\x88")
     if rng.random() < 0.5:
         order = "|" if itemsize == 1 or descr == "O" else "<"
@@ -666,9 +662,7 @@ def _wrapper(rng: random.Random, count: int, descr: str, itemsize: int) -> bytes
     shape = b"J" + struct.pack("<i", count) + b"\x85"
     state = b"}(" + ustr("subclass") + glob("numpy", "ndarray") + ustr("shape") + shape + ustr("order") \
         + ustr(rng.choice(("C", "F"))) + ustr("dtype") + dtype + ustr("allow_mmap") + b"\x89u"
-    cls = rng.choice((glob("joblib.numpy_pickle", "NumpyArrayWrapper") + b")\x81",
-                      call(glob("joblib.numpy_pickle", "NumpyArrayWrapper"))))
-    return cls + state + b"b"
+    return glob("joblib.numpy_pickle", "NumpyArrayWrapper") + b")\x81" + state + b"b"
 
 
 def cls_joblib_layout(rng: random.Random) -> Attack:
@@ -701,7 +695,98 @@ def cls_joblib_layout(rng: random.Random) -> Attack:
     return Attack("joblib-layout", name, data, loader, f"{kind}/{what}")
 
 
+@dataclass
+class RawMember:
+    """One zip entry written by hand, so the local header and the central directory can disagree."""
+
+    name: str
+    data: bytes
+    method: int = 0
+    local_name: str | None = None
+    local_extra: bytes = b""
+    cd_extra: bytes = b""
+    csize_delta: int = 0  # added to the compressed size in both headers
+    cd_csize_delta: int = 0  # added in the central directory only
+    flags: int = 0
+    crc_delta: int = 0
+    local_method: int | None = None
+
+
+def raw_zip(members: list[RawMember], *, comment: bytes = b"", prefix: bytes = b"") -> bytes:
+    out = bytearray(prefix)
+    central = bytearray()
+    for m in members:
+        body = m.data
+        if m.method == 8:
+            comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+            body = comp.compress(m.data) + comp.flush()
+        crc = (zlib.crc32(m.data) + m.crc_delta) & 0xFFFFFFFF
+        local_name = (m.local_name if m.local_name is not None else m.name).encode()
+        offset = len(out)
+        csize = len(body) + m.csize_delta
+        out += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, m.flags,
+                           m.method if m.local_method is None else m.local_method, 0, 0x21, crc, csize,
+                           len(m.data), len(local_name), len(m.local_extra)) + local_name + m.local_extra + body
+        name = m.name.encode()
+        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, m.flags, m.method, 0, 0x21, crc,
+                               csize + m.cd_csize_delta, len(m.data), len(name), len(m.cd_extra), 0, 0, 0, 0,
+                               offset) + name + m.cd_extra
+    cd_offset = len(out)
+    out += central
+    out += struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), cd_offset,
+                       len(comment)) + comment
+    return bytes(out)
+
+
+def _extra(rng: random.Random) -> bytes:
+    size = rng.choice((0, 4, 13, 100))
+    return struct.pack("<HH", rng.choice((0xCAFE, 0x7075, 0x5455)), size) + bytes(rng.randrange(256)
+                                                                                    for _ in range(size))
+
+
+def cls_zip_headers(rng: random.Random) -> Attack:
+    """Zips whose local headers and central directory disagree (extra fields, names, sizes, methods, CRCs),
+    read by miniz (torch) and zipfile (numpy .npz, pandas .zip)."""
+    evil, note, _ = pickle_bytes(rng)
+    target = rng.choice(("torch", "numpy", "pandas"))
+    kind = rng.choice(("local_extra", "cd_extra", "both_extra", "local_name", "csize_bigger", "cd_csize_bigger",
+                       "bad_crc", "local_method", "flags", "deflated_local_extra", "data_descriptor_flag"))
+    if target == "torch":
+        payload, name = evil, "archive/data.pkl"
+        others = [RawMember("archive/byteorder", b"little"), RawMember("archive/version", b"3\n")]
+    elif target == "numpy":
+        payload, name = _npy(evil, _NPY_HEADERS[0]), "arr_0.npy"
+        others = []
+    else:
+        payload, name = evil, "frame.pkl"
+        others = []
+    m = RawMember(name, payload, method=8 if kind.startswith("deflated") or rng.random() < 0.3 else 0)
+    if kind in ("local_extra", "both_extra", "deflated_local_extra"):
+        m.local_extra = _extra(rng)
+    if kind in ("cd_extra", "both_extra"):
+        m.cd_extra = _extra(rng)
+    if kind == "local_name":
+        m.local_name = rng.choice(("x", name.upper(), name + "\x00", "../" + name))
+    if kind == "csize_bigger":
+        m.csize_delta = rng.choice((1, 7, 100))
+    if kind == "cd_csize_bigger":
+        m.cd_csize_delta = rng.choice((-3, 1, 7))
+    if kind == "bad_crc":
+        m.crc_delta = 1
+    if kind == "local_method":
+        m.local_method = 8 if m.method == 0 else 0
+    if kind == "flags":
+        m.flags = rng.choice((0x0800, 0x0002, 0x0040, 0x2000))
+    if kind == "data_descriptor_flag":
+        m.flags = 0x0008
+    members = [m, *others] if rng.random() < 0.5 else [*others, m]
+    data = raw_zip(members, comment=rng.choice((b"", b"PK\x05\x06", b"c" * 40)))
+    filename = {"torch": "model.pt", "numpy": "a.npz", "pandas": "frame.pkl.zip"}[target]
+    return Attack("zip-headers", filename, data, target, f"{kind}/m{m.method}/{note}")
+
+
 CLASSES: dict[str, Callable[[random.Random], Attack]] = {
+    "zip-headers": cls_zip_headers,
     "joblib-layout": cls_joblib_layout,
     "pickle-machine": cls_pickle, "stacked": cls_stacked, "persid": cls_persid, "frames": cls_frames,
     "codecs": cls_codecs, "library": cls_libraries, "torch-zip": cls_torch_zip, "numpy": cls_numpy,

@@ -1,0 +1,73 @@
+"""Regression corpus of the red-team run (tests/oracle/attacks.py, issue 12): one builder per bypass class found,
+each built by code (hostile samples are never committed as files). Every sample ran its marker payload in the
+named real loader and was not flagged high before the fix named in its docstring.
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+from collections.abc import Callable
+
+from tests.oracle.attacks import MARKER, Attack, _wrapper, call, glob, sstr, ustr, wrap
+
+_FILE_HANDLER = glob("logging", "FileHandler")
+# Binary opcodes only: zstandard's reader has no readline, which GLOBAL needs.
+_BINARY = wrap(ustr("logging") + ustr("FileHandler") + b"\x93" + ustr(MARKER) + b"\x85R", 4)
+
+
+def _joblib_raw(protocol: int, descr: str, size: int, seed: int) -> bytes:
+    region = b"0" + call(_FILE_HANDLER, sstr(MARKER))
+    region += b"N" * (-len(region) % size)
+    wrapper = _wrapper(random.Random(seed), len(region) // size, descr, size)  # noqa: S311 - reproducible test data
+    return wrap(wrapper + region, protocol)
+
+
+def joblib_raw_bytes_as_opcodes() -> Attack:
+    """Raw uint8 'array bytes' after a NumpyArrayWrapper's BUILD are opcodes to pickle.load. Missed before the
+    machine read joblib's layout both ways (machine._plain_view)."""
+    return Attack("joblib-layout", "model.pkl", _joblib_raw(2, "u1", 1, 1), "pickle", "raw-u1")
+
+
+def joblib_f8_bytes_in_torch() -> Attack:
+    """The same with float64 'array data', loaded by torch.load's legacy path (a plain pickle)."""
+    return Attack("joblib-layout", "model.pt", _joblib_raw(4, "<f8", 8, 2), "torch", "raw-f8")
+
+
+def joblib_object_array_memo() -> Attack:
+    """An object array's 'own' pickle calls memo 0: empty in joblib's view, the outer pickle's imported (not
+    called) callable in pickle.load's."""
+    wrapper = _wrapper(random.Random(3), 1, "O", 8)  # noqa: S311 - reproducible test data
+    body = _FILE_HANDLER + b"\x94" + b"0" + b"(" + wrapper + b"h\x00(" + sstr(MARKER) + b"tR0" + b"l"
+    return Attack("joblib-layout", "model.joblib", wrap(body, 4), "pickle", "object-memo")
+
+
+def joblib_layout_gzip_pandas() -> Attack:
+    """The raw-bytes trick inside a gzip stream that pandas.read_pickle decompresses by extension."""
+    return Attack("joblib-layout", "frame.pkl.gz", gzip.compress(_joblib_raw(5, "u1", 1, 4), mtime=0), "pandas",
+                  "gzip")
+
+
+def zstd_second_frame() -> Attack:
+    """zstandard.open (pandas, joblib) reads across frames: the payload in a second frame after an empty one
+    was reported only as medium "trailing data". Missed before streams.py read zstd/lz4 frames as members."""
+    import zstandard
+
+    payload = _BINARY
+    data = zstandard.ZstdCompressor().compress(b"") + zstandard.ZstdCompressor().compress(payload)
+    return Attack("compressed", "frame.pkl.zst", data, "pandas", "zstd-two-frames")
+
+
+def lz4_second_frame() -> Attack:
+    """lz4.frame.LZ4FrameFile (joblib) reads across frames the same way."""
+    import lz4.frame  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    payload = _BINARY
+    return Attack("compressed", "model.joblib", lz4.frame.compress(payload[:5]) + lz4.frame.compress(payload[5:]),
+                  "joblib", "lz4-split")
+
+
+BUILDERS: list[Callable[[], Attack]] = [
+    joblib_raw_bytes_as_opcodes, joblib_f8_bytes_in_torch, joblib_object_array_memo, joblib_layout_gzip_pandas,
+    zstd_second_frame, lz4_second_frame,
+]
