@@ -84,7 +84,24 @@ def joblib_dtype_version1_state() -> Attack:
                   "joblib", "version-1")
 
 
+def joblib_wrapper_by_reconstructor() -> Attack:
+    """A wrapper made by copyreg._reconstructor (as protocols 0 and 1 write objects): the scanner did not know it
+    for a wrapper, read its array bytes as opcodes and stopped at the STOP planted there; joblib read on to the
+    payload. (Real protocol-0/1 joblib files were flagged MW105 for the same reason.)"""
+    from tests.oracle.attacks import joblib_wrapper_file
+
+    return Attack("joblib-wrapper", "p1.joblib", joblib_wrapper_file("reconstructor", 9), "joblib", "reconstructor")
+
+
+def joblib_wrapper_by_call() -> Attack:
+    """A wrapper made by calling the class: __init__ sets an alignment padding the BUILD state never mentions."""
+    from tests.oracle.attacks import joblib_wrapper_file
+
+    return Attack("joblib-wrapper", "call.joblib", joblib_wrapper_file("call", 9, 3), "joblib", "call")
+
+
 BUILDERS: list[Callable[[], Attack]] = [
     joblib_raw_bytes_as_opcodes, joblib_f8_bytes_in_torch, joblib_object_array_memo, joblib_layout_gzip_pandas,
     zstd_second_frame, lz4_second_frame, joblib_dtype_five_item_state, joblib_dtype_version1_state,
+    joblib_wrapper_by_reconstructor, joblib_wrapper_by_call,
 ]

@@ -825,7 +825,36 @@ def cls_joblib_dtype(rng: random.Random) -> Attack:
                   f"{descr}/len{length}/v{version}/elsize{elsize}")
 
 
+def joblib_wrapper_file(make: str, count: int, padding: int = 0) -> bytes:
+    """A joblib pickle whose NumpyArrayWrapper is made by ``make`` (how protocols 0/1, __reduce_ex__ or a direct
+    call make objects); its uint8 array bytes start with a STOP and invalid bytes (so a reader that does not
+    skip them sees the pickle end there), and the payload runs after them."""
+    wrapper = glob("joblib.numpy_pickle", "NumpyArrayWrapper")
+    dtype = call(glob("numpy", "dtype"), ustr("u1"), b"\x89\x88")
+    shape = b"K" + bytes([count]) + b"\x85"
+    if make == "reconstructor":
+        obj = call(glob("copyreg", "_reconstructor"), wrapper, glob("__builtin__", "object"), b"N")
+    elif make == "newobj_reduce":
+        obj = call(glob("copyreg", "__newobj__"), wrapper)
+    else:  # a direct call: __init__ sets the attributes, alignment padding included (joblib's default 16)
+        obj = call(wrapper, glob("numpy", "ndarray"), shape, ustr("C"), dtype)
+    header = b"}(" + ustr("subclass") + glob("numpy", "ndarray") + ustr("shape") + shape + ustr("order") \
+        + ustr("C") + ustr("dtype") + dtype + ustr("allow_mmap") + b"\x89u"
+    array = b"." + b"\xff" * (count - 1)
+    pad = bytes([padding]) + b"\xff" * padding if make == "call" else b""
+    tail = b"0" + call(glob("logging", "FileHandler"), sstr(MARKER)) + b"."
+    return b"\x80\x02" + obj + header + b"b" + pad + array + tail
+
+
+def cls_joblib_wrapper(rng: random.Random) -> Attack:
+    """NumpyArrayWrappers made otherwise than by NEWOBJ: joblib still reads their array bytes."""
+    make = rng.choice(("reconstructor", "newobj_reduce", "call"))
+    data = joblib_wrapper_file(make, rng.randrange(2, 40), rng.choice((0, 3, 15)))
+    return Attack("joblib-wrapper", rng.choice(("m.joblib", "m.pkl")), data, "joblib", make)
+
+
 CLASSES: dict[str, Callable[[random.Random], Attack]] = {
+    "joblib-wrapper": cls_joblib_wrapper,
     "joblib-dtype": cls_joblib_dtype,
     "zip-headers": cls_zip_headers,
     "joblib-layout": cls_joblib_layout,

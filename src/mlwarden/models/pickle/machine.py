@@ -61,6 +61,7 @@ _UINT8 = struct.Struct("<Q")
 _SYMBOLIC_TYPES = frozenset({Global, Instance, Tainted, DictVal, tuple})
 DETACHED_FLOOR = 4096
 PLAIN_VIEW_LIMIT = 64 << 20  # how far the plain-pickle view of joblib's layout may read ahead of the machine
+_CONSTRUCTORS = frozenset({"copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__"})
 
 
 class Impure(Exception):
@@ -135,6 +136,13 @@ class Machine(Reader):
                 made = encode_like_loader(name, argv)
                 if made is not None:
                     return made
+            if name in _CONSTRUCTORS and argv and isinstance(argv[0], Global):
+                # copyreg's helpers make an instance of their first argument (protocol 0/1 objects, __reduce_ex__):
+                # the result is that class's instance, as NEWOBJ's is (joblib's array wrappers are made so at
+                # protocols 0 and 1). _reconstructor with a base other than object also runs base.__init__(state).
+                plain = name != "copyreg._reconstructor" or (len(argv) > 1 and isinstance(argv[1], Global)
+                                                             and argv[1].dotted == "builtins.object")
+                return Instance(argv[0], () if plain else argv[2:3] or (None,))
             inst = Instance(func, argv if len(argv) <= 8 else ())
             if args is not OTHER and not isinstance(args, tuple):
                 inst.taint |= names_in(args)
@@ -657,6 +665,10 @@ class Machine(Reader):
                 elif dotted in joblib.WRAPPERS and self.joblib_layout:
                     if frame is not None and not self.forked and not self.detached:
                         self._plain_view(frame, offset)
+                    if obj.args:
+                        # Called with arguments, its __init__ set attributes (an alignment padding among them)
+                        # that the BUILD state need not repeat: joblib's reading of what follows is unknown.
+                        raise Parse("joblib array wrapper built from constructor arguments")
                     self._skip_joblib_array(state, offset)
                 elif dotted in joblib.COMPANION_WRAPPERS:
                     filename = joblib.companion_name(state)
