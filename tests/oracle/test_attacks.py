@@ -102,7 +102,8 @@ def test_corpus_samples_still_run_in_their_loader() -> None:
 
 def test_real_joblib_files_have_no_high_finding(tmp_path: Path) -> None:
     """joblib's raw array bytes are also read as pickle opcodes (the plain-pickle view): arrays of every
-    common dtype, random contents, plain and compressed, must not make that view raise an alarm."""
+    common dtype, random contents, every protocol, plain and compressed (lz4 too), must not make that view raise an
+    alarm."""
     np = pytest.importorskip("numpy")
     joblib = pytest.importorskip("joblib")
     rng = np.random.default_rng(SEED)
@@ -113,7 +114,9 @@ def test_real_joblib_files_have_no_high_finding(tmp_path: Path) -> None:
         array = np.frombuffer(raw, dtype="|u1").astype(bool) if dtype == "|b1" else np.frombuffer(raw, dtype=dtype)
         value = {"w": array, "tail": [array[:2], {"k": array[-1:]}],
                  "o": np.array([1, "s", None], dtype=object) if i % 4 == 0 else None}
-        joblib.dump(value, tmp_path / f"a{i}.joblib", compress=("zlib", 3) if i % 7 == 0 else 0)
+        compress = (("zlib", 3), ("lz4", 3), 0, 0, 0)[i % 5]
+        # protocols 0 and 1 write the array wrapper through copyreg._reconstructor
+        joblib.dump(value, tmp_path / f"a{i}.joblib", compress=compress, protocol=(0, 1, 2, 3, 4, 5)[i % 6])
     noisy = []
     for path in sorted(tmp_path.iterdir()):
         result, _ = scan_model_file(path, path.name)
