@@ -100,8 +100,19 @@ def joblib_wrapper_by_call() -> Attack:
     return Attack("joblib-wrapper", "call.joblib", joblib_wrapper_file("call", 9, 3), "joblib", "call")
 
 
+def joblib_wrapper_inside_object_array() -> Attack:
+    """joblib unpickles an object array with a plain pickle._Unpickler: a NumpyArrayWrapper in there is followed by
+    no array bytes, and the 'array bytes' the scanner skipped ran as opcodes. (The nested pickle is now read
+    without joblib's layout.)"""
+    payload = b"0" + call(_FILE_HANDLER, sstr(MARKER))
+    inner = b"\x80\x04" + _wrapper(random.Random(5), len(payload), "u1", 1) + payload + b"."  # noqa: S311
+    outer = b"(" + _wrapper(random.Random(6), 1, "u1", 1) + b"\x00" \
+        + _wrapper(random.Random(7), 1, "O", 8) + inner + b"l"  # noqa: S311
+    return Attack("joblib-layout", "nested.joblib", wrap(outer, 4), "joblib", "wrapper-in-object-array")
+
+
 BUILDERS: list[Callable[[], Attack]] = [
     joblib_raw_bytes_as_opcodes, joblib_f8_bytes_in_torch, joblib_object_array_memo, joblib_layout_gzip_pandas,
     zstd_second_frame, lz4_second_frame, joblib_dtype_five_item_state, joblib_dtype_version1_state,
-    joblib_wrapper_by_reconstructor, joblib_wrapper_by_call,
+    joblib_wrapper_by_reconstructor, joblib_wrapper_by_call, joblib_wrapper_inside_object_array,
 ]

@@ -767,6 +767,8 @@ class Machine(Reader):
     def _nested_pickle(self) -> None:
         """An object array: joblib pickles it right here, with its own memo."""
         nested = Machine(self.stream, self.result, self.max_memo, self.max_stack, self.deadline, self.extensions)
+        # joblib reads it with a plain pickle._Unpickler: a wrapper in there is followed by no array bytes.
+        nested.joblib_layout = False
         # Hand over our buffer so the nested pickle starts where we are.
         nested.buf, nested.pos, nested.consumed, nested.eof = self.buf, self.pos, self.consumed, self.eof
         nested.kept_large = self.kept_large
