@@ -111,8 +111,17 @@ def joblib_wrapper_inside_object_array() -> Attack:
     return Attack("joblib-layout", "nested.joblib", wrap(outer, 4), "joblib", "wrapper-in-object-array")
 
 
+def joblib_wrapper_by_class_change() -> Attack:
+    """An argparse.Namespace whose BUILD slot state sets __class__ to NumpyArrayWrapper: joblib then reads array
+    bytes after it, the scanner did not (MW104 now: a slot state setting globals under keys not kept)."""
+    from tests.oracle.attacks import joblib_wrapper_file
+
+    return Attack("joblib-wrapper", "cls.joblib", joblib_wrapper_file("class_change", 9), "joblib", "class-change")
+
+
 BUILDERS: list[Callable[[], Attack]] = [
     joblib_raw_bytes_as_opcodes, joblib_f8_bytes_in_torch, joblib_object_array_memo, joblib_layout_gzip_pandas,
     zstd_second_frame, lz4_second_frame, joblib_dtype_five_item_state, joblib_dtype_version1_state,
     joblib_wrapper_by_reconstructor, joblib_wrapper_by_call, joblib_wrapper_inside_object_array,
+    joblib_wrapper_by_class_change,
 ]

@@ -836,10 +836,14 @@ def joblib_wrapper_file(make: str, count: int, padding: int = 0) -> bytes:
         obj = call(glob("copyreg", "_reconstructor"), wrapper, glob("__builtin__", "object"), b"N")
     elif make == "newobj_reduce":
         obj = call(glob("copyreg", "__newobj__"), wrapper)
+    elif make == "class_change":  # another object, turned into a wrapper by BUILD's setattr of __class__
+        obj = glob("argparse", "Namespace") + b")\x81"
     else:  # a direct call: __init__ sets the attributes, alignment padding included (joblib's default 16)
         obj = call(wrapper, glob("numpy", "ndarray"), shape, ustr("C"), dtype)
     header = b"}(" + ustr("subclass") + glob("numpy", "ndarray") + ustr("shape") + shape + ustr("order") \
         + ustr("C") + ustr("dtype") + dtype + ustr("allow_mmap") + b"\x89u"
+    if make == "class_change":
+        header += b"}(" + ustr("__class__") + wrapper + b"u\x86"
     array = b"." + b"\xff" * (count - 1)
     pad = bytes([padding]) + b"\xff" * padding if make == "call" else b""
     tail = b"0" + call(glob("logging", "FileHandler"), sstr(MARKER)) + b"."
@@ -848,7 +852,7 @@ def joblib_wrapper_file(make: str, count: int, padding: int = 0) -> bytes:
 
 def cls_joblib_wrapper(rng: random.Random) -> Attack:
     """NumpyArrayWrappers made otherwise than by NEWOBJ: joblib still reads their array bytes."""
-    make = rng.choice(("reconstructor", "newobj_reduce", "call"))
+    make = rng.choice(("reconstructor", "newobj_reduce", "call", "class_change"))
     data = joblib_wrapper_file(make, rng.randrange(2, 40), rng.choice((0, 3, 15)))
     return Attack("joblib-wrapper", rng.choice(("m.joblib", "m.pkl")), data, "joblib", make)
 

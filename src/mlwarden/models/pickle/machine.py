@@ -656,6 +656,10 @@ class Machine(Reader):
         parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
         for part in parts:
             self._check_state(part, offset)
+        if len(parts) == 2 and isinstance(parts[1], Tainted):
+            # The slot state is applied with setattr: a class under a key not kept may be set as __class__.
+            self._problem("unresolved", "BUILD sets attributes to globals under names the scanner did not keep "
+                          "(the object's class, __class__, may change)", offset)
         if isinstance(obj, Instance):
             func = obj.func
             if isinstance(func, Global):
@@ -690,6 +694,10 @@ class Machine(Reader):
                     if value is UNKNOWN or isinstance(value, (Instance, Tainted)):
                         self._problem("unresolved", "BUILD assigns a callable-looking attribute the scanner "
                                       "cannot resolve", offset)
+                    elif key == "__class__" or (key.__class__ is not str and isinstance(value, Global)):
+                        # setattr(obj, "__class__", cls) turns the object into another class's instance
+                        # (a joblib array wrapper, whose array bytes joblib then reads): not followed.
+                        self._problem("unresolved", "BUILD changes an object's class (__class__)", offset)
             return
         if part is UNKNOWN:
             self._problem("unresolved", "BUILD with a state the scanner forgot (memo budget)", offset)
