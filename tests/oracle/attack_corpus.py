@@ -119,9 +119,18 @@ def joblib_wrapper_by_class_change() -> Attack:
     return Attack("joblib-wrapper", "cls.joblib", joblib_wrapper_file("class_change", 9), "joblib", "class-change")
 
 
+def joblib_object_array_renumbered_memo() -> Attack:
+    """The object array's pickle memoises builtins.list as its key 0 and calls memo 0: joblib (fresh memo) calls
+    list, pickle.load (one memo, numbered on) calls the outer pickle's key 0, an imported FileHandler."""
+    wrapper = _wrapper(random.Random(8), 1, "O", 8)  # noqa: S311 - reproducible test data
+    region = glob("builtins", "list") + b"\x94" + b"0" + b"h\x00(" + sstr(MARKER) + b"tR0"
+    body = _FILE_HANDLER + b"\x94" + b"0" + b"(" + wrapper + b"\x80\x04" + region + b"N." + b"l"
+    return Attack("joblib-layout", "renumber.pkl", wrap(body, 4), "pickle", "object-renumber")
+
+
 BUILDERS: list[Callable[[], Attack]] = [
     joblib_raw_bytes_as_opcodes, joblib_f8_bytes_in_torch, joblib_object_array_memo, joblib_layout_gzip_pandas,
     zstd_second_frame, lz4_second_frame, joblib_dtype_five_item_state, joblib_dtype_version1_state,
     joblib_wrapper_by_reconstructor, joblib_wrapper_by_call, joblib_wrapper_inside_object_array,
-    joblib_wrapper_by_class_change,
+    joblib_wrapper_by_class_change, joblib_object_array_renumbered_memo,
 ]

@@ -670,8 +670,14 @@ def cls_joblib_layout(rng: random.Random) -> Attack:
     torch.load and pandas read them as opcodes of the same pickle, with its stack and memo."""
     s = _s(rng)
     func, what = _callable(rng)
-    kind = rng.choice(("raw_u1", "raw_f8", "object_memo", "object_plain", "raw_after_benign"))
-    if kind == "object_memo":
+    kind = rng.choice(("raw_u1", "raw_f8", "object_memo", "object_plain", "raw_after_benign", "object_renumber"))
+    if kind == "object_renumber":
+        # The nested pickle memoises a safe callable as its key 0 and calls memo 0: joblib calls the safe one;
+        # pickle.load numbers that memo entry after the outer ones and calls the outer key 0.
+        head = func + b"\x94" + b"0"
+        region = glob("builtins", "list") + b"\x94" + b"0" + b"h\x00(" + s(MARKER) + b"tR0"
+        body = head + b"(" + _wrapper(rng, 1, "O", 8) + b"\x80\x04" + region + b"N." + b"l"
+    elif kind == "object_memo":
         # The outer pickle only imports (and memoises) the callable; the "nested" pickle calls memo 0, which
         # in joblib's view is its own (empty) memo, in pickle.load's the outer one.
         head = func + b"\x94" + b"0"

@@ -667,13 +667,14 @@ class Machine(Reader):
                 if dotted in joblib.DTYPES:
                     obj.state = state
                 elif dotted in joblib.WRAPPERS and self.joblib_layout:
-                    if frame is not None and not self.forked and not self.detached:
-                        self._plain_view(frame, offset)
+                    # The first wrapper of a pickle is where pickle.load's reading leaves joblib's (_plain_view).
+                    plain = frame if frame is not None and not self.forked and not self.detached else None
+                    self.forked = True
                     if obj.args:
                         # Called with arguments, its __init__ set attributes (an alignment padding among them)
                         # that the BUILD state need not repeat: joblib's reading of what follows is unknown.
                         raise Parse("joblib array wrapper built from constructor arguments")
-                    self._skip_joblib_array(state, offset)
+                    self._skip_joblib_array(state, offset, plain)
                 elif dotted in joblib.COMPANION_WRAPPERS:
                     filename = joblib.companion_name(state)
                     self.result.companions.append(JoblibCompanion(filename or "", offset))
@@ -707,17 +708,21 @@ class Machine(Reader):
             for name in names_in(part):
                 self._use(name, offset, called=True, via="BUILD with a state of unknown keys")
 
-    def _plain_view(self, frame: tuple[list[object], list[int], Memo], offset: int) -> None:
+    def _plain_view(self, frame: tuple[list[object], list[int], Memo], *, object_array: bool = False) -> None:
         """pickle.load, torch.load and pandas.read_pickle do not know joblib's layout: the bytes joblib reads as
         raw array data (or as an object array's own pickle, with its own memo) are, to them, further opcodes of
         this pickle, run with this pickle's stack and memo. A payload hidden there runs in those loaders and
-        never in joblib. That reading is followed too, once per pickle (the first array: the loader's path
-        diverges there), from a copy of the state, until it stops (benign array bytes fail within a few bytes).
-        What it imports or calls is recorded; its problems are kept only when it read code (a global), so
-        random array bytes that happen to form a bad call stay quiet."""
-        self.forked = True
+        never in joblib. That reading is followed too, at the first array of a pickle (where the two readings
+        part), from a copy of the state, on the same stream, until it stops.
+
+        Raw array bytes stop it within a few bytes: what it imports or calls is recorded, and its problems are
+        kept when it read code (a global) or ran out of budget. An object array's pickle is valid opcodes, but
+        read so its memo references land on the outer pickle's entries (joblib numbers them from 0), which
+        turns benign pickles into nonsense that the loader would fail on: there only calls of globals the
+        pickle already names, or of known-dangerous ones, are kept, within 8 MiB."""
         stack, marks, memo = frame
-        fork = Machine(_Tee(self), Analysis(), self.max_memo, self.max_stack, self.deadline, self.extensions)
+        limit = (8 << 20) if object_array else PLAIN_VIEW_LIMIT
+        fork = Machine(_Tee(self, limit), Analysis(), self.max_memo, self.max_stack, self.deadline, self.extensions)
         fork.joblib_layout = False
         fork.forked = True
         base = self.offset()
@@ -732,17 +737,21 @@ class Machine(Reader):
             pass
         found = fork.result
         note = "in joblib array bytes, read as opcodes by pickle.load/torch.load"
+        known = set(self.result.globals)
         for name, usage in found.globals.items():
+            if object_array and not ((usage.called or usage.instantiated) and (name in known or _dangerous(name))):
+                continue
             self._use(name, base + usage.offset, called=usage.called, instantiated=usage.instantiated,
                       via=f"{usage.via} ({note})" if usage.via else note)
         for nested in found.nested:
             self.result.nested.append(NestedPayload(nested.loader, base + nested.offset, nested.data))
-        if found.globals or any(p.kind == "budget" for p in found.problems):
+        if not object_array and (found.globals or any(p.kind == "budget" for p in found.problems)):
             for problem in found.problems:
                 if problem.kind != "unparsable":
                     self._problem(problem.kind, f"{problem.message} ({note})", base + problem.offset)
 
-    def _skip_joblib_array(self, state: object, offset: int) -> None:
+    def _skip_joblib_array(self, state: object, offset: int,
+                           plain: tuple[list[object], list[int], Memo] | None = None) -> None:
         """joblib writes the array's raw bytes (or a nested pickle) right after the wrapper's BUILD."""
         if not isinstance(state, DictVal):
             raise Parse("joblib array header is not readable")
@@ -759,8 +768,12 @@ class Machine(Reader):
         if seen is None:
             raise Parse(f"joblib array header has an unknown dtype {descr!r} (or a dtype state numpy would not read)")
         if seen[0]:
+            if plain is not None:
+                self._plain_view(plain, object_array=True)
             self._nested_pickle()
             return
+        if plain is not None:
+            self._plain_view(plain)
         size = seen[1]
         if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape):
             raise Parse("joblib array header has an unreadable shape")
@@ -773,7 +786,7 @@ class Machine(Reader):
         self._skip(count * size)
 
     def _nested_pickle(self) -> None:
-        """An object array: joblib pickles it right here, with its own memo."""
+        """An object array: joblib pickles it right here, with its own memo (a fresh plain unpickler)."""
         nested = Machine(self.stream, self.result, self.max_memo, self.max_stack, self.deadline, self.extensions)
         # joblib reads it with a plain pickle._Unpickler: a wrapper in there is followed by no array bytes.
         nested.joblib_layout = False
@@ -790,8 +803,9 @@ class _Tee:
     """The rest of a machine's stream for a fork: served from the machine's buffer, and what the fork reads
     beyond it is appended to that buffer, so the machine still reads every byte (bounded: PLAIN_VIEW_LIMIT)."""
 
-    def __init__(self, main: Machine) -> None:
+    def __init__(self, main: Machine, limit: int) -> None:
         self._main = main
+        self._limit = limit
         self._at = main.consumed + main.pos
 
     def read(self, n: int = -1) -> bytes:
@@ -800,8 +814,8 @@ class _Tee:
         if start >= len(main.buf):
             if main.eof:
                 return b""
-            if len(main.buf) - main.pos > PLAIN_VIEW_LIMIT:
-                raise Budget(f"they run past {PLAIN_VIEW_LIMIT >> 20} MiB")
+            if len(main.buf) - main.pos > self._limit:
+                raise Budget(f"they run past {self._limit >> 20} MiB")
             chunk = main.stream.read(max(n, 1 << 20))
             if not chunk:
                 main.eof = True
@@ -810,6 +824,12 @@ class _Tee:
         data = main.buf[start:start + (n if n >= 0 else len(main.buf))]
         self._at += len(data)
         return data
+
+
+def _dangerous(name: str) -> bool:
+    from mlwarden.models.classify import dangerous_reason  # classify imports this package: imported when used
+
+    return dangerous_reason(name) is not None
 
 
 def _fix_py2_names(module: str, name: str) -> tuple[str, str]:
