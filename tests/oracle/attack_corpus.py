@@ -128,9 +128,18 @@ def joblib_object_array_renumbered_memo() -> Attack:
     return Attack("joblib-layout", "renumber.pkl", wrap(body, 4), "pickle", "object-renumber")
 
 
+def protocol0_payload_then_unimportable_global() -> Attack:
+    """A protocol-0 pickle named data.bin: the payload, then a global no loader can import ('foo bar'). The
+    content probe wanted every global to look like an identifier, called the file "not a pickle", and a folder
+    scan skipped it (no check applies). The first global decides now, as the loader imports in order."""
+    data = call(_FILE_HANDLER, sstr(MARKER)) + b"0cfoo bar\nbaz\n."
+    return Attack("probe", "data.bin", data, "pickle", "unimportable-after")
+
+
 BUILDERS: list[Callable[[], Attack]] = [
     joblib_raw_bytes_as_opcodes, joblib_f8_bytes_in_torch, joblib_object_array_memo, joblib_layout_gzip_pandas,
     zstd_second_frame, lz4_second_frame, joblib_dtype_five_item_state, joblib_dtype_version1_state,
     joblib_wrapper_by_reconstructor, joblib_wrapper_by_call, joblib_wrapper_inside_object_array,
     joblib_wrapper_by_class_change, joblib_object_array_renumbered_memo,
+    protocol0_payload_then_unimportable_global,
 ]

@@ -863,7 +863,23 @@ def cls_joblib_wrapper(rng: random.Random) -> Attack:
     return Attack("joblib-wrapper", rng.choice(("m.joblib", "m.pkl")), data, "joblib", make)
 
 
+_JUNK_AFTER = (b"cfoo bar\nbaz\n", b"c-x\ny\n", b"cos\nno such\n", b"\x8c\x03a b\x8c\x01c\x93", b"\xff\xfe",
+               b"Vjunk \\\n", b"cclass Net(Module):\n    def\n")
+
+
+def cls_probe(rng: random.Random) -> Attack:
+    """Protocol 0/1 pickles (no magic) whose payload is followed by something no loader can import or parse,
+    in files not named like models: content sniffing must still call them pickles (CVE-2025-10155)."""
+    body, note = body_direct(rng) if rng.random() < 0.5 else body_opcodes(rng)
+    if "dotted" in note:
+        body, note = body_direct(rng)
+    data = (rng.choice(LITERALS) if rng.random() < 0.3 else b"") + body + b"0" + rng.choice(_JUNK_AFTER) + b"."
+    name = rng.choice(("data.bin", "weights", "model.dat", "checkpoint.ckpt.part", "x.txt"))
+    return Attack("probe", name, data, rng.choice(("pickle", "torch", "joblib", "pandas", "numpy")), note)
+
+
 CLASSES: dict[str, Callable[[random.Random], Attack]] = {
+    "probe": cls_probe,
     "joblib-wrapper": cls_joblib_wrapper,
     "joblib-dtype": cls_joblib_dtype,
     "zip-headers": cls_zip_headers,

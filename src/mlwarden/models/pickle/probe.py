@@ -27,9 +27,11 @@ def looks_like_pickle(head: bytes, size: int | None) -> bool:
     machine = Machine(io.BytesIO(head), analysis, 1_000_000, 10_000_000, None, {})
     machine.run(None)
     if analysis.globals:
-        # An import the loader performs before any later break. Text such as "class Net(Module):"
-        # reads as GLOBAL too, but real globals are identifiers.
-        return all(_IDENTIFIER.match(name) for name in analysis.globals)
+        # The loader imports in order and stops at the first import that fails. Text such as
+        # "class Net(Module):" reads as GLOBAL too, but real globals are identifiers: the first global decides
+        # (a payload followed by a name no loader can import still ran, and that is a pickle).
+        first = min(analysis.globals.items(), key=lambda item: item[1].offset)[0]
+        return _IDENTIFIER.match(first) is not None
     problems = analysis.problems
     if any(p.kind != "unparsable" for p in problems):
         return True  # a call or an unresolved name: the loader would act on it
