@@ -36,7 +36,8 @@ def skip_file(display: str, head: str) -> str | None:
     if path.name == ".secrets.baseline":
         return "detect-secrets baseline"
     # detect-secrets' file filters (its line-level scan, which we call, does not apply them): API specs, and
-    # text formats full of base64 (.svg, .css, .map). Lock files are kept: an index URL can carry a password.
+    # text formats full of base64 (.svg, .css, .map). Lock files are kept for the URLs with credentials in them
+    # (a private index's password): scanner._url_lines hands only those lines to the detector.
     if is_swagger_file(display) or (path.suffix.lower() in IGNORED_FILE_EXTENSIONS and path.suffix != ".lock"):
         return "detect-secrets skips this kind of file"
     start = head[:4096]
