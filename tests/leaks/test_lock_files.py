@@ -19,7 +19,8 @@ def test_lock_file_keeps_credentials_in_urls_and_skips_the_rest(ctx: Context) ->
         f'sdist = {{ url = "https://x/pkg{i}.tar.gz", hash = "sha256:{SHA256}" }}\n' for i in range(2000))
     lock += ('[[package]]\nname = "internal"\n'
              f'source = {{ registry = "https://deploy:{password}@pypi.internal.example/simple" }}\n'
-             f'[[package]]\nname = "gated"\nsdist = {{ url = "https://files.example/gated.tar.gz?token={GITHUB_OK}" }}\n')
+             f'[[package]]\nname = "gated"\n'
+             f'sdist = {{ url = "https://files.example/gated.tar.gz?token={GITHUB_OK}" }}\n')
     result = scan(ctx, "uv.lock", lock)
     found = {(f.location.line, f.message.split(":")[0]) for f in loud(result.findings, "MW401")}
     lines = lock.splitlines()
@@ -31,8 +32,8 @@ def test_lock_file_keeps_credentials_in_urls_and_skips_the_rest(ctx: Context) ->
 
 
 def test_lock_file_without_credentials_in_urls_hands_no_line_to_the_detector(ctx: Context) -> None:
-    lock = "".join(f'[[package]]\nname = "p{i}"\nwheels = [{{ url = "https://x/p{i}.whl", hash = "sha256:{SHA256}" }}]\n'
-                   for i in range(500))
+    lock = "".join(f'[[package]]\nname = "p{i}"\n'
+                   f'wheels = [{{ url = "https://x/p{i}.whl", hash = "sha256:{SHA256}" }}]\n' for i in range(500))
     with mock.patch.object(ctx.detector, "scan", wraps=ctx.detector.scan) as spy:
         result = scan(ctx, "poetry.lock", lock)
     assert loud(result.findings) == []
