@@ -83,7 +83,8 @@ _PLACEHOLDER_WORDS = re.compile(
     r"example|placeholder|your[_-]?(?:api[_-]?)?(?:key|token|secret|pass)|<[^>]*>|\{\{|\$\{|%\(|\$\(|x{4,}|X{4,}"
     r"|\*{3,}|\.{3}|…|changeme|change[_-]me|redacted|filtered|dummy|fake|sample|not[_-]?a[_-]?(?:real[_-]?)?secret"
     r"|insert[_-]|replace[_-]?me|test[_-]?(?:key|token|secret|pass)|secret[_-]?here|key[_-]?here|token[_-]?here"
-    r"|^(?:none|null|nil|undefined|true|false|string|secret|password|passwd|token|apikey|api_key|todo|tbd)$",
+    r"|^(?:none|null|nil|undefined|true|false|string|secret|password|passwd|token|apikey|api_key|todo|tbd)$"
+    r"|^your[\s_-]|\byour\s",  # "your sevice account key", "enter your key": words addressed to the reader
     re.IGNORECASE)
 # The passwords of tutorials and docker-compose files, and hosts that are nobody's production.
 _WEAK_PASSWORDS = {"pass", "password", "passwd", "secret", "admin", "root", "postgres", "guest", "user", "test",
@@ -151,6 +152,21 @@ def named_fake(lines: list[str], index: int) -> bool:
         if back != index and not line.lstrip().startswith(("'", '"', "b'", 'b"', "f'", 'f"', "+")):
             return False
     return False
+
+
+_PEM_BEGIN = re.compile(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/]{40,}")
+
+
+def pem_body(lines: list[str], index: int) -> bool:
+    """Whether the private-key header on ``lines[index]`` is followed by key material (a base64 run), on the line
+    itself (a JSON string with \\n escapes) or in the next lines (a PEM file; an encrypted one has two header
+    lines and a blank line first). Documentation shows the header around "..." or "<your key>"."""
+    text = "\n".join(lines[index:index + 8])
+    begin = _PEM_BEGIN.search(text)
+    if begin is None:
+        return True  # a detection we cannot place: kept
+    return _KEY_MATERIAL.search(text[begin.end():].replace("\\n", "\n")) is not None
 
 
 def _identifier(value: str) -> bool:
