@@ -208,7 +208,8 @@ class _Visitor(ast.NodeVisitor):
         self._pending: list[tuple[ast.Call, str, str, dict[str, ast.expr]]] = []  # Hub calls, judged at the end
         self.safe_classes: set[str] = set()  # classes derived from a safe YAML loader
         self.bound: dict[str, list[ast.expr]] = {}  # name -> the names/attributes assigned to it
-        self.dumped: dict[str, bool] = {}  # name -> whether everything ever assigned to it is a pickle dumps()
+        # per scope (module or cell, then each function): name -> whether all assigned to it is a pickle dumps()
+        self.dumped: list[dict[str, bool]] = [{}]
 
     # -- what names hold ----------------------------------------------------------------------------------
     # Assignments are learnt during the one walk of the tree and Hub calls judged after it, so a constant
@@ -224,11 +225,13 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        self.dumped.append({})
         for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
-            self.dumped[arg.arg] = False  # a parameter holds the caller's bytes
+            self.dumped[-1][arg.arg] = False  # a parameter holds the caller's bytes
             if _local_name(arg.arg):
                 self._learn(arg.arg, LOCAL)
         self.generic_visit(node)
+        self.dumped.pop()
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _visit_function
 
@@ -327,7 +330,7 @@ class _Visitor(ast.NodeVisitor):
         for target in node.targets:
             if isinstance(target, ast.Name):
                 self._learn(target.id, value)
-                self.dumped[target.id] = self.dumped.get(target.id, True) and dumps
+                self.dumped[-1][target.id] = self.dumped[-1].get(target.id, True) and dumps
         self.generic_visit(node)
 
     def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
@@ -564,7 +567,7 @@ def _round_trip(v: _Visitor, node: ast.Call) -> bool:
         return False
     arg = node.args[0]
     if isinstance(arg, ast.Name):
-        return v.dumped.get(arg.id, False)
+        return v.dumped[-1].get(arg.id, False)
     return isinstance(arg, ast.Call) and _dumps_call(v, arg)
 
 
