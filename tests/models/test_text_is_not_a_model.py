@@ -70,3 +70,13 @@ def test_real_protocol_0_data_pickle_longer_than_the_head_is_a_pickle() -> None:
     data = pickle.dumps({"rows": [float(i) for i in range(2000)], "name": "x"}, protocol=0)
     assert len(data) > 4096
     assert looks_like_pickle(data[:4096], len(data))
+
+
+def test_github_workflow_expressions_are_not_a_template(tmp_path: Path) -> None:
+    from mlwarden.models.readers.sniffs import template
+
+    workflow = b"on: push\njobs:\n  t:\n    runs-on: ${{ matrix.os }}\n    steps:\n      - run: echo ${{ github.sha }}\n"
+    assert not template(workflow, ".github/workflows/ci.yml", len(workflow))
+    jinja = b"prompt: 'Hello {{ user }}'\n"
+    assert template(jinja, "prompts/hello.yaml", len(jinja))
+    assert template(b"x: ${{ a }}\n{% for x in y %}{% endfor %}\n", "t.yml", None)
