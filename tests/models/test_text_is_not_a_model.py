@@ -75,7 +75,8 @@ def test_real_protocol_0_data_pickle_longer_than_the_head_is_a_pickle() -> None:
 def test_github_workflow_expressions_are_not_a_template(tmp_path: Path) -> None:
     from mlwarden.models.readers.sniffs import template
 
-    workflow = b"on: push\njobs:\n  t:\n    runs-on: ${{ matrix.os }}\n    steps:\n      - run: echo ${{ github.sha }}\n"
+    workflow = (b"on: push\njobs:\n  t:\n    runs-on: ${{ matrix.os }}\n"
+                b"    steps:\n      - run: echo ${{ github.sha }}\n")
     assert not template(workflow, ".github/workflows/ci.yml", len(workflow))
     jinja = b"prompt: 'Hello {{ user }}'\n"
     assert template(jinja, "prompts/hello.yaml", len(jinja))
