@@ -45,3 +45,13 @@ def test_the_same_lines_outside_a_lock_file_are_all_scanned(ctx: Context) -> Non
     text = f'token = "{GITHUB_OK}"\n'
     assert loud(scan(ctx, "settings.toml", text).findings, "MW401")
     assert loud(scan(ctx, "poetry.lock", text).findings, "MW401") == []  # no URL: a lock holds none
+
+
+def test_token_as_the_user_of_a_url_is_found(ctx: Context) -> None:
+    # git+https://<token>@github.com/org/repo: the classic way a token leaks into requirements and locks
+    for name in ("requirements.txt", "uv.lock"):
+        text = f"private @ git+https://{GITHUB_OK}@github.com/org/private.git@v1\n"
+        found = loud(scan(ctx, name, text).findings, "MW401")
+        assert [f.message.split(":")[0] for f in found] == ["GitHub Token"], (name, found)
+    blob = "data = 'QUJD" + GITHUB_OK.replace("_", "") + "/ghp_" + GITHUB_OK[4:] + "xyz'\n"
+    assert not loud(scan(ctx, "blob.py", blob).findings, "MW401")  # inside base64: part of the blob

@@ -218,7 +218,9 @@ def is_noise(kind: str, value: str, line: str) -> bool:
         return True  # AKIAIOSFODNN7EXAMPLE verifies as a key id, and is still the documentation's example
     if kind not in GENERIC:
         # detect-secrets' AWS pattern has no boundaries: ABIA… inside a base64 blob is part of the blob.
-        return not re.search(r"(?<![A-Za-z0-9+/])" + re.escape(value) + r"(?![A-Za-z0-9+/])", line)
+        # A token as a URL's user or password (https://ghp_…@github.com/org/repo) follows a '/' and is still one.
+        bounded = re.search(r"(?<![A-Za-z0-9+/])" + re.escape(value) + r"(?![A-Za-z0-9+/])", line)
+        return not (bounded or re.search(r"://(?:[^/\s@]*:)?" + re.escape(value) + r"[@:]", line))
     if verify(kind, value):
         return False  # recognisable (an AWS session token)
     if kind == "Secret Keyword" and _self_describing(value):
