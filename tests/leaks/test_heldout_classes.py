@@ -11,7 +11,7 @@ import random
 
 from mlwarden.findings import Severity
 from mlwarden.leaks.scanner import Context
-from tests.leaks.test_precision import ctx, loud, scan
+from tests.leaks.test_precision import HF_OK, ctx, loud, scan
 
 __all__ = ["ctx"]  # the fixture, used by name
 
@@ -66,3 +66,22 @@ def test_date_of_birth_in_prose_and_a_nir_stay_at_least_medium(ctx: Context) -> 
                                                                    "MW402")}
     assert any("date-of-birth" in k for k in kinds), kinds
     assert any("fr-nir" in k for k in kinds), kinds
+
+
+def _notebook(outputs: list[str], source: str = "results = trainer.fit()") -> str:
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "execution_count": 1, "metadata": {}, "source": [source],
+         "outputs": [{"output_type": "stream", "name": "stderr", "text": [text]} for text in outputs]}]})
+
+
+def test_hex_ids_in_notebook_output_are_low_and_tokens_there_stay_found(ctx: Context) -> None:
+    # Made-With-ML's Ray logs: ExecutionOptions(... locality_with_output=['<56-hex NodeID>'] ...)
+    node = "c268d87a05f14889a7bdc3c259e78ced37c574c65ab440657e85be5a"
+    log = f"Executing DAG ... ExecutionOptions(locality_with_output=['{node}'], preserve_order=True)\n"
+    found = [f for f in scan(ctx, "notebooks/train.ipynb", _notebook([log])).findings if f.rule == "MW401"]
+    assert found
+    assert all(f.severity == Severity.LOW for f in found)
+    printed = f"login ok, token {HF_OK}\n"
+    assert loud(scan(ctx, "notebooks/login.ipynb", _notebook([printed])).findings, "MW401")
+    in_code = f"node = '{node}'"
+    assert loud(scan(ctx, "notebooks/code.ipynb", _notebook([], in_code)).findings, "MW401")
