@@ -37,6 +37,7 @@ class DepsCheck:
     def check(self, files: Sequence[Path], run: Run) -> Outcome:
         from mlwarden.deps.run import (
             check_dependencies,
+            coverage_notes,
             manifest_errors,
             no_dependency_files,
             parse_all,
@@ -61,6 +62,7 @@ class DepsCheck:
         else:
             outcome.findings += read_findings(manifests)
             outcome.errors += manifest_errors(manifests)
+            outcome.notes += [f"dependencies: {note}" for note in coverage_notes(manifests)]
         database = self.database or run.config.osv_db
         wants_audit = self.audit if self.audit is not None else bool(database)
         if wants_audit:
