@@ -662,9 +662,69 @@ def _uv_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         manifest.pins.append(Pin(name, version, f"=={version}" if version else "", manifest.file, line,
                                  tuple(hashes), src, locked=True, uploaded=uploaded))
     _local_note(manifest, local, "editable or virtual")
+    installed_under = _uv_markers(packages)  # every pin of the manifest is this file's
+    manifest.pins[:] = [replace(pin, markers=installed_under.get((_canonical(pin.name), pin.version), pin.markers))
+                        for pin in manifest.pins]
     if registry and timed < registry:
         manifest.notes.append(f"{registry - timed} of {registry} registry packages have no upload-time "
                               "(uv before 0.7 wrote none): the cooldown is not checked for them")
+
+
+def _uv_markers(packages: list[Any]) -> dict[tuple[str, str | None], str | None]:
+    """The marker `uv export` writes for each package: the graph walked from the project (its extras and
+    groups all selected, as `--all-extras --all-groups`), ANDing edge markers along each path (deps/markers.py)."""
+    from mlwarden.deps.markers import as_marker, propagate
+
+    def mapping(value: object) -> dict[str, Any]:  # a wrong-typed field adds no edge (the reader reports it)
+        return value if isinstance(value, dict) else {}
+
+    def items(value: object) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    versions: dict[str, list[str | None]] = {}
+    for package in packages:
+        if isinstance(package, dict) and isinstance(package.get("name"), str):
+            version = package.get("version")
+            versions.setdefault(_canonical(package["name"]), []).append(version if isinstance(version, str) else None)
+
+    def targets(dep: Any) -> list[tuple[Any, str | None]]:
+        if not isinstance(dep, dict) or not isinstance(dep.get("name"), str):
+            return []
+        name = _canonical(dep["name"])
+        version = dep.get("version") if isinstance(dep.get("version"), str) else \
+            (versions.get(name) or [None])[0]
+        marker = dep.get("marker") if isinstance(dep.get("marker"), str) else None
+        base = (name, version)
+        extras = items(dep.get("extra"))
+        return [(base, marker), *(((base, str(e)), marker) for e in extras)]
+
+    edges: dict[Any, list[tuple[Any, str | None]]] = {}
+    roots: list[tuple[Any, str | None]] = []
+    members: list[Any] = []
+    for package in packages:
+        if not isinstance(package, dict) or not isinstance(package.get("name"), str):
+            continue
+        version = package.get("version") if isinstance(package.get("version"), str) else None
+        key = (_canonical(package["name"]), version)
+        base = edges.setdefault(key, [])
+        for dep in items(package.get("dependencies")):
+            base += targets(dep)
+        optional = mapping(package.get("optional-dependencies"))
+        groups = mapping(package.get("dev-dependencies"))
+        for extra, deps in optional.items():
+            edges[(key, extra)] = [(key, None), *(t for dep in items(deps) for t in targets(dep))]
+        source = mapping(package.get("source"))
+        if source.keys() & {"editable", "virtual"}:
+            members.append(key)
+            if str(source.get("editable", source.get("virtual"))) == ".":
+                roots.append((key, None))
+            # the project's own extras and groups are all selected
+            edges[key] = base + [((key, extra), None) for extra in optional] + \
+                [t for deps in groups.values() for dep in items(deps) for t in targets(dep)]
+    conditions = propagate(roots or [(m, None) for m in members], edges)
+    return {key: as_marker(condition) for key, condition in conditions.items()
+            if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], (str, type(None)))
+            and not isinstance(key[0], tuple)}
 
 
 def _uv_dependencies_present(package: dict[str, Any], where: str, name: str, names: set[str],
@@ -735,14 +795,23 @@ def _poetry_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
             local.append(name)  # local project code (a path dependency), not a download
             continue
         markers = package.get("markers", package.get("marker"))
-        if isinstance(markers, dict):  # 2.x: one marker per group
-            markers = " or ".join(f"({m})" for m in markers.values() if isinstance(m, str)) or None
         groups = package.get("groups") or ([package["category"]] if isinstance(package.get("category"), str) else [])
+        if isinstance(markers, dict):  # 2.1: one marker per group; a group without one installs it everywhere
+            unconditional = any(isinstance(g, str) and g not in markers for g in _array(groups, f"{where}.groups"))
+            markers = None if unconditional else \
+                " or ".join(f"({m})" for m in markers.values() if isinstance(m, str)) or None
         manifest.pins.append(Pin(name, pinned, f"=={pinned}" if pinned else "", manifest.file,
                                  headers[index] if index < len(headers) else None, tuple(hashes), src,
                                  markers=_text(markers, f"{where}.markers"), locked=True,
                                  groups=tuple(_strings(groups, f"{where}.groups"))))
     _local_note(manifest, local, "directory")
+    if tuple(int(n) for n in re.findall(r"\d+", version)[:2]) < (2, 1):
+        # before 2.1 poetry installs by the graph from pyproject.toml, not by the package's own marker
+        from mlwarden.deps.poetry_markers import poetry_markers, read_pyproject
+
+        walked = poetry_markers(_array(data.get("package"), "package"), read_pyproject(path))
+        if walked is not None:
+            manifest.pins[:] = [replace(p, markers=walked.get(_canonical(p.name), p.markers)) for p in manifest.pins]
 
 
 def _canonical(name: str) -> str:
