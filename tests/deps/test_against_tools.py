@@ -218,6 +218,7 @@ LOCK_CASES = [
     ("pipenv-mlops-best-practices", "Pipfile.lock", "pipenv-requirements.txt", "pipenv 2026.10.3", True),
     ("pdm-self", "pdm.lock", "pdm-export.txt", "pdm 2.29.4", True),
     ("pdm-demo", "pdm.lock", "pdm-export.txt", "pdm 2.29.4", True),
+    ("pdm-demo", "pylock.toml", "pdm-export.txt", "pdm 2.29.4", True),
 ]
 
 

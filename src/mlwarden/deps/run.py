@@ -94,11 +94,12 @@ def coverage_notes(manifests: Iterable[Manifest]) -> list[str]:
 
 
 def check_dependencies(manifests: list[Manifest], policy: Policy, *, root: Path | None = None,
-                       now: dt.datetime | None = None) -> Report:
+                       now: dt.datetime | None = None, index: tuple[Path, str] | None = None) -> Report:
     """Policy checks, .pth findings, the cooldown and fatal read problems of ``manifests`` in one Report.
-    ``root`` given and no manifest: the "no dependency file" error."""
+    ``root`` given and no manifest: the "no dependency file" error. ``index`` (cache folder, JSON URL template):
+    upload times the lock files do not record are asked of the index (online, cached) for the cooldown."""
     from mlwarden.deps.checks import check_manifest
-    from mlwarden.deps.cooldown import check_cooldown
+    from mlwarden.deps.cooldown import check_cooldown, check_cooldown_with_index
 
     report = Report(files_scanned=len(manifests))
     if not manifests and root is not None:
@@ -107,10 +108,16 @@ def check_dependencies(manifests: list[Manifest], policy: Policy, *, root: Path 
         report.findings.extend(check_manifest(manifest, policy, fatal_as_findings=False))
         report.findings.extend(manifest.extra_findings)
     report.errors.extend(manifest_errors(manifests))
-    cooldown = check_cooldown(manifests, policy.settings.cooldown_days, policy, now=now)
+    days = policy.settings.cooldown_days
+    if index is not None:
+        cooldown = check_cooldown_with_index(manifests, days, policy, index[0], now=now, url_template=index[1])
+    else:
+        cooldown = check_cooldown(manifests, days, policy, now=now)
     report.findings.extend(cooldown.findings)
     report.waived.extend(cooldown.waived)
     notes = coverage_notes(manifests) + cooldown.coverage()
+    if index is not None and days <= 0:
+        notes.append("--online: the cooldown is off (cooldown_days = 0 in the policy), so no upload time was asked")
     report.inventory["dependencies"] = {
         "files": len(manifests), "pins": sum(len(m.pins) for m in manifests),
         "cooldown_checked": cooldown.checked, "notes": notes}
