@@ -192,6 +192,8 @@ def _requires_python(folder: Path) -> str | None:
     if isinstance(poetry, str) and poetry.startswith("^"):  # poetry's caret: >=x.y,<x+1
         major = poetry[1:].split(".")[0]
         return f">={poetry[1:]},<{int(major) + 1}"
+    if isinstance(poetry, str) and "||" not in poetry and "~" not in poetry:
+        return poetry  # ">=3.9,<3.13" is already a PEP 440 specifier set
     return None
 
 
