@@ -435,3 +435,20 @@ def test_the_probe_set_covers_the_brief() -> None:
         assert {f"utf16-bom-{name}", f"utf16-no-bom-{name}", f"latin1-{name}"} <= ids
     assert len([i for i in ids if i.startswith("db-")]) == len(DATABASES)
     assert len(CASES) >= 300
+
+
+def test_audit_leaves_a_locked_projects_declarations_to_its_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The audit judges the lock's releases: what pyproject.toml could not declare (dynamic dependencies) is a
+    `deps` finding, not an audit one, when a lock says what is installed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\ndynamic = ["dependencies"]\n')
+    (tmp_path / "uv.lock").write_text(real("uv-dezoomcamp-scripts", "uv.lock").decode())
+    rules = {}
+    for command in ("deps", "audit"):
+        capsys.readouterr()
+        main([command, "--format", "json", *(["--db", str(DB)] if command == "audit" else [])])
+        rules[command] = {r["rule_id"] for r in json.loads(capsys.readouterr().out)["results"]}
+    assert "MW316" in rules["deps"]
+    assert "MW316" not in rules["audit"]

@@ -55,12 +55,16 @@ def read_findings(manifests: Iterable[Manifest]) -> list[Finding]:
     """For commands that do not run the policy checks (audit): every line or part that could not be read
     (unparsable lines, options pip refuses, include cycles, dynamic dependencies) and what readers found
     themselves (.pth files), so nothing unread passes."""
+    from mlwarden.deps.audit import superseded_by_lock
     from mlwarden.rules import make_finding
 
+    manifests = list(manifests)
+    left_to_lock = superseded_by_lock(manifests)  # the audit reads the lock, not these declarations
     out: list[Finding] = []
     for manifest in manifests:
-        out += [make_finding(p.rule, Location(p.file, line=p.line), p.message, f"problem:{p.message}")
-                for p in manifest.problems if not p.fatal]
+        if manifest.file not in left_to_lock:
+            out += [make_finding(p.rule, Location(p.file, line=p.line), p.message, f"problem:{p.message}")
+                    for p in manifest.problems if not p.fatal]
         out += manifest.extra_findings
     return out
 
