@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 
-MAX_CLAUSES = 32
+MAX_CLAUSES = 16
+MAX_CLAUSE_MARKERS = 8  # a longer AND is cut to its first markers: fewer conditions, so more places (safe side)
 Clause = frozenset[str]
 Condition = frozenset[Clause]  # empty frozenset: never; containing the empty clause: always
 ALWAYS: Condition = frozenset({frozenset()})
@@ -24,7 +25,7 @@ NEVER: Condition = frozenset()
 def _and(condition: Condition, marker: str | None) -> Condition:
     if not marker:
         return condition
-    return frozenset(clause | {marker} for clause in condition)
+    return frozenset(clause | {marker} if len(clause) < MAX_CLAUSE_MARKERS else clause for clause in condition)
 
 
 def _or(first: Condition, second: Condition) -> Condition:
@@ -52,10 +53,10 @@ def propagate(roots: Iterable[tuple[Hashable, str | None]],
 
     for node, marker in roots:
         reach(node, _and(ALWAYS, marker))
-    steps = 0
+    steps, budget = 0, 4 * sum(len(targets) for targets in edges.values()) + 10_000
     while pending:
         steps += 1
-        if steps > 200_000:  # a hostile graph: stop refining, what is reached so far is reported everywhere
+        if steps > budget:  # a hostile graph: stop refining; everything reached is reported everywhere
             return dict.fromkeys(conditions, ALWAYS)
         node = pending.pop()
         for target, marker in edges.get(node, ()):
