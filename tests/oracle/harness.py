@@ -33,9 +33,9 @@ def _alarm(signum, frame):
 
 signal.signal(signal.SIGALRM, _alarm)
 plan = json.loads(sys.stdin.read())
-for folder, loader in plan:
+for folder, loader, filename in plan:
     os.chdir(folder)
-    path = os.path.join(folder, "sample.bin")
+    path = os.path.join(folder, filename)
     signal.alarm(10)
     try:
         if loader == "pickle":
@@ -59,7 +59,9 @@ for folder, loader in plan:
             joblib.load(path)
         elif loader == "numpy":
             import numpy
-            numpy.load(path, allow_pickle=True)
+            out = numpy.load(path, allow_pickle=True)
+            for key in getattr(out, "files", ()):  # an .npz unpickles a member when it is read
+                out[key]
         elif loader == "torch":
             import torch
             torch.load(path, weights_only=False)
@@ -72,17 +74,22 @@ for folder, loader in plan:
 
 def run_loaders(samples: Iterable[tuple[str, bytes, str]], *, timeout: float = 240) -> set[str]:
     """Names of the samples whose payload ran (created ``PAYLOAD_RAN``) in their real loader."""
+    return run_named_loaders(((name, "sample.bin", data, loader) for name, data, loader in samples), timeout=timeout)
+
+
+def run_named_loaders(samples: Iterable[tuple[str, str, bytes, str]], *, timeout: float = 240) -> set[str]:
+    """Like ``run_loaders`` for (name, file name, bytes, loader): pandas infers compression from the name."""
     items = list(samples)
     with tempfile.TemporaryDirectory(prefix="mlwarden-oracle-") as tmp:
-        plan: list[tuple[str, str]] = []
+        plan: list[tuple[str, str, str]] = []
         folders: dict[str, Path] = {}
-        for i, (name, data, loader) in enumerate(items):
+        for i, (name, filename, data, loader) in enumerate(items):
             if loader not in LOADERS:
                 raise ValueError(f"unknown loader {loader!r}")
             folder = Path(tmp) / f"s{i:05d}"
             folder.mkdir()
-            (folder / "sample.bin").write_bytes(data)
-            plan.append((str(folder), loader))
+            (folder / filename).write_bytes(data)
+            plan.append((str(folder), loader, filename))
             folders[name] = folder
         env = {key: value for key, value in os.environ.items() if not key.startswith("MLWARDEN")}
         subprocess.run([sys.executable, "-I", "-c", _DRIVER], input=json.dumps(plan).encode(), cwd=tmp, env=env,

@@ -60,8 +60,11 @@ class Budget:
 # mode refuses reserved header flags that Python accepts, and Python checks the CRC only after handing out the data.
 _ZLIB_WBITS = {"deflate-raw": -15, "zlib": 15, "gzip": -15}
 # Formats whose readers go on to a next member/stream after the end of one (gzip.GzipFile, bz2.BZ2File,
-# lzma.LZMAFile through _compression.DecompressReader). A zip member (raw deflate) and joblib's zlib are one stream.
-_MULTI = frozenset({"gzip", "bz2", "xz", "lzma"})
+# lzma.LZMAFile through _compression.DecompressReader; lz4.frame.LZ4FrameFile the same way; zstandard.open, which
+# pandas and joblib use, reads across frames too). A zip member (raw deflate) and joblib's zlib are one stream.
+_MULTI = frozenset({"gzip", "bz2", "xz", "lzma", "lz4", "zstd"})
+# Readers that end quietly (or after handing out every byte before) at data that does not start a next stream.
+_TRAILING_ENDS = frozenset({"bz2", "xz", "lzma", "lz4", "zstd"})
 _CHUNK = 1 << 16
 _OUT = 1 << 20
 
@@ -238,21 +241,21 @@ class Decompressor:
                 out = obj.decompress(self._input)
                 self._input = b""
                 eof = bool(getattr(obj, "eof", False))
-                unused = getattr(obj, "unused_data", b"") if eof else b""
+                unused = (getattr(obj, "unused_data", b"") or b"") if eof else b""
             else:
                 data, self._input = (self._input, b"") if obj.needs_input else (b"", self._input)
                 out = obj.decompress(data, _OUT)
                 eof = obj.eof
                 unused = obj.unused_data if eof else b""
         except (zlib.error, OSError, EOFError, ValueError, RuntimeError, MemoryError) as exc:
-            if first and self._kind in ("bz2", "xz", "lzma"):
+            if first and self._kind in _TRAILING_ENDS:
                 self.trailing = f"data after the last {self._kind} stream is not a stream (ignored, as Python does)"
             else:
                 self.error = f"{self._kind} data is corrupt: {exc}"
             self._done = True
             return
         except Exception as exc:  # noqa: BLE001 - lzma.LZMAError and third-party decompressor errors
-            if first and self._kind in ("bz2", "xz", "lzma"):
+            if first and self._kind in _TRAILING_ENDS:
                 self.trailing = f"data after the last {self._kind} stream is not a stream (ignored, as Python does)"
             else:
                 self.error = f"{self._kind} data is corrupt: {type(exc).__name__}: {exc}"

@@ -38,36 +38,69 @@ def dtype_of(value: object) -> tuple[str, object] | None:
     return value.args[0], value.state
 
 
-def has_object(descr: str, state: object) -> bool:
-    """Whether numpy would see ``dtype.hasobject``: joblib then pickles the array instead of raw bytes."""
-    if isinstance(state, tuple) and len(state) >= 8 and isinstance(state[7], int) and state[7] & _HASOBJECT:
-        return True
-    match = _DESCR.fullmatch(descr)
-    return match is None or match.group(1) == "O"
+def _setstate(state: object) -> tuple[object, int, int | None] | None:
+    """(fields, elsize, flags) of a dtype BUILD state, unpacked by its length as numpy's ``arraydescr_setstate``
+    does: 9/8 items ``(version, endian, subarray, names, fields, elsize, alignment, flags[, metadata])``, 7 without
+    flags, 6 ``(version, endian, subarray, fields, elsize, alignment)``, 5 the same without a version. Old forms
+    (version < 3) have no flags: numpy computes them from the type. None when numpy would reject the state."""
+    if not isinstance(state, tuple):
+        return None
+    size = len(state)
+    if size in (8, 9):
+        version, fields, elsize, flags = state[0], state[4], state[5], state[7]
+    elif size == 7:
+        version, fields, elsize, flags = state[0], state[4], state[5], None
+    elif size == 6:
+        version, fields, elsize, flags = state[0], state[3], state[4], None
+    elif size == 5:
+        version, fields, elsize, flags = 0, state[2], state[3], None
+    else:
+        return None
+    if not isinstance(version, int) or not 0 <= version <= 4 or not isinstance(elsize, int):
+        return None
+    if flags is not None and not isinstance(flags, int):
+        return None
+    return fields, elsize, flags
 
 
-def itemsize(descr: str, state: object) -> int | None:
-    """numpy's itemsize for a pickled dtype; None when it cannot be known (the caller fails closed)."""
+def layout(descr: str, state: object) -> tuple[bool, int] | None:
+    """(hasobject, itemsize) as numpy sees a pickled ``numpy.dtype(descr, ...)`` after its BUILD state, or None
+    when it cannot be known (the caller fails closed). With a state of 8 or 9 items numpy takes ``hasobject``
+    from the state's flags, whatever the type ('O' with flags 0 is not an object dtype to joblib); flexible
+    types (S, a, U, V and structured) take their size from the state, the others keep their own."""
     match = _DESCR.fullmatch(descr)
     if match is None:
         return None
     kind, digits = match.group(1), match.group(2)
-    if kind == "?":
-        return 1 if not digits or digits == "1" else None
-    if kind in _FLEXIBLE:
-        # numpy's __setstate__ takes elsize from the state for flexible (and structured) dtypes.
-        if isinstance(state, tuple) and len(state) >= 6 and isinstance(state[5], int) and state[5] >= 0:
-            return state[5]
-        if not digits:
+    parsed = None
+    if state is not None:
+        parsed = _setstate(state)
+        if parsed is None:
             return None
-        return int(digits) * (4 if kind == "U" else 1)
-    sizes = _FIXED.get(kind)
-    if sizes is None:
-        return None
-    if not digits:
-        return 8 if kind in "Mm" else None
-    size = int(digits)
-    return size if size in sizes else None
+    fields, elsize, flags = parsed if parsed is not None else (None, -1, None)
+    if flags is not None:
+        hasobject = bool(flags & _HASOBJECT)
+    elif fields is not None:
+        return None  # an old state with fields: numpy derives hasobject from them
+    else:
+        hasobject = kind == "O"
+    if hasobject:
+        return True, 0
+    size: int | None
+    if kind in _FLEXIBLE:
+        if parsed is not None:
+            size = elsize if elsize >= 0 else None
+        else:
+            size = int(digits) * (4 if kind == "U" else 1) if digits else None
+    elif kind == "?":
+        size = 1 if not digits or digits == "1" else None
+    elif kind in _FIXED:
+        size = (8 if kind in "Mm" else None) if not digits else int(digits)
+        if size is not None and size not in _FIXED[kind]:
+            size = None
+    else:
+        size = None  # 'O' whose flags say it holds no objects, or a kind we do not know
+    return None if size is None else (False, size)
 
 
 def companion_name(state: object) -> str | None:

@@ -60,6 +60,8 @@ _UINT4 = struct.Struct("<I")
 _UINT8 = struct.Struct("<Q")
 _SYMBOLIC_TYPES = frozenset({Global, Instance, Tainted, DictVal, tuple})
 DETACHED_FLOOR = 4096
+PLAIN_VIEW_LIMIT = 64 << 20  # how far the plain-pickle view of joblib's layout may read ahead of the machine
+_CONSTRUCTORS = frozenset({"copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__"})
 
 
 class Impure(Exception):
@@ -75,6 +77,8 @@ class Machine(Reader):
         self.max_stack = max_stack
         self.extensions = extensions
         self.detached = False
+        self.joblib_layout = True  # False in the plain-pickle view of joblib's layout (see _plain_view)
+        self.forked = False
         self.events = 0  # globals used, calls and problems recorded: a pickle that showed code
         self.trailing_at: int | None = None  # where data that is not a further pickle starts
         # Memo key of the plain container last memoised at each stack depth: when names are later put
@@ -132,6 +136,13 @@ class Machine(Reader):
                 made = encode_like_loader(name, argv)
                 if made is not None:
                     return made
+            if name in _CONSTRUCTORS and argv and isinstance(argv[0], Global):
+                # copyreg's helpers make an instance of their first argument (protocol 0/1 objects, __reduce_ex__):
+                # the result is that class's instance, as NEWOBJ's is (joblib's array wrappers are made so at
+                # protocols 0 and 1). _reconstructor with a base other than object also runs base.__init__(state).
+                plain = name != "copyreg._reconstructor" or (len(argv) > 1 and isinstance(argv[1], Global)
+                                                             and argv[1].dotted == "builtins.object")
+                return Instance(argv[0], () if plain else argv[2:3] or (None,))
             inst = Instance(func, argv if len(argv) <= 8 else ())
             if args is not OTHER and not isinstance(args, tuple):
                 inst.taint |= names_in(args)
@@ -203,10 +214,10 @@ class Machine(Reader):
                 return
             result.pickles += 1
 
-    def _one_pickle(self) -> None:
-        stack: list[object] = []
-        marks: list[int] = []
-        memo = Memo(self.max_memo)
+    def _one_pickle(self, initial: tuple[list[object], list[int], Memo] | None = None) -> None:
+        stack: list[object]
+        marks: list[int]
+        stack, marks, memo = initial if initial is not None else ([], [], Memo(self.max_memo))
         self.slot_keys = {}
         if self.detached:
             # Unknown values and marks left by the part of the stream before us.
@@ -453,7 +464,7 @@ class Machine(Reader):
             state = pop()
             if not stack or (marks and len(stack) <= marks[-1]):
                 raise Parse("stack underflow")
-            self._build(stack[-1], state, at)
+            self._build(stack[-1], state, at, (stack, marks, memo))
         elif op == 0x69:  # INST
             module = self._line()
             name = self._line()
@@ -634,7 +645,8 @@ class Machine(Reader):
         self._problem("unresolved", "NEWOBJ of a value that is not a resolved class", offset)
         return Instance(None)
 
-    def _build(self, obj: object, state: object, offset: int) -> None:
+    def _build(self, obj: object, state: object, offset: int,
+               frame: tuple[list[object], list[int], Memo] | None = None) -> None:
         if isinstance(obj, Global):
             # BUILD on a class or function sets attributes on it (monkey-patching what later code calls).
             for name in names_in(state):
@@ -644,14 +656,25 @@ class Machine(Reader):
         parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
         for part in parts:
             self._check_state(part, offset)
+        if len(parts) == 2 and isinstance(parts[1], Tainted):
+            # The slot state is applied with setattr: a class under a key not kept may be set as __class__.
+            self._problem("unresolved", "BUILD sets attributes to globals under names the scanner did not keep "
+                          "(the object's class, __class__, may change)", offset)
         if isinstance(obj, Instance):
             func = obj.func
             if isinstance(func, Global):
                 dotted = func.dotted
                 if dotted in joblib.DTYPES:
                     obj.state = state
-                elif dotted in joblib.WRAPPERS:
-                    self._skip_joblib_array(state, offset)
+                elif dotted in joblib.WRAPPERS and self.joblib_layout:
+                    # The first wrapper of a pickle is where pickle.load's reading leaves joblib's (_plain_view).
+                    plain = frame if frame is not None and not self.forked and not self.detached else None
+                    self.forked = True
+                    if obj.args:
+                        # Called with arguments, its __init__ set attributes (an alignment padding among them)
+                        # that the BUILD state need not repeat: joblib's reading of what follows is unknown.
+                        raise Parse("joblib array wrapper built from constructor arguments")
+                    self._skip_joblib_array(state, offset, plain)
                 elif dotted in joblib.COMPANION_WRAPPERS:
                     filename = joblib.companion_name(state)
                     self.result.companions.append(JoblibCompanion(filename or "", offset))
@@ -672,6 +695,10 @@ class Machine(Reader):
                     if value is UNKNOWN or isinstance(value, (Instance, Tainted)):
                         self._problem("unresolved", "BUILD assigns a callable-looking attribute the scanner "
                                       "cannot resolve", offset)
+                    elif key == "__class__" or (key.__class__ is not str and isinstance(value, Global)):
+                        # setattr(obj, "__class__", cls) turns the object into another class's instance
+                        # (a joblib array wrapper, whose array bytes joblib then reads): not followed.
+                        self._problem("unresolved", "BUILD changes an object's class (__class__)", offset)
             return
         if part is UNKNOWN:
             self._problem("unresolved", "BUILD with a state the scanner forgot (memo budget)", offset)
@@ -681,7 +708,50 @@ class Machine(Reader):
             for name in names_in(part):
                 self._use(name, offset, called=True, via="BUILD with a state of unknown keys")
 
-    def _skip_joblib_array(self, state: object, offset: int) -> None:
+    def _plain_view(self, frame: tuple[list[object], list[int], Memo], *, object_array: bool = False) -> None:
+        """pickle.load, torch.load and pandas.read_pickle do not know joblib's layout: the bytes joblib reads as
+        raw array data (or as an object array's own pickle, with its own memo) are, to them, further opcodes of
+        this pickle, run with this pickle's stack and memo. A payload hidden there runs in those loaders and
+        never in joblib. That reading is followed too, at the first array of a pickle (where the two readings
+        part), from a copy of the state, on the same stream, until it stops.
+
+        Raw array bytes stop it within a few bytes: what it imports or calls is recorded, and its problems are
+        kept when it read code (a global) or ran out of budget. An object array's pickle is valid opcodes, but
+        read so its memo references land on the outer pickle's entries (joblib numbers them from 0), which
+        turns benign pickles into nonsense that the loader would fail on: there only calls of globals the
+        pickle already names, or of known-dangerous ones, are kept, within 8 MiB."""
+        stack, marks, memo = frame
+        limit = (8 << 20) if object_array else PLAIN_VIEW_LIMIT
+        fork = Machine(_Tee(self, limit), Analysis(), self.max_memo, self.max_stack, self.deadline, self.extensions)
+        fork.joblib_layout = False
+        fork.forked = True
+        base = self.offset()
+        try:
+            fork._one_pickle((list(stack), list(marks), memo.copy()))
+        except (Parse, IndexError, struct.error, LiteralError):
+            pass  # the loader raises here, after doing what was recorded before
+        except Budget as exc:
+            fork._problem("budget", f"joblib array bytes read as pickle opcodes (as pickle.load reads them): {exc}",
+                          fork.offset())
+        except Impure:  # pragma: no cover - the fork is never detached
+            pass
+        found = fork.result
+        note = "in joblib array bytes, read as opcodes by pickle.load/torch.load"
+        known = set(self.result.globals)
+        for name, usage in found.globals.items():
+            if object_array and not ((usage.called or usage.instantiated) and (name in known or _dangerous(name))):
+                continue
+            self._use(name, base + usage.offset, called=usage.called, instantiated=usage.instantiated,
+                      via=f"{usage.via} ({note})" if usage.via else note)
+        for nested in found.nested:
+            self.result.nested.append(NestedPayload(nested.loader, base + nested.offset, nested.data))
+        if not object_array and (found.globals or any(p.kind == "budget" for p in found.problems)):
+            for problem in found.problems:
+                if problem.kind != "unparsable":
+                    self._problem(problem.kind, f"{problem.message} ({note})", base + problem.offset)
+
+    def _skip_joblib_array(self, state: object, offset: int,
+                           plain: tuple[list[object], list[int], Memo] | None = None) -> None:
         """joblib writes the array's raw bytes (or a nested pickle) right after the wrapper's BUILD."""
         if not isinstance(state, DictVal):
             raise Parse("joblib array header is not readable")
@@ -694,12 +764,17 @@ class Machine(Reader):
         if dtype is None:
             raise Parse("joblib array header has a dtype the scanner cannot read")
         descr, dstate = dtype
-        if joblib.has_object(descr, dstate):
+        seen = joblib.layout(descr, dstate)
+        if seen is None:
+            raise Parse(f"joblib array header has an unknown dtype {descr!r} (or a dtype state numpy would not read)")
+        if seen[0]:
+            if plain is not None:
+                self._plain_view(plain, object_array=True)
             self._nested_pickle()
             return
-        size = joblib.itemsize(descr, dstate)
-        if size is None:
-            raise Parse(f"joblib array header has an unknown dtype {descr!r}")
+        if plain is not None:
+            self._plain_view(plain)
+        size = seen[1]
         if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape):
             raise Parse("joblib array header has an unreadable shape")
         count = 1
@@ -711,8 +786,10 @@ class Machine(Reader):
         self._skip(count * size)
 
     def _nested_pickle(self) -> None:
-        """An object array: joblib pickles it right here, with its own memo."""
+        """An object array: joblib pickles it right here, with its own memo (a fresh plain unpickler)."""
         nested = Machine(self.stream, self.result, self.max_memo, self.max_stack, self.deadline, self.extensions)
+        # joblib reads it with a plain pickle._Unpickler: a wrapper in there is followed by no array bytes.
+        nested.joblib_layout = False
         # Hand over our buffer so the nested pickle starts where we are.
         nested.buf, nested.pos, nested.consumed, nested.eof = self.buf, self.pos, self.consumed, self.eof
         nested.kept_large = self.kept_large
@@ -720,6 +797,39 @@ class Machine(Reader):
         self.events += nested.events
         self.buf, self.pos, self.consumed, self.eof = nested.buf, nested.pos, nested.consumed, nested.eof
         self.kept_large = nested.kept_large
+
+
+class _Tee:
+    """The rest of a machine's stream for a fork: served from the machine's buffer, and what the fork reads
+    beyond it is appended to that buffer, so the machine still reads every byte (bounded: PLAIN_VIEW_LIMIT)."""
+
+    def __init__(self, main: Machine, limit: int) -> None:
+        self._main = main
+        self._limit = limit
+        self._at = main.consumed + main.pos
+
+    def read(self, n: int = -1) -> bytes:
+        main = self._main
+        start = self._at - main.consumed
+        if start >= len(main.buf):
+            if main.eof:
+                return b""
+            if len(main.buf) - main.pos > self._limit:
+                raise Budget(f"they run past {self._limit >> 20} MiB")
+            chunk = main.stream.read(max(n, 1 << 20))
+            if not chunk:
+                main.eof = True
+                return b""
+            main.buf = main.buf + chunk
+        data = main.buf[start:start + (n if n >= 0 else len(main.buf))]
+        self._at += len(data)
+        return data
+
+
+def _dangerous(name: str) -> bool:
+    from mlwarden.models.classify import dangerous_reason  # classify imports this package: imported when used
+
+    return dangerous_reason(name) is not None
 
 
 def _fix_py2_names(module: str, name: str) -> tuple[str, str]:

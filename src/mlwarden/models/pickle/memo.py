@@ -40,6 +40,14 @@ class Memo:
         self.hot: dict[int, object] = {}
         self.evicted = False
 
+    def copy(self) -> Memo:
+        """An independent copy (for a second reading of the same stream from this point)."""
+        other = Memo(self.max_entries)
+        other.detached, other.n, other.evicted = self.detached, self.n, self.evicted
+        other.sparse = None if self.sparse is None else set(self.sparse)
+        other.symbolic, other.cheap, other.hot = dict(self.symbolic), dict(self.cheap), dict(self.hot)
+        return other
+
     def next_key(self) -> int:
         return self.n if self.sparse is None else len(self.sparse)
 
