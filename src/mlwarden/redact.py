@@ -54,14 +54,27 @@ def _entropic(token: str) -> bool:
     return any(c.isupper() for c in token) and any(c.islower() for c in token) and any(c.isdigit() for c in token)
 
 
+# A known token anywhere, not only before an "@": a line cut or spliced inside a URL still quotes it whole
+# (found by the hostile campaign: "git+https://ghp_<token>&a AAAA@github.com" in a parse error). Long bodies
+# that mix cases and digits only: "hf_transfer" and other package names stay readable.
+_LOOSE_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?:(?:ghp_|gho_|ghs_|ghu_|ghr_|glpat-|hf_)(?P<body>[A-Za-z0-9]{20,})"
+                          r"|github_pat_(?P<pat>[A-Za-z0-9_]{20,}))")
+
+
 def redact(text: str) -> str:
     """``text`` with the credentials of every URL inside it masked; other text unchanged. Linear in the length
     of the text: every pattern that starts with a run of characters is anchored at the start of that run (a
     lookbehind), else one 5 MB line was scanned once per start position (minutes, issue #15)."""
+    if "_" in text or "-" in text:
+        text = _redact_loose_tokens(text)
     if "@" not in text and "=" not in text:
         return text
     text = _redact_at_signs(text)
     return _SECRET_QUERY.sub(lambda m: f"{m['key']}{MASK}", text)
+
+
+def _redact_loose_tokens(text: str) -> str:
+    return _LOOSE_TOKEN.sub(lambda m: MASK if _entropic(m["body"] or m["pat"]) else m.group(0), text)
 
 
 def _redact_at_signs(text: str) -> str:

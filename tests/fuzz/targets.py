@@ -328,7 +328,8 @@ def build_tree(root: Path, spec: dict[str, Any]) -> None:
 def _tree(folder: Path, name: str, data: bytes) -> None:
     """``data`` is a tree spec (build_tree) with "run": the argument lists to run in it. Every run keeps the
     properties of run_cli; no input (outside out/ and the "edits" files) changes; no planted credential reaches
-    stdout, stderr or a file written under out/; stdout names "must_report" (when given)."""
+    stdout, stderr or a file written under out/; no raw escape, carriage return or RTL override is printed;
+    stdout names "must_report" (when given)."""
     spec = json.loads(data)
     root = folder / "repo"
     (root / "out").mkdir(parents=True)
@@ -343,6 +344,8 @@ def _tree(folder: Path, name: str, data: bytes) -> None:
         written = [p.read_text(encoding="utf-8", errors="replace") for p in sorted((root / "out").rglob("*"))
                    if p.is_file() and not p.is_symlink()]
         no_secret(out, err, *written, where=f"the output of {args[0]}")
+        if any(c in out + err for c in ("\x1b", "\u202e", "\r")):  # escaped, never obeyed by a terminal
+            raise AssertionError(f"a raw control character in the output of {args[0]}")
         if spec.get("must_report", "") not in out:  # the finding one bad file must not hide
             raise AssertionError(f"one bad file hid another file's finding ({spec['must_report']}) in {args[0]}")
     after = tree_digest(root)

@@ -205,7 +205,11 @@ def _redacted(value: Any) -> Any:
 def render(result: dict[str, Any], fmt: str) -> str:
     result = _redacted(result)
     if fmt == "json":
-        return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+        # json escapes control characters but not format ones: an RTL override would reorder a terminal line.
+        # Outside strings json writes only printable characters and newlines, so this stays valid JSON.
+        text = json.dumps(result, indent=2, ensure_ascii=False)
+        return "".join(c if c.isprintable() or c == "\n" else f"\\u{ord(c):04x}" if ord(c) < 0x10000
+                       else json.dumps(c)[1:-1] for c in text) + "\n"
     md = fmt == "markdown"
 
     def name(text: str) -> str:
