@@ -131,7 +131,12 @@ def _merge_settings(current: Settings, raw: dict[str, Any]) -> Settings:
 
 
 def _display(path: Path, root: Path) -> str:
+    """How a policy file is named in every origin and message: control and format characters of its name are
+    shown escaped, never obeyed (a file named with an RTL override or an escape sequence forged `allowlist
+    list` lines)."""
     try:
-        return resolved(path).relative_to(resolved(root)).as_posix()
+        shown = resolved(path).relative_to(resolved(root)).as_posix()
     except ValueError:
-        return str(path)
+        shown = str(path)
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+                   for c in shown)
