@@ -26,15 +26,25 @@ _SSTI = re.compile(
     re.IGNORECASE)
 # Jinja's own globals whose values are Python functions/classes (a way to __globals__ in any environment).
 _RISKY_NAMES = frozenset({"lipsum", "cycler", "joiner", "self"})
+# Globals a template may only CALL (namespace(...), range(3), raise_exception('...')): used as a value, or with
+# an attribute or item taken from them, they are a function or class object, the first step of an escape.
+_CALL_ONLY = frozenset({"namespace", "range", "dict", "raise_exception", "strftime_now"})
 # Flask's context objects: only their escape routes count ("{{ config.model_name }}" is ordinary config text).
 _FLASK_NAMES = frozenset({"request", "config", "url_for", "get_flashed_messages", "session", "g"})
 _FLASK_ATTRS = frozenset({"application", "environ", "from_pyfile", "from_object", "from_envvar", "items",
                           "values", "get", "update", "root_path", "import_name"})
 # Python's escape-route attributes spelled out in a string (used later through a variable), and fragments of a
-# dunder name ('__cla', 'ss__') that only matter where a key is computed at render time.
+# dunder name ('__cla', 'ss__', '_') that only matter where a key is computed at render time.
 _SENSITIVE = re.compile(r"__(?:class|mro|base|bases|subclasses|globals|builtins|init|import|getattribute|dict|code"
                         r"|func|self|reduce|reduce_ex|loader|spec|module|closure|defaults|kwdefaults)__")
-_FRAGMENT = re.compile(r"^_{2}\w*$|^\w*_{2}$")
+_FRAGMENT = re.compile(r"^_+\w*$|^\w*_+$")
+# Filters that look attributes up by a name given as an argument (jinja2.filters: make_attrgetter), and the
+# position of that argument when it is not the ``attribute=`` keyword.
+_ATTRIBUTE_FILTERS = {"map": None, "selectattr": 0, "rejectattr": 0, "sort": None, "groupby": 0, "sum": None,
+                      "unique": None, "min": None, "max": None}
+# Filters that turn any object into text: characters cut out of that text ('<generator object select_or_reject')
+# spell an underscore without writing one.
+_TEXT_FILTERS = frozenset({"string", "pprint", "list", "urlencode", "tojson", "e", "escape", "forceescape"})
 TEMPLATE_NAMES = sniffs.TEMPLATE_NAMES
 MAX_TEMPLATE_FILE = sniffs.MAX_TEMPLATE_FILE
 
@@ -68,9 +78,11 @@ def _ast_hits(template: str) -> list[str] | None:
 def _walk(tree: Any) -> Iterator[str]:
     from jinja2 import nodes
 
-    dynamic_keys = any(_fold(item.arg) is None and not isinstance(item.arg, nodes.Slice)
-                       for item in tree.find_all(nodes.Getitem))
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Name, nodes.Const)):
+    assigned = _assignments(tree)
+    dynamic_keys = any(_computed_key(item.arg) for item in tree.find_all(nodes.Getitem))
+    callees = {id(call.node) for call in tree.find_all(nodes.Call)}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Name, nodes.Const,
+                               nodes.TemplateData, nodes.Keyword)):
         if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
             yield f".{node.attr}"
         elif (isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name)
@@ -80,20 +92,109 @@ def _walk(tree: Any) -> Iterator[str]:
             name = _fold(node.arg)
             if name is not None and name.startswith("_"):
                 yield f"[{name!r}]"
+            elif _object_text(node.node, assigned):
+                yield "characters cut from an object's text"
         elif isinstance(node, nodes.Filter):
-            if node.name == "attr":
-                yield "|attr"
-            elif node.name in ("map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique"):
-                for kw in node.kwargs:
-                    value = _fold(kw.value)
-                    if kw.key == "attribute" and value is not None and "_" in value[:1]:
-                        yield f"|{node.name}(attribute={value!r})"
-        elif isinstance(node, nodes.Name) and node.ctx == "load" and node.name in _RISKY_NAMES:
-            yield node.name
-        elif isinstance(node, nodes.Const) and isinstance(node.value, str):
-            text = node.value.strip()
-            if _SENSITIVE.search(text) or (_FRAGMENT.match(text) and dynamic_keys):
-                yield repr(node.value[:40])
+            yield from _filter_hits(node)
+        elif isinstance(node, nodes.Name) and node.ctx == "load":
+            if node.name in _RISKY_NAMES:
+                yield node.name
+            elif node.name in _CALL_ONLY and id(node) not in callees:
+                yield f"{node.name} used as an object"
+        elif isinstance(node, (nodes.Const, nodes.TemplateData, nodes.Keyword)):
+            # string constants, literal text (captured by {% set %}...{% endset %} or a macro) and keyword names
+            # (dict(__class__=1)|first) are all ways to write a name that a computed key then uses
+            text = node.key if isinstance(node, nodes.Keyword) else node.data if isinstance(
+                node, nodes.TemplateData) else node.value
+            if not isinstance(text, str):
+                continue
+            text = text.strip()
+            if _SENSITIVE.search(text) or (_FRAGMENT.match(text) and dynamic_keys and not _plain_word(text)):
+                yield repr(text[:40])
+
+
+def _plain_word(text: str) -> bool:
+    """A word that merely contains an underscore inside (tool_calls): not a fragment of a dunder name."""
+    return not text.startswith("_") and not text.endswith("_")
+
+
+def _filter_hits(node: Any) -> Iterator[str]:
+    from jinja2 import nodes
+
+    if node.name == "attr":
+        yield "|attr"
+    elif node.name == "format" and isinstance(node.node, nodes.Const) and "%c" in str(node.node.value):
+        yield "|format('%c')"  # characters built from numbers: '%c'|format(95) is '_'
+    if node.name in ("map", "select", "reject") and node.args and _fold(node.args[0]) == "attr":
+        yield f"|{node.name}('attr')"
+    if node.name not in _ATTRIBUTE_FILTERS:
+        return
+    values = [kw.value for kw in node.kwargs if kw.key == "attribute"]
+    position = _ATTRIBUTE_FILTERS[node.name]
+    if position is not None and len(node.args) > position:
+        values.append(node.args[position])
+    for value in values:
+        name = _fold(value)
+        if isinstance(value, nodes.Const) and isinstance(value.value, int):
+            continue
+        if name is None:
+            yield f"|{node.name} with a computed attribute"
+        elif any(part.startswith("_") for part in name.split(".")):  # make_attrgetter follows dotted paths
+            yield f"|{node.name}(attribute={name!r})"
+
+
+def _assignments(tree: Any) -> dict[str, list[Any]]:
+    """Every expression assigned to each name by {% set %} (later uses may see any of them)."""
+    from jinja2 import nodes
+
+    out: dict[str, list[Any]] = {}
+    for assign in tree.find_all(nodes.Assign):
+        if isinstance(assign.target, nodes.Name):
+            out.setdefault(assign.target.name, []).append(assign.node)
+    return out
+
+
+def _object_text(node: Any, assigned: dict[str, list[Any]], depth: int = 0) -> bool:
+    """Whether ``node`` is the text of an object that is not template data: ``(()|select|string)``,
+    ``(lipsum|string)``, ``(range|pprint)`` — directly or through {% set %} variables."""
+    from jinja2 import nodes
+
+    if depth > 20:
+        return False
+    if isinstance(node, nodes.Name):
+        return any(_object_text(value, assigned, depth + 1) for value in assigned.get(node.name, ()))
+    if not isinstance(node, nodes.Filter) or node.name not in _TEXT_FILTERS or node.node is None:
+        return False
+    return _is_object(node.node, assigned, depth + 1)
+
+
+def _is_object(node: Any, assigned: dict[str, list[Any]], depth: int) -> bool:
+    """An expression whose value is a Python object other than plain data: a filter's generator, a call's result,
+    a literal container, a Jinja global function."""
+    from jinja2 import nodes
+
+    if depth > 20:
+        return False
+    if isinstance(node, nodes.Name):
+        if node.name in _RISKY_NAMES or node.name in _CALL_ONLY:
+            return True
+        return any(_is_object(value, assigned, depth + 1) for value in assigned.get(node.name, ()))
+    return isinstance(node, (nodes.Filter, nodes.Test, nodes.Call, nodes.Tuple, nodes.List, nodes.Dict))
+
+
+def _computed_key(node: Any) -> bool:
+    """A subscript computed at render time that may be a string: not a constant, a slice or integer arithmetic
+    (messages[loop.index0 - 1] is everyday template code)."""
+    from jinja2 import nodes
+
+    if isinstance(node, (nodes.Slice, nodes.Const)):
+        return False
+    if isinstance(node, (nodes.Sub, nodes.Div, nodes.FloorDiv, nodes.Mod, nodes.Neg, nodes.Pos)):
+        return False
+    if isinstance(node, (nodes.Add, nodes.Mul)):
+        return _fold(node) is None and not any(
+            isinstance(side, nodes.Const) and isinstance(side.value, int) for side in (node.left, node.right))
+    return True
 
 
 def _fold(node: Any, depth: int = 0) -> str | None:
