@@ -17,7 +17,7 @@ import pickle
 import random
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -519,7 +519,7 @@ def _list(items: list[Any]) -> dict[str, Any]:
 
 def _skops_writer(node: dict[str, Any]) -> Writer:
     def write(folder: Path) -> str:
-        import skops
+        import skops  # type: ignore[import-untyped]
 
         schema = {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode", "__id__": 1,
                   "content": {"model": node}, "key_types": _list([{
@@ -534,7 +534,7 @@ def _skops_writer(node: dict[str, Any]) -> Writer:
 
 
 def benign_skops(folder: Path) -> None:
-    import skops.io
+    import skops.io  # type: ignore[import-untyped]
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -547,10 +547,10 @@ def benign_skops(folder: Path) -> None:
 def keras_samples() -> list[Sample]:
     out: list[Sample] = []
     for variant in ("lambda-bytecode", "module-os", "module-builtins-exec", "nested-lambda", "torch-wrapper",
-                    "torch-wrapper-raw"):
+                    "torch-wrapper-raw", "activation-lambda"):
         for ext in (".keras", ".h5"):
             for loader in ("keras", "keras-unsafe"):
-                if ext == ".h5" and variant.startswith(("module", "torch")):
+                if ext == ".h5" and variant.startswith(("module", "torch", "activation")):
                     continue
                 out.append((f"keras-{variant}{ext}-{loader}", _keras_writer(variant, ext), loader))
     return out
@@ -559,13 +559,15 @@ def keras_samples() -> list[Sample]:
 def _keras_writer(variant: str, ext: str) -> Writer:
     def write(folder: Path) -> str:
         os.environ.setdefault("KERAS_BACKEND", "torch")
-        import keras
+        import keras  # type: ignore[import-untyped]
 
         name = f"model{ext}"
-        if variant in ("lambda-bytecode", "nested-lambda"):
-            with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+        if variant in ("lambda-bytecode", "nested-lambda", "activation-lambda"):
+            with tempfile.TemporaryDirectory() as scratch, _chdir(scratch):
                 # building the model traces the Lambda once: its marker lands in a scratch folder, not here
                 _lambda_model(keras, variant).save(folder / name)
+            if variant == "activation-lambda":
+                _rewrite_keras_config(folder / name, variant)
             return name
         if variant.startswith("torch-wrapper"):
             import torch
@@ -580,10 +582,24 @@ def _keras_writer(variant: str, ext: str) -> Writer:
     return write
 
 
+@contextlib.contextmanager
+def _chdir(folder: str) -> Iterator[None]:
+    """contextlib.chdir, which Python 3.10 lacks."""
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 def _lambda_model(keras: Any, variant: str) -> Any:
     inputs = keras.Input((2,))
     # a lambda (not a named function) is saved as marshalled bytecode, which load_model(safe_mode=False) runs
-    layer = keras.layers.Lambda(lambda x: (open("PAYLOAD_RAN", "w").close(), x)[1])
+    if variant == "activation-lambda":  # a lambda as any layer argument is saved as __lambda__ bytecode
+        dense = keras.layers.Dense(2, activation=lambda x: (open("PAYLOAD_RAN", "w"), x)[1])  # noqa: SIM115 - marker payload
+        return keras.Model(inputs, dense(inputs))
+    layer = keras.layers.Lambda(lambda x: (open("PAYLOAD_RAN", "w"), x)[1])  # noqa: SIM115 - marker payload
     if variant == "nested-lambda":
         inner = keras.Sequential([keras.Input((2,)), layer])
         return keras.Model(inputs, inner(inputs))
@@ -597,7 +613,13 @@ def _rewrite_keras_config(path: Path, variant: str) -> None:
     src.close()
     config = json.loads(members["config.json"])
     layer = config["config"]["layers"][-1]
-    if variant.startswith("torch-wrapper"):
+    if variant == "activation-lambda":
+        # keras writes a lambda activation as {"value": [...]} but reads only the __lambda__ form: an attacker
+        # writes that form (serialization_lib.deserialize_keras_object func_load()s it)
+        dense = next(item for item in config["config"]["layers"] if item["class_name"] == "Dense")
+        dense["config"]["activation"] = {"module": None, "class_name": "__lambda__",
+                                         "config": dense["config"]["activation"], "registered_name": None}
+    elif variant.startswith("torch-wrapper"):
         # TorchModuleWrapper.from_config torch.load()s (weights_only=False) the base64 "module" of its config
         import base64
 

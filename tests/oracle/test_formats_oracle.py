@@ -17,6 +17,7 @@ from mlwarden.models.scanner import scan_model_file
 from tests.oracle import format_samples as fs
 from tests.oracle import harness
 
+os.environ.setdefault("KERAS_BACKEND", "torch")  # keras 3 with torch (no TensorFlow in the test environment)
 SEED = int(os.environ.get("MLWARDEN_ORACLE_SEED", "12"))
 JINJA_COUNT = int(os.environ.get("MLWARDEN_ORACLE_JINJA", "120"))
 
@@ -90,11 +91,12 @@ def test_distcp_items_and_metadata_that_run_are_flagged() -> None:
 
 
 def test_onnx_external_data_read_outside_the_folder_is_flagged() -> None:
+    """onnx >= 1.16 refuses every one of these (the oracle proves it: nothing is read); onnxruntime's own
+    loader and older onnx do not all check, so each is still reported high."""
     pytest.importorskip("onnx")
     samples = fs.onnx_samples()
-    ran = harness.run_loaders(samples)
-    assert len(ran) >= len(samples) // 2
-    assert missed(samples, ran) == []
+    assert harness.run_loaders(samples) == set()
+    assert missed(samples, {name for name, _, _ in samples}) == []
 
 
 def test_skops_callables_that_run_are_flagged() -> None:
