@@ -374,6 +374,8 @@ def distcp_samples() -> list[Sample]:
         out.append((f"distcp-item-{how}", _dcp_writer(how, "item"), "distcp"))
         out.append((f"distcp-nested-{how}", _dcp_writer(how, "nested"), "distcp"))
         out.append((f"distcp-metadata-{how}", _dcp_writer(how, "metadata"), "distcp"))
+        out.append((f"distcp-renamed-{how}", _dcp_writer(how, "renamed"), "distcp"))
+        out.append((f"distcp-renamed-last-{how}", _dcp_writer(how, "renamed-last"), "distcp"))
     return out
 
 
@@ -385,15 +387,25 @@ def _dcp_writer(how: str, where: str) -> Writer:
         from torch.distributed.checkpoint import state_dict_saver
 
         extra: Any = {"note": "x"}
-        if where == "item":
+        if where in ("item", "renamed"):
             extra = Touch(how)
         elif where == "nested":
             extra = {"note": Touch(how)}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            state_dict_saver.save({"weight": torch.zeros(2), "extra": extra, "step": 0}, checkpoint_id=str(folder))
+            state = {"weight": torch.zeros(2), "extra": extra, "step": 0}
+            if where == "renamed-last":
+                state = {"weight": torch.zeros(2), "extra": {"note": "x"}, "step": Touch(how)}
+            state_dict_saver.save(state, checkpoint_id=str(folder))
         if where == "metadata":
             (folder / ".metadata").write_bytes(pickle.dumps(Touch(how), protocol=2))
+        if where.startswith("renamed"):
+            # the reader opens whatever file .metadata names: the storage file under another name (same length,
+            # so the pickle's string opcodes stay valid)
+            metadata = (folder / ".metadata").read_bytes()
+            assert metadata.count(b"__0_0.distcp") == metadata.count(b"distcp")
+            (folder / ".metadata").write_bytes(metadata.replace(b"__0_0.distcp", b"model_00.bin"))
+            (folder / "__0_0.distcp").rename(folder / "model_00.bin")
         return "."
 
     return write
