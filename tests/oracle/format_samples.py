@@ -495,6 +495,7 @@ def skops_samples() -> list[Sample]:
     for label, node in _skops_nodes().items():
         out.append((f"skops-{label}", _skops_writer(node), "skops"))
         out.append((f"skops-default-{label}", _skops_writer(node), "skops-default"))
+        out.append((f"skops-renamed-{label}", _skops_writer(node, "model.bin"), "skops"))
     return out
 
 
@@ -529,7 +530,7 @@ def _list(items: list[Any]) -> dict[str, Any]:
     return {"__class__": "list", "__module__": "builtins", "__loader__": "ListNode", "__id__": 20, "content": items}
 
 
-def _skops_writer(node: dict[str, Any]) -> Writer:
+def _skops_writer(node: dict[str, Any], name: str = "model.skops") -> Writer:
     def write(folder: Path) -> str:
         import skops  # type: ignore[import-untyped]
 
@@ -538,9 +539,9 @@ def _skops_writer(node: dict[str, Any]) -> Writer:
                       "__class__": "str", "__module__": "builtins", "__loader__": "JsonNode", "__id__": 2,
                       "content": '"model"', "is_json": True}]),
                   "protocol": 2, "_skops_version": skops.__version__}
-        with zipfile.ZipFile(folder / "model.skops", "w") as z:
+        with zipfile.ZipFile(folder / name, "w") as z:
             z.writestr("schema.json", json.dumps(schema))
-        return "model.skops"
+        return name
 
     return write
 

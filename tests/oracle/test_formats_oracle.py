@@ -69,6 +69,16 @@ def test_jinja_escapes_that_render_are_flagged() -> None:
     assert missed(samples, ran) == []
 
 
+def test_every_spelling_of_a_dunder_name_renders_and_is_flagged() -> None:
+    """The walk from a literal names no global: only the spelling of '__class__', '__globals__'... can give it
+    away (text, keywords, set blocks, macros, characters cut from an object's text, %c formats...)."""
+    pytest.importorskip("gguf")
+    samples = fs.jinja_spelling_samples()
+    ran = harness.run_loaders(samples)
+    assert ran == {name for name, _, _ in samples}
+    assert missed(samples, ran) == []
+
+
 def test_no_jinja_escape_gets_through_transformers_sandbox() -> None:
     """The sandbox transformers renders with stops them all: the danger is the unsandboxed renderers."""
     samples = [(name, write, "jinja-sandbox") for name, write, _ in fs.jinja_samples(SEED, 24)]
