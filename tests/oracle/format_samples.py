@@ -37,7 +37,8 @@ ENTRIES = {
 }
 SPELLINGS = ("dot", "getitem", "attr", "concat", "attr-concat", "set-var", "set-fragments", "reverse", "join",
              "format", "dict-key", "macro", "lower", "replace", "mul", "ns-attr", "set-block", "for-dict", "chars",
-             "format-var", "underscore-var", "map-attr", "block-fragments")
+             "format-var", "underscore-var", "map-attr", "block-fragments", "mod-c", "str-format-c", "chars-replace",
+             "items-text")
 
 
 def _spell(name: str, how: str, k: int, pre: list[str]) -> str:
@@ -47,6 +48,16 @@ def _spell(name: str, how: str, k: int, pre: list[str]) -> str:
     inner = name.strip("_")
     if how == "chars":  # underscores cut out of an object's string form: '<generator object select_or_reject ...'
         pre.append(f"{{% set u{k} = (()|select|string)[24] %}}")
+        return f"[u{k} ~ u{k} ~ '{inner}' ~ u{k} ~ u{k}]"
+    if how == "mod-c":
+        return f"['%c%c{inner}%c%c' % (95, 95, 95, 95)]"
+    if how == "str-format-c":
+        return f"['{{0:c}}{{0:c}}{inner}{{0:c}}{{0:c}}'.format(95)]"
+    if how == "chars-replace":
+        pre.append(f"{{% set u{k} = ()|select|string|replace('<generator object select', '')|first %}}")
+        return f"[u{k} ~ u{k} ~ '{inner}' ~ u{k} ~ u{k}]"
+    if how == "items-text":  # '<generator object do_items at ...>' (needs a message)
+        pre.append(f"{{% set u{k} = (messages[0]|items|string)[20] %}}")
         return f"[u{k} ~ u{k} ~ '{inner}' ~ u{k} ~ u{k}]"
     if how == "format-var":
         pre.append(f"{{% set n{k} = 95 %}}")

@@ -42,9 +42,22 @@ _FRAGMENT = re.compile(r"^_+\w*$|^\w*_+$")
 # position of that argument when it is not the ``attribute=`` keyword.
 _ATTRIBUTE_FILTERS = {"map": None, "selectattr": 0, "rejectattr": 0, "sort": None, "groupby": 0, "sum": None,
                       "unique": None, "min": None, "max": None}
-# Filters that turn any object into text: characters cut out of that text ('<generator object select_or_reject')
-# spell an underscore without writing one.
-_TEXT_FILTERS = frozenset({"string", "pprint", "list", "urlencode", "tojson", "e", "escape", "forceescape"})
+# Filters that turn any object into text: characters cut out of that text ('<generator object select_or_reject
+# ...>', "<function raise_exception ...>", "[_GroupTuple(...)]") spell an underscore without writing one.
+_TEXT_FILTERS = frozenset({"string", "pprint", "urlencode", "tojson", "e", "escape", "forceescape"})
+# Filters that keep text text (or split it into characters): what an attacker applies to cut characters out.
+_TEXT_TRANSFORMS = frozenset({"list", "first", "last", "reverse", "batch", "slice", "trim", "replace", "truncate",
+                              "lower", "upper", "center", "unique", "sort", "join", "select", "reject", "map",
+                              "min", "max", "random", "title", "capitalize", "wordwrap", "indent", "striptags"})
+# Filters whose result is plain data (its text holds only what the data holds); any other filter may return a
+# generator, an iterator or a named tuple, whose text is fixed by Python.
+_DATA_FILTERS = frozenset({"list", "join", "string", "tojson", "length", "count", "first", "last", "lower", "upper",
+                           "trim", "e", "escape", "safe", "int", "float", "sort", "sum", "min", "max", "default",
+                           "d", "capitalize", "title", "replace", "truncate", "wordwrap", "indent", "center",
+                           "format", "abs", "round", "wordcount", "striptags", "urlize", "urlencode", "xmlattr",
+                           "filesizeformat", "forceescape", "pprint", "dictsort", "bool"})
+# A character given by its number: '%c' % 95, '{:c}'.format(95), '%c'|format(95) are all '_'.
+_CHAR_CODE = re.compile(r"%[-#0 +]*\d*c|\{[^{}]*:[^{}]*c\}")
 TEMPLATE_NAMES = sniffs.TEMPLATE_NAMES
 MAX_TEMPLATE_FILE = sniffs.MAX_TEMPLATE_FILE
 
@@ -96,6 +109,8 @@ def _walk(tree: Any) -> Iterator[str]:
                 yield "characters cut from an object's text"
         elif isinstance(node, nodes.Filter):
             yield from _filter_hits(node)
+            if node.name in _TEXT_TRANSFORMS and node.node is not None and _object_text(node.node, assigned):
+                yield "characters cut from an object's text"
         elif isinstance(node, nodes.Name) and node.ctx == "load":
             if node.name in _RISKY_NAMES:
                 yield node.name
@@ -111,6 +126,8 @@ def _walk(tree: Any) -> Iterator[str]:
             text = text.strip()
             if _SENSITIVE.search(text) or (_FRAGMENT.match(text) and dynamic_keys and not _plain_word(text)):
                 yield repr(text[:40])
+            elif isinstance(node, nodes.Const) and _CHAR_CODE.search(text):
+                yield f"character codes {text[:20]!r}"
 
 
 def _plain_word(text: str) -> bool:
@@ -123,8 +140,6 @@ def _filter_hits(node: Any) -> Iterator[str]:
 
     if node.name == "attr":
         yield "|attr"
-    elif node.name == "format" and isinstance(node.node, nodes.Const) and "%c" in str(node.node.value):
-        yield "|format('%c')"  # characters built from numbers: '%c'|format(95) is '_'
     if node.name in ("map", "select", "reject") and node.args and _fold(node.args[0]) == "attr":
         yield f"|{node.name}('attr')"
     if node.name not in _ATTRIBUTE_FILTERS:
@@ -155,22 +170,29 @@ def _assignments(tree: Any) -> dict[str, list[Any]]:
 
 
 def _object_text(node: Any, assigned: dict[str, list[Any]], depth: int = 0) -> bool:
-    """Whether ``node`` is the text of an object that is not template data: ``(()|select|string)``,
-    ``(lipsum|string)``, ``(range|pprint)`` — directly or through {% set %} variables."""
+    """Whether ``node`` is (a piece of) the text of an object that is not template data: ``(()|select|string)``,
+    ``(raise_exception|string)|list``, ``(x|groupby('a')|string)[1]`` — directly, sliced, transformed, joined
+    with ``~`` or through {% set %} variables."""
     from jinja2 import nodes
 
     if depth > 20:
         return False
     if isinstance(node, nodes.Name):
         return any(_object_text(value, assigned, depth + 1) for value in assigned.get(node.name, ()))
-    if not isinstance(node, nodes.Filter) or node.name not in _TEXT_FILTERS or node.node is None:
+    if isinstance(node, nodes.Getitem):
+        return _object_text(node.node, assigned, depth + 1)
+    if isinstance(node, nodes.Concat):
+        return any(_object_text(part, assigned, depth + 1) for part in node.nodes)
+    if not isinstance(node, nodes.Filter) or node.node is None:
         return False
-    return _is_object(node.node, assigned, depth + 1)
+    if node.name in _TEXT_FILTERS and _is_object(node.node, assigned, depth + 1):
+        return True
+    return node.name in _TEXT_TRANSFORMS and _object_text(node.node, assigned, depth + 1)
 
 
 def _is_object(node: Any, assigned: dict[str, list[Any]], depth: int) -> bool:
-    """An expression whose value is a Python object other than plain data: a filter's generator, a call's result,
-    a literal container, a Jinja global function."""
+    """An expression whose value is a Python object other than plain data: a generator or iterator a filter
+    returns, a call's result, a Jinja global function or class."""
     from jinja2 import nodes
 
     if depth > 20:
@@ -179,7 +201,9 @@ def _is_object(node: Any, assigned: dict[str, list[Any]], depth: int) -> bool:
         if node.name in _RISKY_NAMES or node.name in _CALL_ONLY:
             return True
         return any(_is_object(value, assigned, depth + 1) for value in assigned.get(node.name, ()))
-    return isinstance(node, (nodes.Filter, nodes.Test, nodes.Call, nodes.Tuple, nodes.List, nodes.Dict))
+    if isinstance(node, nodes.Filter):
+        return node.name not in _DATA_FILTERS
+    return isinstance(node, nodes.Call)
 
 
 def _computed_key(node: Any) -> bool:
