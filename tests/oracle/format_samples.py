@@ -321,7 +321,26 @@ def torchscript_samples(base: bytes) -> list[Sample]:
     out: list[Sample] = []
     for label, call in TS_CALLS.items():
         out.append((f"ts-{label}", _ts_writer(base, call, helper=label == "helper"), "torchscript"))
+    for member in ("constants.pkl", "data.pkl"):  # torch.jit.load unpickles both (its own C++ unpickler)
+        for how in TOUCHES:
+            out.append((f"ts-{member}-{how}", _ts_pickle_writer(base, member, how), "torchscript"))
     return out
+
+
+def _ts_pickle_writer(base: bytes, member: str, how: str) -> Writer:
+    def write(folder: Path) -> str:
+        src = zipfile.ZipFile(io.BytesIO(base))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as z:
+            for info in src.infolist():
+                data = src.read(info)
+                if info.filename.endswith("/" + member):
+                    data = pickle.dumps(Touch(how), protocol=2)
+                z.writestr(info, data)
+        (folder / "model.pt").write_bytes(out.getvalue())
+        return "model.pt"
+
+    return write
 
 
 def _ts_writer(base: bytes, call: str, *, helper: bool) -> Writer:

@@ -13,7 +13,7 @@ import pytest
 
 from mlwarden.findings import Finding, Severity
 from mlwarden.models.readers.templates import check_template
-from mlwarden.models.scanner import scan_model_file
+from mlwarden.models.scanner import is_model_candidate, scan_model_file
 from tests.oracle import format_samples as fs
 from tests.oracle import harness
 
@@ -23,10 +23,11 @@ JINJA_COUNT = int(os.environ.get("MLWARDEN_ORACLE_JINJA", "120"))
 
 
 def scan_folder(folder: Path) -> list[Finding]:
-    """Findings of every file of a sample's folder (what a folder scan reports), links not followed."""
+    """Findings of every file of a sample's folder that the models check wants (what a folder scan reports),
+    links not followed."""
     findings: list[Finding] = []
     for path in sorted(folder.rglob("*")):
-        if path.is_symlink() or not path.is_file():
+        if path.is_symlink() or not path.is_file() or not is_model_candidate(path):
             continue
         result, _ = scan_model_file(path, path.relative_to(folder).as_posix())
         assert result.error is None, (path, result.error)
