@@ -81,19 +81,49 @@ def _ast_hits(template: str) -> list[str] | None:
         from jinja2.exceptions import TemplateSyntaxError
     except ImportError:  # pragma: no cover - jinja2 is optional; the pattern runs instead
         return None
-    try:
-        tree = Environment(autoescape=True, extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do"]).parse(template)
-    except (TemplateSyntaxError, RecursionError, ValueError):
+    env = Environment(autoescape=True, extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do"])
+    for _ in range(8):
+        try:
+            tree = env.parse(template)
+            break
+        except TemplateSyntaxError as exc:
+            # A tag of a loader's own extension (transformers' {% generation %}) must not blind the analysis:
+            # drop that tag's statements (never their body) and parse again.
+            tag = _unknown_tag(str(exc.message or ""))
+            if tag is None:
+                return None
+            template = re.sub(r"\{%[-+]?\s*(?:end)?" + re.escape(tag) + r"\b.*?[-+]?%\}", "", template, flags=re.DOTALL)
+        except (RecursionError, ValueError):
+            return None
+    else:
         return None
-    return list(_walk(tree))
+    try:
+        return list(_walk(tree))
+    except RecursionError:  # a tree deep enough to parse may still be too deep to walk: use the pattern
+        return None
+
+
+def _unknown_tag(message: str) -> str | None:
+    match = re.search(r"unknown tag '(\w+)'", message)
+    return match.group(1).removeprefix("end") if match else None
 
 
 def _walk(tree: Any) -> Iterator[str]:
     from jinja2 import nodes
 
     assigned = _assignments(tree)
-    dynamic_keys = any(_computed_key(item.arg) for item in tree.find_all(nodes.Getitem))
+    # Fragments of a name ('__cla', 'ss__', '_') matter only where they can flow into a key computed at render
+    # time: the strings each computed key is built from, through variables, namespaces, macros and set blocks.
+    keys = [item.arg for item in tree.find_all(nodes.Getitem) if _computed_key(item.arg)]
+    keys += [arg for f in tree.find_all(nodes.Filter) if f.name == "attr" for arg in f.args]
+    key_strings: set[str] = set()
+    for key in keys:
+        _strings_into(key, assigned, key_strings, set())
     callees = {id(call.node) for call in tree.find_all(nodes.Call)}
+    # strings used as a format ('%c' % 95, '{0:c}'.format(95), '%c'|format(95)); strftime's '%c' is not one
+    formatted = {id(n.left) for n in tree.find_all(nodes.Mod)} | {
+        id(n.node) for n in tree.find_all(nodes.Getattr) if n.attr == "format"} | {
+        id(n.node) for n in tree.find_all(nodes.Filter) if n.name == "format"}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Name, nodes.Const,
                                nodes.TemplateData, nodes.Keyword)):
         if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
@@ -124,10 +154,38 @@ def _walk(tree: Any) -> Iterator[str]:
             if not isinstance(text, str):
                 continue
             text = text.strip()
-            if _SENSITIVE.search(text) or (_FRAGMENT.match(text) and dynamic_keys and not _plain_word(text)):
+            if _SENSITIVE.search(text) or (text in key_strings and _FRAGMENT.match(text) and not _plain_word(text)):
                 yield repr(text[:40])
-            elif isinstance(node, nodes.Const) and _CHAR_CODE.search(text):
+            elif isinstance(node, nodes.Const) and id(node) in formatted and _CHAR_CODE.search(text):
                 yield f"character codes {text[:20]!r}"
+
+
+def _strings_into(node: Any, assigned: dict[str, list[Any]], out: set[str], seen: set[int], depth: int = 0) -> None:
+    """Collect (stripped) into ``out`` every literal string an expression may be built from: constants, text of
+    set blocks and macros, keyword names (dict(__class__=1)), following variables, namespace attributes, macro
+    calls and loop variables to what they were given."""
+    from jinja2 import nodes
+
+    if depth > 60 or id(node) in seen or len(seen) > 20_000:
+        return
+    seen.add(id(node))
+    if isinstance(node, nodes.Const) and isinstance(node.value, str):
+        out.add(node.value.strip())
+    elif isinstance(node, nodes.TemplateData):
+        out.add(node.data.strip())
+    elif isinstance(node, nodes.Keyword):
+        out.add(node.key.strip())
+    elif isinstance(node, nodes.Name):
+        for value in assigned.get(node.name, ()):
+            _strings_into(value, assigned, out, seen, depth + 1)
+    elif isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):
+        for value in assigned.get(f"{node.node.name}.{node.attr}", ()):
+            _strings_into(value, assigned, out, seen, depth + 1)
+    elif isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name):
+        for value in assigned.get(f"{node.node.name}()", ()):
+            _strings_into(value, assigned, out, seen, depth + 1)
+    for child in node.iter_child_nodes():
+        _strings_into(child, assigned, out, seen, depth + 1)
 
 
 def _plain_word(text: str) -> bool:
@@ -159,13 +217,22 @@ def _filter_hits(node: Any) -> Iterator[str]:
 
 
 def _assignments(tree: Any) -> dict[str, list[Any]]:
-    """Every expression assigned to each name by {% set %} (later uses may see any of them)."""
+    """Every expression a name may hold: {% set %} (also ns.attr and block sets), loop variables (the iterable),
+    and macros (``name()``: the macro's body)."""
     from jinja2 import nodes
 
     out: dict[str, list[Any]] = {}
-    for assign in tree.find_all(nodes.Assign):
-        if isinstance(assign.target, nodes.Name):
-            out.setdefault(assign.target.name, []).append(assign.node)
+    for assign in tree.find_all((nodes.Assign, nodes.AssignBlock, nodes.For, nodes.Macro)):
+        if isinstance(assign, nodes.Macro):
+            out.setdefault(f"{assign.name}()", []).extend(assign.body)
+            continue
+        # a loop variable holds an ELEMENT of the iterable (not the generator a filter returns)
+        value = nodes.Getitem(assign.iter, nodes.Const(0), "load") if isinstance(assign, nodes.For) else \
+            assign.node if isinstance(assign, nodes.Assign) else nodes.Output(assign.body)
+        for target in assign.target.find_all((nodes.Name, nodes.NSRef)) if not isinstance(
+                assign.target, (nodes.Name, nodes.NSRef)) else [assign.target]:
+            name = target.name if isinstance(target, nodes.Name) else f"{target.name}.{target.attr}"
+            out.setdefault(name, []).append(value)
     return out
 
 
