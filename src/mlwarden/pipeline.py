@@ -24,7 +24,7 @@ from mlwarden.rules import POLICY_ENTRY_EXPIRED, POLICY_ENTRY_EXPIRING
 if TYPE_CHECKING:
     from mlwarden.config import Config
     from mlwarden.discover import Targets
-    from mlwarden.policy import Policy
+    from mlwarden.policy import Entry, Policy
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ def conclude(report: Report, run: Run, *, expiry: bool = False, select: Sequence
                 report.deselected += 1
         report.findings = kept
     _apply_suppressions(report, run)
-    return apply_waivers(report, run.policy, run.today)
+    return apply_waivers(report, run.policy, run.today, base=run.base)
 
 
 def _override(finding: Finding, overrides: dict[str, Any]) -> Finding:
@@ -256,17 +256,49 @@ class _Source:
             self._silences(finding.rule, source[loc.line - 1], loc.member, loc.line)
 
 
-def apply_waivers(report: Report, policy: Policy, today: dt.date | None = None) -> Report:
-    """Move findings waived by an [[exception]] entry (rule + path, or vulnerability id) to ``waived``."""
+def apply_waivers(report: Report, policy: Policy, today: dt.date | None = None, *,
+                  base: Path | None = None) -> Report:
+    """Move findings waived by an [[exception]] entry (rule + path, or vulnerability id), or by a [[model]]
+    approval of the file's exact content, to ``waived``."""
+    approvals = _ModelApprovals(policy, today, base)
     kept: list[Finding] = []
     for finding in report.findings:
         entry = policy.waiver_for(finding.rule, finding.location.path, member=finding.location.member,
                                   today=today)
         if entry is None and finding.advisories:
             entry = policy.vulnerability_waiver(set(finding.advisories), today)
+        if entry is None and finding.rule.startswith(MODEL_RULES):
+            entry = approvals.approving(finding.location.path)
         (report.waived if entry else kept).append(finding)
     report.findings = kept
     return report
+
+
+MODEL_RULES = "MW1"  # what a [[model]] approval waives: the model scanner's findings on that file
+
+
+class _ModelApprovals:
+    """[[model]] entries: a reviewed file is approved by its sha256, so a changed file is judged again. Each
+    approved file is hashed once, and only when it has a finding."""
+
+    def __init__(self, policy: Policy, today: dt.date | None, base: Path | None) -> None:
+        self.entries = {str(e.get("path")): e for e in policy.live("model", today)} if base else {}
+        self.base = base
+        self.digests: dict[str, str | None] = {}
+
+    def approving(self, path: str) -> Entry | None:
+        entry = self.entries.get(path)
+        if entry is None or self.base is None:
+            return None
+        if path not in self.digests:
+            from mlwarden.errors import InputError
+            from mlwarden.safeload import sha256_of
+
+            try:
+                self.digests[path] = "sha256:" + sha256_of(self.base / path, source=path)
+            except InputError:
+                self.digests[path] = None  # unreadable now: nothing is approved
+        return entry if self.digests[path] == entry.get("sha256") else None
 
 
 def policy_expiry_findings(policy: Policy, today: dt.date | None = None) -> list[Finding]:

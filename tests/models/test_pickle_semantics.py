@@ -264,3 +264,17 @@ def test_names_memoised_early_survive_memo_evictions() -> None:
     late = b"j" + struct.pack("<I", MEMO_CHEAP // 2)  # forgotten: fails closed if used as a name
     broken = head + late + late + b"\x93."
     assert any("forgotten" in p.message for p in analyse(io.BytesIO(broken)).problems)
+
+
+def test_a_class_of_the_loading_script_is_a_review_and_a_call_of_one_is_high(tmp_path: Path) -> None:
+    # an object pickled from a notebook: NEWOBJ of __main__.Net with its attributes as BUILD state
+    newobj = b"\x80\x02c__main__\nNet\n)\x81}X\x05\x00\x00\x00layerK\x03sb."
+    found = scan_bytes(tmp_path, newobj, "net.pkl")
+    assert rules(found) == {"MW102"}
+    assert worst(found) == Severity.MEDIUM
+    # the same name called (REDUCE): the loading script's `system`, say, if it imported one
+    called = scan_bytes(tmp_path, b"\x80\x02c__main__\nsystem\nX\x02\x00\x00\x00idR.", "call.pkl")
+    assert worst(called) == Severity.HIGH
+    # and a class from any importable module stays high: the pickle chooses what it instantiates
+    other = scan_bytes(tmp_path, newobj.replace(b"__main__", b"somepkg."[:-1]), "other.pkl")
+    assert worst(other) == Severity.HIGH

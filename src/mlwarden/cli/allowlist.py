@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from mlwarden.policy.model import KINDS
+from mlwarden.policy.kinds import KINDS, TABLE, Field
 
 _DEFAULT_FILE = Path("allowlists") / "policy.toml"
 
@@ -46,6 +46,31 @@ def allowlist() -> None:
     MLWARDEN_POLICY) and this repository's allowlists/*.toml."""
 
 
+def _kind_options(func: Any) -> Any:
+    """One flag per field of the kinds table (policy/kinds.py): a new kind or field needs no edit here. Kinds
+    that share a flag (--path) share its shape; the help says which kinds take it."""
+    flags: dict[str, tuple[Field, list[str]]] = {}
+    for kind in TABLE.values():
+        for key, spec in kind.fields.items():
+            flag = spec.option(key)
+            flags.setdefault(flag, (spec, []))[1].append(f"[{kind.name}] {spec.help}")
+    for flag, (spec, helps) in sorted(flags.items(), reverse=True):
+        name = _param(flag)
+        help_text = "; ".join(helps) + (" (repeatable)" if spec.many else "")
+        if spec.switch:
+            option = click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=help_text)
+        elif spec.choices:
+            option = click.option(flag, name, type=click.Choice(spec.choices), help=help_text)
+        else:
+            option = click.option(flag, name, multiple=spec.many, help=help_text)
+        func = option(func)
+    return func
+
+
+def _param(flag: str) -> str:
+    return "opt_" + flag[2:].replace("-", "_")
+
+
 @allowlist.command(short_help="Add an entry (validated; comments kept; atomic write).")
 @click.argument("kind", type=click.Choice(KINDS))
 @click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -54,40 +79,10 @@ def allowlist() -> None:
 @click.option("--owner", required=True, help="Who approved it (e-mail or team).")
 @click.option("--expires", required=True, callback=_date, help="Expiry date, YYYY-MM-DD.")
 @click.option("--added", callback=_date, help="Date added, YYYY-MM-DD (default: today).")
-@click.option("--name", help="[package] package name.")
-@click.option("--action", type=click.Choice(["allow", "deny"]), help="[package] allow (default) or deny.")
-@click.option("--versions", help="[package] PEP 440 range, e.g. '>=2.6,<3'.")
-@click.option("--index", help="[package] id of the [[index]] the package must come from.")
-@click.option("--id", "id_", help="[index] identifier used by [[package]] entries.")
-@click.option("--kind", "index_kind", type=click.Choice(["pypi-simple", "find-links", "conda-channel"]),
-              help="[index] kind of source.")
-@click.option("--url", help="[index] index URL or conda channel.")
-@click.option("--scope", multiple=True, help="[index] package-name globs served by this index (repeatable).")
-@click.option("--exclusive", is_flag=True, default=None, help="[index] names in scope may come only from here.")
-@click.option("--host", help="[vcs] git host, e.g. github.com.")
-@click.option("--org", "orgs", multiple=True, help="[vcs] organisation or org/repo glob (repeatable); "
-              "[hf] with --hf-org instead of --repo.")
-@click.option("--require-commit/--no-require-commit", default=None, help="[vcs] refs must be 40-hex commits.")
-@click.option("--pattern", help="[url] URL glob, e.g. 'https://download.example/wheels/*'.")
-@click.option("--require-hash/--no-require-hash", default=None, help="[url] references must carry a hash.")
-@click.option("--repo", help="[hf] repo id, e.g. 'org/name'.")
-@click.option("--hf-org", help="[hf] a whole organisation.")
-@click.option("--type", "repo_type", type=click.Choice(["model", "dataset", "space"]), help="[hf] repo type.")
-@click.option("--revision", "revisions", multiple=True, help="[hf] allowed 40-hex commit (repeatable).")
-@click.option("--allow-format", "allow_formats", multiple=True, help="[hf] allowed file format (repeatable).")
-@click.option("--trust-remote-code/--no-trust-remote-code", default=None, help="[hf] remote code allowed.")
-@click.option("--expected-file", "expected_files", multiple=True,
-              help="[hf] PATH=sha256:HEX expected file hash (repeatable).")
-@click.option("--global", "globals_", multiple=True, help="[pickle] exact dotted name of a safe global "
-              "(repeatable).")
-@click.option("--rule", help="[exception] rule id to waive, e.g. MW102.")
-@click.option("--path", help="[exception] path glob the waiver applies to.")
-@click.option("--vulnerability", help="[exception] vulnerability id or alias to waive.")
+@_kind_options
 @_org_option
 def add(kind: str, file_: Path, reason: str, owner: str, expires: dt.date, added: dt.date | None,
         org_policy: Path | None, **options: Any) -> int:
-    """Add a [[KIND]] entry to a policy file. The result is validated (and the whole layered policy with
-    it) before anything is written; an invalid edit leaves the file untouched."""
     from mlwarden.policy.edit import add_entry
 
     today = dt.date.today()
@@ -96,38 +91,30 @@ def add(kind: str, file_: Path, reason: str, owner: str, expires: dt.date, added
                                  param_hint="--expires")
     if added and added > today:
         raise click.BadParameter(f"{added} is in the future", param_hint="--added")
-    fields = _fields(kind, options)
-    fields.update(reason=reason, owner=owner, added=added or today, expires=expires)
     root = _root()
+    fields = _fields(kind, options, root)
+    fields.update(reason=reason, owner=owner, added=added or today, expires=expires)
     file_ = _policy_file(file_, root)
     ident = add_entry(file_, kind, fields, root, str(org_policy) if org_policy else None)
     click.echo(f"added [[{kind}]] {ident} to {file_}", err=True)
     return 0
 
 
-_FIELD_OPTIONS: dict[str, dict[str, str]] = {
-    "package": {"name": "name", "action": "action", "versions": "versions", "index": "index"},
-    "index": {"id_": "id", "index_kind": "kind", "url": "url", "scope": "scope", "exclusive": "exclusive"},
-    "vcs": {"host": "host", "orgs": "orgs", "require_commit": "require_commit"},
-    "url": {"pattern": "pattern", "require_hash": "require_hash"},
-    "hf": {"repo": "repo", "hf_org": "org", "repo_type": "type", "revisions": "revisions",
-           "allow_formats": "allow_formats", "trust_remote_code": "trust_remote_code",
-           "expected_files": "expected_files"},
-    "pickle": {"globals_": "globals"},
-    "exception": {"rule": "rule", "path": "path", "vulnerability": "vulnerability"},
-}
+add.help = ("Add a [[KIND]] entry to a policy file. The result is validated (and the whole layered policy with it) "
+            "before anything is written; an invalid edit leaves the file untouched.\n\nKIND is one of:\n\n\b\n"
+            + "\n".join(f"{kind.name:10} {kind.summary}" for kind in TABLE.values()))
 
 
-def _fields(kind: str, options: dict[str, Any]) -> dict[str, Any]:
-    mapping = _FIELD_OPTIONS[kind]
-    stray = [name for name, value in options.items()
-             if name not in mapping and value not in (None, (), False)]
+def _fields(kind: str, options: dict[str, Any], root: Path) -> dict[str, Any]:
+    spec = TABLE[kind]
+    mine = {_param(field.option(key)): key for key, field in spec.fields.items()}
+    stray = [name for name, value in options.items() if name not in mine and value not in (None, (), False)]
     if stray:
-        names = ", ".join("--" + s.rstrip("_").replace("_", "-") for s in sorted(stray))
+        names = ", ".join("--" + s.removeprefix("opt_").replace("_", "-") for s in sorted(stray))
         raise click.UsageError(f"option(s) {names} do not apply to [[{kind}]]")
     fields: dict[str, Any] = {}
-    for option, key in mapping.items():
-        value = options.get(option)
+    for param, key in mine.items():
+        value = options.get(param)
         if value is None or value == ():
             continue
         if key == "expected_files":
@@ -141,7 +128,23 @@ def _fields(kind: str, options: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, tuple):
             value = list(value)
         fields[key] = value
+    if kind == "model" and "path" in fields and "sha256" not in fields:
+        fields["sha256"] = _approved_content(root, str(fields["path"]))
     return fields
+
+
+def _approved_content(root: Path, path: str) -> str:
+    """A reviewed model file is approved as it is now: its sha256, read from the working tree."""
+    from mlwarden.errors import InputError
+    from mlwarden.policy.values import relative_path
+    from mlwarden.safeload import sha256_of
+
+    if (problem := relative_path(path)) is not None:
+        raise click.BadParameter(problem, param_hint="--path")
+    try:
+        return "sha256:" + sha256_of(root / path, source=path)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint="--path") from None
 
 
 @allowlist.command(short_help="Remove entries by kind and name.")

@@ -384,6 +384,19 @@ def _classify_global(dotted: str, usage: Usage, location: Location, safe: frozen
             key=dotted,
             evidence=f"offset {usage.offset}",
         )
+    if usage.instantiated and dotted.startswith("__main__."):
+        # A class of the loading script itself (an object saved from a notebook or script). NEWOBJ only
+        # instantiates a type and the pickle cannot bring the code: what runs is the loader's own class. Worth
+        # a review, not a block; a call (REDUCE) of a __main__ name is still high above.
+        return _finding(
+            PICKLE_UNKNOWN_CALLABLE,
+            location,
+            f"instantiates {dotted}, a class the loading script must define (an object saved from a notebook "
+            "or script): review the class, or allow it with a [[pickle]] entry",
+            key=dotted,
+            evidence=f"offset {usage.offset}",
+            severity=Severity.MEDIUM,
+        )
     if usage.instantiated:
         # NEWOBJ runs the class's __new__, and BUILD its __setstate__: code, unless the class is known.
         return _finding(

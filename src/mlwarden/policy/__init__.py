@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mlwarden.policy.model import KINDS, Entry, Origin, Policy, Settings
+from mlwarden.policy.model import Entry, Origin, Policy, Settings
 
 
 def load_policy(root: Path, org_file: str | os.PathLike[str] | None = None,
@@ -29,4 +29,4 @@ def parse_policy_text(text: str, source: str) -> tuple[Settings | None, dict[str
     return _parse(text, source)
 
 
-__all__ = ["KINDS", "Entry", "Origin", "Policy", "Settings", "load_policy", "parse_policy_text"]
+__all__ = ["Entry", "Origin", "Policy", "Settings", "load_policy", "parse_policy_text"]

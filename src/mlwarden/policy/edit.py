@@ -13,6 +13,7 @@ from typing import Any
 
 from mlwarden.errors import InputError, PolicyError
 from mlwarden.fileio import exclusive_lock, write_atomic
+from mlwarden.policy.kinds import TABLE
 from mlwarden.policy.load import load_policy
 from mlwarden.policy.model import canonicalize_name, identity
 from mlwarden.policy.schema import SCHEMA_VERSION, parse_policy_text
@@ -27,13 +28,9 @@ NEW_FILE_HEADER = """\
 
 
 def _matches(kind: str, fields: dict[str, Any], ident: str) -> bool:
-    if kind == "package":
-        return identity(kind, fields) == canonicalize_name(ident)
-    if kind == "pickle":
-        return ident in fields.get("globals", []) or ident == identity(kind, fields)
-    if kind == "exception" and not fields.get("vulnerability"):
-        return ident in (identity(kind, fields), str(fields.get("rule")))
-    return identity(kind, fields) == ident
+    spec = TABLE[kind]
+    wanted = canonicalize_name(ident) if kind == "package" else ident
+    return spec.ident(fields) == wanted or spec.also_named(fields, ident)
 
 
 def _load_document(path: Path) -> tuple[Any, str]:

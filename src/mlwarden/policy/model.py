@@ -9,8 +9,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("index", "vcs", "url", "package", "hf", "pickle", "exception")
-
 
 def canonicalize_name(name: str) -> str:
     """PEP 503 normalisation (what packaging.utils.canonicalize_name does, without importing packaging)."""
@@ -19,23 +17,9 @@ def canonicalize_name(name: str) -> str:
 
 def identity(kind: str, fields: dict[str, Any]) -> str:
     """The value that names an entry on the command line (`allowlist remove KIND IDENT`)."""
-    if kind == "package":
-        return str(canonicalize_name(str(fields.get("name", ""))))
-    if kind == "index":
-        return str(fields.get("id", ""))
-    if kind == "vcs":
-        return str(fields.get("host", ""))
-    if kind == "url":
-        return str(fields.get("pattern", ""))
-    if kind == "hf":
-        return str(fields.get("repo") or fields.get("org") or "")
-    if kind == "pickle":
-        return ",".join(fields.get("globals", []))
-    if kind == "exception":
-        if fields.get("vulnerability"):
-            return str(fields["vulnerability"])
-        return f"{fields.get('rule')}:{fields.get('path', '*')}"
-    raise ValueError(kind)
+    from mlwarden.policy.kinds import TABLE  # read only where entries are named, not on every hook run
+
+    return TABLE[kind].ident(fields)
 
 
 @dataclass(frozen=True)
@@ -67,24 +51,9 @@ class Entry:
     @property
     def key(self) -> str:
         """What identifies the entry to a person (and to `allowlist remove`)."""
-        f = self.fields
-        if self.kind == "package":
-            return f"{f['name']} ({f.get('action', 'allow')}{' ' + f['versions'] if f.get('versions') else ''})"
-        if self.kind == "index":
-            return str(f["id"])
-        if self.kind == "vcs":
-            return str(f["host"])
-        if self.kind == "url":
-            return str(f["pattern"])
-        if self.kind == "hf":
-            return str(f.get("repo") or f.get("org"))
-        if self.kind == "pickle":
-            return ", ".join(f["globals"])
-        if self.kind == "exception":
-            if f.get("vulnerability"):
-                return str(f["vulnerability"])
-            return f"{f['rule']} {f.get('path', '*')}"
-        return "?"  # pragma: no cover - every kind is handled above
+        from mlwarden.policy.kinds import TABLE
+
+        return TABLE[self.kind].label(self.fields)
 
 
 class Status(str, enum.Enum):
