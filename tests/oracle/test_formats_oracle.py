@@ -89,8 +89,11 @@ def test_no_jinja_escape_gets_through_transformers_sandbox() -> None:
 def test_torchscript_calls_that_run_at_load_are_flagged(ts_base: bytes) -> None:
     samples = fs.torchscript_samples(ts_base)
     ran = harness.run_loaders(samples)
-    assert len(ran) >= len(samples) // 2
-    assert missed(samples, ran) == []
+    # code edits run (torch.ops.aten.* is not TorchScript syntax); pickled payloads in constants.pkl/data.pkl
+    # do not (torch's own unpickler resolves no such globals) but are flagged all the same
+    assert {name for name in ran if "pkl" in name} == set()
+    assert len(ran) >= 6
+    assert missed(samples, {name for name, _, _ in samples}) == []
 
 
 def test_distcp_items_and_metadata_that_run_are_flagged() -> None:
