@@ -183,7 +183,7 @@ def wrap(payload: str, how: str) -> str:
 
 
 PLACES = ("chat_template.jinja", "tokenizer_config.json", "tokenizer_config-list", "chat_template.json",
-          "gguf", "gguf-named", "config.yaml")
+          "gguf", "gguf-named", "config.yaml", "tokenizer_config-dict")
 
 
 def place_template(template: str, place: str) -> Writer:
@@ -196,6 +196,10 @@ def place_template(template: str, place: str) -> Writer:
             return place
         if place == "tokenizer_config-list":
             value = [{"name": "default", "template": CHATML}, {"name": "tool_use", "template": template}]
+            (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": value}))
+            return "tokenizer_config.json"
+        if place == "tokenizer_config-dict":  # transformers keeps a dict of named templates as it is
+            value = {"default": CHATML, "rag": template}
             (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": value}))
             return "tokenizer_config.json"
         if place == "chat_template.json":

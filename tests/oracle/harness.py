@@ -66,6 +66,8 @@ def _templates(path):
     value = document.get("chat_template")
     if isinstance(value, list):  # transformers: a list of {name, template}; every named one can be chosen
         return [item["template"] for item in value]
+    if isinstance(value, dict):  # kept as a dict of named templates by the tokenizer
+        return list(value.values())
     return [value]
 
 def _render(path, sandboxed):

@@ -342,6 +342,13 @@ def templates_in(document: Any, path: str = "", depth: int = 0) -> Iterator[tupl
                 for i, item in enumerate(value):
                     if isinstance(item, dict) and isinstance(item.get("template"), str):
                         yield f"{where}[{item.get('name', i)}]", item["template"]
+            elif keyname == "chat_template" and isinstance(value, dict):
+                # a dict of named templates: transformers keeps it as it is and renders the one asked for
+                for name, item in value.items():
+                    if isinstance(item, str):
+                        yield f"{where}[{name}]", item
+                    else:
+                        yield from templates_in(item, f"{where}.{name}", depth + 1)
             else:
                 yield from templates_in(value, where, depth + 1)
     elif isinstance(document, list):
