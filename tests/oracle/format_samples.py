@@ -199,8 +199,8 @@ def place_template(template: str, place: str) -> Writer:
             (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": value}))
             return "tokenizer_config.json"
         if place == "tokenizer_config-dict":  # transformers keeps a dict of named templates as it is
-            value = {"default": CHATML, "rag": template}
-            (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": value}))
+            named = {"default": CHATML, "rag": template}
+            (folder / "tokenizer_config.json").write_text(json.dumps({"chat_template": named}))
             return "tokenizer_config.json"
         if place == "chat_template.json":
             (folder / place).write_text(json.dumps({"chat_template": template}))
@@ -594,10 +594,10 @@ def benign_skops(folder: Path) -> None:
 def keras_samples() -> list[Sample]:
     out: list[Sample] = []
     for variant in ("lambda-bytecode", "module-os", "module-builtins-exec", "nested-lambda", "torch-wrapper",
-                    "torch-wrapper-raw", "activation-lambda"):
+                    "torch-wrapper-raw", "activation-lambda", "unzipped-lambda"):
         for ext in (".keras", ".h5"):
             for loader in ("keras", "keras-unsafe"):
-                if ext == ".h5" and variant.startswith(("module", "torch", "activation")):
+                if ext == ".h5" and variant.startswith(("module", "torch", "activation", "unzipped")):
                     continue
                 out.append((f"keras-{variant}{ext}-{loader}", _keras_writer(variant, ext), loader))
     return out
@@ -609,10 +609,15 @@ def _keras_writer(variant: str, ext: str) -> Writer:
         import keras  # type: ignore[import-untyped]
 
         name = f"model{ext}"
-        if variant in ("lambda-bytecode", "nested-lambda", "activation-lambda"):
+        if variant in ("lambda-bytecode", "nested-lambda", "activation-lambda", "unzipped-lambda"):
             with tempfile.TemporaryDirectory() as scratch, _chdir(scratch):
                 # building the model traces the Lambda once: its marker lands in a scratch folder, not here
-                _lambda_model(keras, variant).save(folder / name)
+                model = _lambda_model(keras, variant)
+                if variant == "unzipped-lambda":  # load_model also reads a folder (config.json + weights)
+                    name = "model_folder"
+                    keras.saving.save_model(model, folder / name, zipped=False)
+                else:
+                    model.save(folder / name)
             if variant == "activation-lambda":
                 _rewrite_keras_config(folder / name, variant)
             return name

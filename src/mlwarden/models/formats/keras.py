@@ -20,7 +20,7 @@ def check_keras_config(config: Any) -> list[Problem]:
 
     problems: list[Problem] = []
     for node in _walk(config):
-        if node.get("class_name") == "__lambda__":
+        if node.get("class_name") == "__lambda__" and not _in_lambda_layer(node, config):
             # any argument may be a lambda (an activation, a loss...): serialization_lib func_load()s its
             # marshalled bytecode when safe_mode is off, outside any Lambda layer
             problems.append((KERAS_LAMBDA, "config holds a Python lambda as marshalled bytecode (__lambda__); it "
@@ -46,6 +46,12 @@ def check_keras_config(config: Any) -> list[Problem]:
             problems.append((rule, f"config references {module}.{node.get('class_name', '?')} outside Keras"
                              + (f": {reason}" if reason else ""), f"module:{module}"))
     return problems
+
+
+def _in_lambda_layer(node: dict[str, Any], config: Any) -> bool:
+    """Whether a __lambda__ value is the function of a Lambda layer (that layer is reported already)."""
+    return any(layer.get("class_name") == "Lambda" and isinstance(layer.get("config"), dict)
+               and layer["config"].get("function") is node for layer in _walk(config))
 
 
 def _is_module_path(value: object) -> bool:
@@ -111,6 +117,26 @@ def report_config(raw: bytes | str, member: str | None, scan: Scan) -> None:
             scan.unverified(member, f"TorchModuleWrapper {name!r} holds a module that is not base64", "keras-torch")
         else:
             scan.nested(data, label, name=f"{name}.pt")  # what torch.load reads: a torch.save archive or a pickle
+
+
+# --- config.json of an unzipped Keras model (saving_lib.load_model of a folder; keras_hub presets) ---------
+_MAX_CONFIG = 64 << 20
+
+
+def _sniff_config(head: bytes, name: str, size: int | None) -> bool:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return base == "config.json" and b'"class_name"' in head and (size is None or size <= _MAX_CONFIG)
+
+
+def _scan_config(blob: Blob, scan: Scan) -> None:
+    raw = blob.file.read(_MAX_CONFIG + 1)
+    if len(raw) > _MAX_CONFIG:
+        scan.unverified(blob.member, f"Keras config larger than {_MAX_CONFIG} bytes", "keras-config")
+        return
+    report_config(raw, blob.member, scan)
+
+
+CONFIG = Format("keras-config", _sniff_config, _scan_config, seekable=False)
 
 
 # --- HDF5 (.h5 Keras files) --------------------------------------------------------------------------------

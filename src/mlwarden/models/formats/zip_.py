@@ -149,7 +149,9 @@ def _keras_configs(f: BinaryIO, members: list[zipread.ZipMember], member: str | 
         if len(raw) > _MAX_CONFIG:
             scan.unverified(label, f"Keras config larger than {_MAX_CONFIG} bytes", "keras-config")
             continue
-        if keras_like or b'"class_name"' in raw[:4096]:
+        if keras_like and b'"class_name"' not in raw[:4096]:
+            # with "class_name" in its first bytes the member's own scan reads it (keras.CONFIG); a Keras
+            # archive's config without it is read here so that it is never skipped
             keras.report_config(raw, label, scan)
 
 
