@@ -38,8 +38,8 @@ def check_keras_config(config: Any) -> list[Problem]:
             what = "with marshalled Python bytecode" if has_code else "calling a Python function"
             problems.append((KERAS_LAMBDA, f"Lambda layer {name!r} {what}; it runs when the model is loaded",
                              f"lambda:{name}"))
-        module = node.get("module")
-        if _is_module_path(module) and not str(module).startswith(_KERAS_MODULES) and not (
+        module = node.get("module")  # a serialized object names its class: module + class_name
+        if "class_name" in node and _is_module_path(module) and not str(module).startswith(_KERAS_MODULES) and not (
                 module == "builtins" and node.get("class_name") == "function"):  # keras' own functions by name
             reason = dangerous_reason(f"{module}.{node.get('class_name', '')}")
             rule = PICKLE_DANGEROUS_CALLABLE if reason else KERAS_LAMBDA
