@@ -270,7 +270,8 @@ def test_cooldown_with_index_asks_only_for_pins_without_times(tmp_path: Path, mo
 
     asked: list[str] = []
 
-    def fake(pins: list[Pin], cache_dir: Path, *, timeout: float = 10.0) -> dict[tuple[str, str], str]:
+    def fake(pins: list[Pin], cache_dir: Path, *, timeout: float = 10.0,
+             url_template: str = "") -> dict[tuple[str, str], str]:
         asked.extend(p.name for p in pins)
         return {("requests", "2.32.3"): "2026-06-19T00:00:00Z"}
 

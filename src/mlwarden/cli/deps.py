@@ -17,17 +17,27 @@ _installed_option = click.option(
 @click.command(short_help="Pinning, hashes, sources, typosquats of dependencies (offline).")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_installed_option
+@click.option("--online", is_flag=True, help="Ask the index's JSON API (PyPI, or --pypi-url) for the upload times "
+              "the lock files do not record, for the policy's cooldown (cached in --cache-dir). Off by default.")
+@click.option("--pypi-url", help="JSON API base of the index for --online (a mirror; default "
+              "https://pypi.org/pypi).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where --online caches upload times (default: $XDG_CACHE_HOME/mlwarden).")
 @output_options
-def deps(paths: tuple[Path, ...], installed: tuple[Path, ...], opts: Options) -> int:
+def deps(paths: tuple[Path, ...], installed: tuple[Path, ...], online: bool, pypi_url: str | None,
+         cache_dir: Path | None, opts: Options) -> int:
     """Check requirements files, pyproject.toml, uv.lock, poetry.lock, Pipfile.lock, pylock.toml and conda
     environment files (default: every one in the repository) against the policy: unpinned requirements,
     missing hashes, indexes, find-links, channels, VCS hosts and direct URLs not allowed, VCS refs that are
     not commits, dependency confusion, denied packages and typosquats. Offline. Finding no dependency file
-    at all is an error (exit 2), never a pass."""
+    at all is an error (exit 2), never a pass. With a cooldown in the policy (cooldown_days), versions
+    uploaded too recently are findings unless an allowlist entry names the version; --online asks the index
+    for upload times a lock does not record."""
     from mlwarden.deps.check import DepsCheck
 
-    return run_pipeline([DepsCheck(audit=False, required=True, installed=installed)], paths, opts, category="deps",
-                        default_to_root=True, named_always=True)
+    check = DepsCheck(audit=False, required=True, installed=installed, index_times=online, pypi_url=pypi_url,
+                      cache_dir=cache_dir)
+    return run_pipeline([check], paths, opts, category="deps", default_to_root=True, named_always=True)
 
 
 @click.command(short_help="Known vulnerabilities: offline OSV database or online services.")

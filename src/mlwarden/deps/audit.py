@@ -37,13 +37,11 @@ def auditable_pins(manifests: Iterable[Manifest]) -> tuple[list[Pin], list[tuple
     """Pins to audit, and pins that cannot be (no exact version). Ranges in pyproject.toml are left to the
     lock file when one is among the inputs."""
     manifests = list(manifests)
-    has_lock = any(m.kind in ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock", "conda-lock",
-                              "conda-explicit", "installed")
-                   for m in manifests)
+    left_to_lock = superseded_by_lock(manifests)
     pins: list[Pin] = []
     unaudited: list[tuple[Pin, str]] = []
     for manifest in manifests:
-        if manifest.kind in ("pyproject", "setup.cfg", "Pipfile") and has_lock:
+        if manifest.file in left_to_lock:
             continue
         for pin in manifest.pins:
             if pin.ecosystem != "PyPI":
@@ -58,6 +56,16 @@ def auditable_pins(manifests: Iterable[Manifest]) -> tuple[list[Pin], list[tuple
             else:
                 pins.append(pin)
     return pins, unaudited
+
+
+def superseded_by_lock(manifests: Iterable[Manifest]) -> set[str]:
+    """Declaration files (pyproject.toml, setup.cfg, Pipfile) whose ranges a lock among ``manifests`` resolves:
+    the audit judges the lock's releases instead."""
+    manifests = list(manifests)
+    if not any(m.kind in ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock", "conda-lock",
+                          "conda-explicit", "installed") for m in manifests):
+        return set()
+    return {m.file for m in manifests if m.kind in ("pyproject", "setup.cfg", "Pipfile")}
 
 
 def audit_offline(pins: list[Pin], db: OsvDatabase, policy: Policy) -> AuditResult:

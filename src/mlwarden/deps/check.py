@@ -28,6 +28,8 @@ class DepsCheck:
     required: bool = False  # `deps` / `audit` asked: finding no dependency file is an error, not a pass
     max_db_age: int | None = None  # days; an older OSV database is an error
     installed: tuple[Path, ...] = ()  # installed environments read too (--installed)
+    index_times: bool = False  # `deps --online`: upload times the locks lack come from the index (the cooldown)
+    pypi_url: str | None = None  # the index's JSON API base (a mirror); default PyPI
 
     def wants(self, path: Path) -> bool:
         from mlwarden.deps.formats import kind_of
@@ -37,6 +39,7 @@ class DepsCheck:
     def check(self, files: Sequence[Path], run: Run) -> Outcome:
         from mlwarden.deps.run import (
             check_dependencies,
+            coverage_notes,
             manifest_errors,
             no_dependency_files,
             parse_all,
@@ -53,7 +56,13 @@ class DepsCheck:
         manifests = parse_all(files, run.base, installed=self.installed)
         outcome.files = len(manifests)
         if self.policy_checks:
-            checked = check_dependencies(manifests, run.policy)
+            index = None
+            if self.index_times:
+                from mlwarden.deps.cooldown import json_api_template
+                from mlwarden.deps.osv import default_cache_dir
+
+                index = ((self.cache_dir or default_cache_dir()) / "pypi", json_api_template(self.pypi_url))
+            checked = check_dependencies(manifests, run.policy, index=index)
             outcome.findings += checked.findings
             outcome.waived += checked.waived
             outcome.errors += checked.errors
@@ -61,6 +70,7 @@ class DepsCheck:
         else:
             outcome.findings += read_findings(manifests)
             outcome.errors += manifest_errors(manifests)
+            outcome.notes += [f"dependencies: {note}" for note in coverage_notes(manifests)]
         database = self.database or run.config.osv_db
         wants_audit = self.audit if self.audit is not None else bool(database)
         if wants_audit:

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -90,43 +91,51 @@ def check_cooldown(manifests: Iterable[Manifest], days: int, policy: Policy, *,
 
 
 def upload_times_online(pins: Iterable[Pin], cache_dir: Path, *, timeout: float = 10.0,
-                        url_template: str = PYPI_JSON) -> dict[tuple[str, str], str]:
+                        url_template: str = PYPI_JSON, workers: int = 8) -> dict[tuple[str, str], str]:
     """Newest upload time of each (name, version) from PyPI's JSON API, cached per release (releases are
     immutable except for added files, so a cached time only ever errs towards older). Failures are left out:
-    the caller lists them as unknown."""
-    import urllib.error
-    import urllib.request
+    the caller lists them as unknown. Look-ups run in a few threads: a lock names hundreds of releases."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    out: dict[tuple[str, str], str] = {}
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    wanted: dict[tuple[str, str], None] = {}
     for pin in pins:
         if pin.version is None:
             continue
         name = canonicalize_name(pin.name)
-        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name) or not re.fullmatch(r"[A-Za-z0-9._+!-]+", pin.version):
-            continue
-        cached = cache_dir / f"pypi-upload-{name}-{pin.version}.json"
-        try:
-            out[(name, pin.version)] = json.loads(cached.read_text(encoding="utf-8"))["uploaded"]
-            continue
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-        try:
-            with urllib.request.urlopen(url_template.format(name=name, version=pin.version),  # noqa: S310 - https
-                                        timeout=timeout) as response:
-                data = json.loads(response.read(16 * 1024 * 1024))
-            times = [u.get("upload_time_iso_8601") for u in data.get("urls", []) if isinstance(u, dict)]
-            newest = max(t for t in times if isinstance(t, str))
-        except (urllib.error.URLError, OSError, ValueError, TypeError, AttributeError):
-            continue
-        out[(name, pin.version)] = newest
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps({"uploaded": newest}), encoding="utf-8")
-            os.replace(tmp, cached)
-        except OSError:
-            pass
-    return out
+        if re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name) and re.fullmatch(r"[A-Za-z0-9._+!-]+", pin.version):
+            wanted[(name, pin.version)] = None
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        found = list(pool.map(lambda key: _upload_time(key[0], key[1], cache_dir, timeout, url_template), wanted))
+    return {key: time for key, time in zip(wanted, found, strict=True) if time is not None}
+
+
+def _upload_time(name: str, version: str, cache_dir: Path, timeout: float, url_template: str) -> str | None:
+    import urllib.error
+    import urllib.request
+
+    cached = cache_dir / f"pypi-upload-{name}-{version}.json"
+    try:
+        value = json.loads(cached.read_text(encoding="utf-8"))["uploaded"]
+        if isinstance(value, str):
+            return value
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        with urllib.request.urlopen(url_template.format(name=name, version=version),  # noqa: S310 - https
+                                    timeout=timeout) as response:
+            data = json.loads(response.read(16 * 1024 * 1024))
+        times = [u.get("upload_time_iso_8601") for u in data.get("urls", []) if isinstance(u, dict)]
+        newest = max(t for t in times if isinstance(t, str))
+    except (urllib.error.URLError, OSError, ValueError, TypeError, AttributeError):
+        return None
+    tmp = cached.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(json.dumps({"uploaded": newest}), encoding="utf-8")
+        os.replace(tmp, cached)
+    except OSError:
+        pass
+    return newest
 
 
 def with_times(pins: Iterable[Pin], times: dict[tuple[str, str], str]) -> list[Pin]:
@@ -135,11 +144,19 @@ def with_times(pins: Iterable[Pin], times: dict[tuple[str, str], str]) -> list[P
 
 
 def check_cooldown_with_index(manifests: list[Manifest], days: int, policy: Policy, cache_dir: Path, *,
-                              now: dt.datetime | None = None, timeout: float = 10.0) -> CooldownResult:
+                              now: dt.datetime | None = None, timeout: float = 10.0,
+                              url_template: str = PYPI_JSON) -> CooldownResult:
     """The cooldown with the index's upload times for pins whose lock records none (online, cached); what the
     index could not answer stays in the coverage notes."""
     offline = check_cooldown(manifests, days, policy, now=now)
     if not offline.unknown:
         return offline
-    times = upload_times_online(offline.unknown, cache_dir, timeout=timeout)
+    times = upload_times_online(offline.unknown, cache_dir, timeout=timeout, url_template=url_template)
     return check_cooldown(manifests, days, policy, now=now, times=times)
+
+
+def json_api_template(base: str | None) -> str:
+    """The per-release JSON URL of an index's JSON API base (a PyPI mirror, or PyPI itself by default)."""
+    if not base:
+        return PYPI_JSON
+    return base.rstrip("/") + "/{name}/{version}/json"

@@ -44,7 +44,7 @@ LOCK_NAMES = {"uv.lock": "uv.lock", "poetry.lock": "poetry.lock", "Pipfile.lock"
               "Pipfile": "Pipfile"}
 LOCK_KINDS = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock", "conda-lock", "conda-explicit")
 # "deps" and "dependencies" folders are left out: they hold code and data (a package named deps) as often as pins.
-_REQUIREMENT_FOLDERS = {"requirements", "reqs", "requirements.d"}
+_REQUIREMENT_FOLDERS = {"requirements", "reqs", "requirements.d", "constraints"}
 # pip-tools inputs with conventional names (a bare *.in is too often MANIFEST.in or an autoconf template).
 _IN_NAMES = {"base", "dev", "test", "tests", "testing", "docs", "doc", "prod", "production", "lint", "ci",
              "local", "main", "build", "extras", "optional", "all", "runtime", "develop", "development"}
@@ -52,6 +52,7 @@ PYLOCK_VERSIONS = ("1.0",)
 UV_LOCK_VERSIONS = (1,)
 POETRY_LOCK_MAJORS = ("1", "2")
 CONDA_LOCK_VERSIONS = (1,)
+PIPFILE_SPEC = 6  # the Pipfile.lock format version pipenv has written since 2018
 
 
 class FieldError(Exception):
@@ -80,7 +81,8 @@ def kind_of(path: Path) -> str | None:
     if re.fullmatch(r"conda-[\w-]+\.lock", name):
         return "conda-explicit"
     lower = name.lower()
-    if re.fullmatch(r".*requirements.*\.(txt|in|pip)|constraints.*\.(txt|in)", lower):
+    # rye and pip-compile wrappers write requirements.lock / requirements-dev.lock in pip's format.
+    if re.fullmatch(r".*requirements.*\.(txt|in|pip)|.*constraints.*\.(txt|in)|requirements[\w.-]*\.lock", lower):
         return "requirements"
     if path.parent.name.lower() in _REQUIREMENT_FOLDERS and lower.endswith((".txt", ".in")) \
             and not lower.startswith(("readme", "license", "licence", "changelog", "notes", "authors")):
@@ -108,7 +110,7 @@ def parse_file(path: Path, root: Path, *, explicit: bool = True) -> list[Manifes
     manifest = Manifest(file=display, kind=kind)
     included: list[Manifest] = []
     try:
-        text = read_text(path, utf8_only=kind not in ("conda", "conda-explicit"))
+        text = read_text(path, utf8_only=kind != "conda")  # conda reads explicit files as UTF-8 text
         included = _PARSERS[kind](text, manifest, path, root) or []
     except ReadFailure as exc:
         manifest.fatal(str(exc), _error_line(str(exc)))
@@ -623,6 +625,7 @@ def _uv_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
     for index, package in enumerate(packages):
         names.add(_name(_table(package, f"package[{index}]").get("name"), f"package[{index}].name"))
     timed = registry = 0
+    local: list[str] = []
     for index, package in enumerate(packages):
         where = f"package[{index}]"
         name = _name(package.get("name"), f"{where}.name")
@@ -651,14 +654,77 @@ def _uv_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         elif "directory" in source:
             src = Source("path", redact(str(_text(source["directory"], f"{where}.source.directory"))))
         elif "editable" in source or "virtual" in source:
-            continue  # the project itself or a workspace member: local code, not a download
+            if str(source.get("editable", source.get("virtual"))) not in (".", ""):
+                local.append(name)  # a workspace member: local code, not a download (the project is not a dep)
+            continue
         else:
             raise FieldError(f"{where}.source: no registry, git, url, path, directory, editable or virtual key")
         manifest.pins.append(Pin(name, version, f"=={version}" if version else "", manifest.file, line,
                                  tuple(hashes), src, locked=True, uploaded=uploaded))
+    _local_note(manifest, local, "editable or virtual")
+    installed_under = _uv_markers(packages)  # every pin of the manifest is this file's
+    manifest.pins[:] = [replace(pin, markers=installed_under.get((_canonical(pin.name), pin.version), pin.markers))
+                        for pin in manifest.pins]
     if registry and timed < registry:
         manifest.notes.append(f"{registry - timed} of {registry} registry packages have no upload-time "
                               "(uv before 0.7 wrote none): the cooldown is not checked for them")
+
+
+def _uv_markers(packages: list[Any]) -> dict[tuple[str, str | None], str | None]:
+    """The marker `uv export` writes for each package: the graph walked from the project (its extras and
+    groups all selected, as `--all-extras --all-groups`), ANDing edge markers along each path (deps/markers.py)."""
+    from mlwarden.deps.markers import as_marker, propagate
+
+    def mapping(value: object) -> dict[str, Any]:  # a wrong-typed field adds no edge (the reader reports it)
+        return value if isinstance(value, dict) else {}
+
+    def items(value: object) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    versions: dict[str, list[str | None]] = {}
+    for package in packages:
+        if isinstance(package, dict) and isinstance(package.get("name"), str):
+            version = package.get("version")
+            versions.setdefault(_canonical(package["name"]), []).append(version if isinstance(version, str) else None)
+
+    def targets(dep: Any) -> list[tuple[Any, str | None]]:
+        if not isinstance(dep, dict) or not isinstance(dep.get("name"), str):
+            return []
+        name = _canonical(dep["name"])
+        version = dep.get("version") if isinstance(dep.get("version"), str) else \
+            (versions.get(name) or [None])[0]
+        marker = dep.get("marker") if isinstance(dep.get("marker"), str) else None
+        base = (name, version)
+        extras = items(dep.get("extra"))
+        return [(base, marker), *(((base, str(e)), marker) for e in extras)]
+
+    edges: dict[Any, list[tuple[Any, str | None]]] = {}
+    roots: list[tuple[Any, str | None]] = []
+    members: list[Any] = []
+    for package in packages:
+        if not isinstance(package, dict) or not isinstance(package.get("name"), str):
+            continue
+        version = package.get("version") if isinstance(package.get("version"), str) else None
+        key = (_canonical(package["name"]), version)
+        base = edges.setdefault(key, [])
+        for dep in items(package.get("dependencies")):
+            base += targets(dep)
+        optional = mapping(package.get("optional-dependencies"))
+        groups = mapping(package.get("dev-dependencies"))
+        for extra, deps in optional.items():
+            edges[(key, extra)] = [(key, None), *(t for dep in items(deps) for t in targets(dep))]
+        source = mapping(package.get("source"))
+        if source.keys() & {"editable", "virtual"}:
+            members.append(key)
+            if str(source.get("editable", source.get("virtual"))) == ".":
+                roots.append((key, None))
+            # the project's own extras and groups are all selected
+            edges[key] = base + [((key, extra), None) for extra in optional] + \
+                [t for deps in groups.values() for dep in items(deps) for t in targets(dep)]
+    conditions = propagate(roots or [(m, None) for m in members], edges)
+    return {key: as_marker(condition) for key, condition in conditions.items()
+            if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], (str, type(None)))
+            and not isinstance(key[0], tuple)}
 
 
 def _uv_dependencies_present(package: dict[str, Any], where: str, name: str, names: set[str],
@@ -673,6 +739,15 @@ def _uv_dependencies_present(package: dict[str, Any], where: str, name: str, nam
             if wanted not in names:
                 raise ReadFailure(f"{name} depends on {wanted}, which the lock does not contain "
                                   "(a truncated or edited uv.lock)")
+
+
+def _local_note(manifest: Manifest, names: list[str], what: str) -> None:
+    """Local packages a lock records but that are no download (the project, workspace members, path
+    dependencies): said in coverage, never dropped silently."""
+    if names:
+        shown = ", ".join(sorted(names)[:8]) + (", …" if len(names) > 8 else "")
+        manifest.notes.append(f"{len(names)} local {what} package{'' if len(names) == 1 else 's'} ({shown}): "
+                              "local code, not audited")
 
 
 # --- poetry.lock ------------------------------------------------------------------------------------------------
@@ -691,6 +766,7 @@ def _poetry_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
     old_hashes = _canonical_keys(_table(metadata.get("hashes"), "metadata.hashes"))
     lines = _Lines(text)
     headers = lines.headers("[[package]]")
+    local: list[str] = []
     for index, package in enumerate(_array(data.get("package"), "package")):
         where = f"package[{index}]"
         package = _table(package, where)
@@ -716,15 +792,26 @@ def _poetry_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         elif kind == "file":
             src = Source("path", url)
         elif kind == "directory":
-            continue  # local project code (a path dependency), not a download
+            local.append(name)  # local project code (a path dependency), not a download
+            continue
         markers = package.get("markers", package.get("marker"))
-        if isinstance(markers, dict):  # 2.x: one marker per group
-            markers = " or ".join(f"({m})" for m in markers.values() if isinstance(m, str)) or None
         groups = package.get("groups") or ([package["category"]] if isinstance(package.get("category"), str) else [])
+        if isinstance(markers, dict):  # 2.1: one marker per group; a group without one installs it everywhere
+            unconditional = any(isinstance(g, str) and g not in markers for g in _array(groups, f"{where}.groups"))
+            markers = None if unconditional else \
+                " or ".join(f"({m})" for m in markers.values() if isinstance(m, str)) or None
         manifest.pins.append(Pin(name, pinned, f"=={pinned}" if pinned else "", manifest.file,
                                  headers[index] if index < len(headers) else None, tuple(hashes), src,
                                  markers=_text(markers, f"{where}.markers"), locked=True,
                                  groups=tuple(_strings(groups, f"{where}.groups"))))
+    _local_note(manifest, local, "directory")
+    if tuple(int(n) for n in re.findall(r"\d+", version)[:2]) < (2, 1):
+        # before 2.1 poetry installs by the graph from pyproject.toml, not by the package's own marker
+        from mlwarden.deps.poetry_markers import poetry_markers, read_pyproject
+
+        walked = poetry_markers(_array(data.get("package"), "package"), read_pyproject(path))
+        if walked is not None:
+            manifest.pins[:] = [replace(p, markers=walked.get(_canonical(p.name), p.markers)) for p in manifest.pins]
 
 
 def _canonical(name: str) -> str:
@@ -752,6 +839,7 @@ def _pdm_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
     headers = lines.headers("[[package]]")
     packages = [_table(p, f"package[{i}]") for i, p in enumerate(_array(data.get("package"), "package"))]
     names = {_canonical(_name(p.get("name"), f"package[{i}].name")) for i, p in enumerate(packages)}
+    local: list[str] = []
     for index, package in enumerate(packages):
         where = f"package[{index}]"
         name = _name(package.get("name"), f"{where}.name")
@@ -775,12 +863,14 @@ def _pdm_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
             src = Source("url", redact(str(_text(package["url"], f"{where}.url"))))
         elif package.get("path"):
             if package.get("editable"):
-                continue  # the project itself or a local editable package: local code
+                local.append(name)  # the project itself or a local editable package: local code
+                continue
             src = Source("path", redact(str(_text(package["path"], f"{where}.path"))))
         manifest.pins.append(Pin(name, pinned, f"=={pinned}" if pinned else "", manifest.file,
                                  headers[index] if index < len(headers) else None, tuple(hashes), src,
                                  markers=_text(package.get("marker"), f"{where}.marker"), locked=True,
                                  groups=tuple(_strings(package.get("groups"), f"{where}.groups"))))
+    _local_note(manifest, local, "editable")
 
 
 # --- Pipfile.lock -----------------------------------------------------------------------------------------------
@@ -790,6 +880,12 @@ def _pipfile_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None
     meta = _table(data.get("_meta"), "_meta")
     if not meta:
         manifest.fatal("no _meta table: not a Pipfile.lock, or a truncated one; nothing was checked")
+        return
+    spec = meta.get("pipfile-spec")
+    # Absent in hand-written and very old locks (read as before); present, it must be a version pipenv wrote.
+    if spec is not None and (isinstance(spec, bool) or not isinstance(spec, int) or not 1 <= spec <= PIPFILE_SPEC):
+        manifest.fatal(f"pipfile-spec {redact(str(spec))[:20]!r} is not supported (pipenv writes "
+                       f"{PIPFILE_SPEC}); nothing was checked", lines.find("pipfile-spec"))
         return
     named = _pipenv_sources(_array(meta.get("sources"), "_meta.sources"), "_meta.sources", manifest, lines)
     merged: dict[tuple[str, str | None, Source | None], Pin] = {}
@@ -1018,6 +1114,9 @@ def _conda_explicit(text: str, manifest: Manifest, path: Path, root: Path) -> No
     if "@EXPLICIT" not in text:
         raise ReadFailure("no @EXPLICIT line: not a conda explicit lock file")
     seen_explicit = False
+    # `--md5` files carry a checksum on every package line
+    hashed = any("#" in line and not line.lstrip().startswith("#") for line in text.split("@EXPLICIT", 1)[1]
+                 .splitlines())
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if line == "@EXPLICIT":
@@ -1035,6 +1134,11 @@ def _conda_explicit(text: str, manifest: Manifest, path: Path, root: Path) -> No
         name, version, _build = parts
         hashes = (f"md5:{digest}",) if re.fullmatch(r"[0-9a-f]{32}", digest) else \
             (f"sha256:{digest}",) if re.fullmatch(r"[0-9a-f]{64}", digest) else ()
+        if digest and not hashes:
+            manifest.problem(f"{name}: the checksum after '#' is neither an md5 nor a sha256 digest (cut short?): "
+                             "it can never match, so conda's install fails", number)
+        elif not digest and hashed:
+            manifest.problem(f"{name}: no checksum while the other packages have one (a line cut short?)", number)
         manifest.pins.append(Pin(name, version, f"=={version}", manifest.file, number, hashes,
                                  Source("conda-channel", _conda_channel(redact(url))), ecosystem="conda",
                                  locked=True))

@@ -106,7 +106,12 @@ def _parse(path: Path, walk: _Walk, *, constraint: bool) -> list[Manifest]:
         except ReadFailure as exc:
             manifest.fatal(str(exc))
             return [manifest]
-        return [manifest, *parse_lines(logical_lines(text), manifest, path, walk, constraint=constraint)]
+        included = parse_lines(logical_lines(text), manifest, path, walk, constraint=constraint)
+        last = text.rstrip("\n").rsplit("\n", 1)[-1]
+        if last.endswith("\\") and not _COMMENT.match(last):
+            # pip joins the continuation with nothing; no tool writes a file that ends mid-requirement.
+            manifest.problem("the file ends in a line continuation ('\\'): cut short?", text.count("\n") or 1)
+        return [manifest, *included]
     finally:
         walk.stack.pop()
 
@@ -244,7 +249,7 @@ def _requirement(line: str, number: int, manifest: Manifest, path: Path, constra
         if tokens is None:
             return
         for name, value in _option_values(tokens, number, manifest, _REQ_OPTIONS):
-            if name == "--hash":
+            if name == "--hash" and _hash_ok(value, number, manifest):
                 hashes.append(value)
     text = text.strip()
     if not text:
@@ -254,6 +259,30 @@ def _requirement(line: str, number: int, manifest: Manifest, path: Path, constra
         if constraint:
             pin = _with_groups(pin, ("constraints",))
         manifest.pins.append(pin)
+
+
+# pip's --hash callback accepts only these (pip._internal.utils.hashes.STRONG_HASHES), as "name:hexdigest".
+_HASH_HEX_DIGITS = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+def _hash_ok(value: str, number: int, manifest: Manifest) -> bool:
+    """pip refuses a --hash without "name:" or with another algorithm; a digest of the wrong length or with
+    non-hex characters can never match (a file cut short mid-hash): each is a problem on its line."""
+    algorithm, colon, digest = value.partition(":")
+    if not colon:
+        manifest.problem("--hash needs a hash name followed by a value (--hash=sha256:…); pip refuses this line",
+                         number)
+        return False
+    if algorithm not in _HASH_HEX_DIGITS:
+        manifest.problem(f"--hash algorithm {redact(algorithm)[:20]!r} is not one pip allows (sha256, sha384, "
+                         "sha512); pip refuses this line", number)
+        return False
+    wanted = _HASH_HEX_DIGITS[algorithm]
+    if len(digest) != wanted or not re.fullmatch(r"[0-9a-fA-F]*", digest):
+        manifest.problem(f"--hash {algorithm} digest is {len(digest)} characters, not {wanted} hex digits (cut "
+                         "short or mistyped): it can never match, so the install fails", number)
+        return False
+    return True
 
 
 def _with_groups(pin: Pin, groups: tuple[str, ...]) -> Pin:
@@ -276,8 +305,11 @@ def _pin(text: str, number: int, manifest: Manifest, hashes: tuple[str, ...], pa
         egg = _EGG.search(location)
         filename = location.split("#")[0].split("?")[0].rstrip("/").rsplit("/", 1)[-1]
         artefact = _WHEEL.match(filename) or _SDIST.match(filename)
-        name = egg.group(1) if egg else artefact.group(1) if artefact else filename
+        name = egg.group(1) if egg else artefact.group(1) if artefact else filename.removesuffix(".git")
         version = artefact.group(2) if artefact and not egg else None
+        if not egg and not artefact and name:
+            manifest.notes.append(f"line {number}: {name!r} is a guess from the URL (no #egg= name): pip learns the "
+                                  "real name only by building the source")
         if len(name) > MAX_NAME_CHARS:
             manifest.problem(f"requirement name longer than {MAX_NAME_CHARS} characters; not read", number)
             return None

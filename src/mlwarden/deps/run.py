@@ -11,10 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mlwarden.deps.formats import kind_of, parse_file
-from mlwarden.deps.model import Manifest
+from mlwarden.deps.model import Manifest, Pin
 from mlwarden.findings import Finding, Location, Report, ScanError
 from mlwarden.policy.model import Policy
-from mlwarden.rules import DEP_UNPARSABLE
 
 
 def dependency_files(files: Iterable[Path]) -> list[Path]:
@@ -53,28 +52,58 @@ def no_dependency_files(root: Path, command: str = "deps") -> ScanError:
 
 
 def read_findings(manifests: Iterable[Manifest]) -> list[Finding]:
-    """For commands that do not run the policy checks (audit): lines that could not be read (MW308) and what
-    readers found themselves (.pth files), so nothing unread passes."""
+    """For commands that do not run the policy checks (audit): every line or part that could not be read
+    (unparsable lines, options pip refuses, include cycles, dynamic dependencies) and what readers found
+    themselves (.pth files), so nothing unread passes."""
+    from mlwarden.deps.audit import superseded_by_lock
     from mlwarden.rules import make_finding
 
+    manifests = list(manifests)
+    left_to_lock = superseded_by_lock(manifests)  # the audit reads the lock, not these declarations
     out: list[Finding] = []
     for manifest in manifests:
-        out += [make_finding(p.rule, Location(p.file, line=p.line), p.message, f"problem:{p.message}")
-                for p in manifest.problems if p.rule == DEP_UNPARSABLE and not p.fatal]
+        if manifest.file not in left_to_lock:
+            out += [make_finding(p.rule, Location(p.file, line=p.line), p.message, f"problem:{p.message}")
+                    for p in manifest.problems if not p.fatal]
         out += manifest.extra_findings
     return out
 
 
+def _names(pins: list[Pin]) -> str:
+    names = sorted({p.name for p in pins})
+    return ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
+
+
+def manifest_coverage(manifest: Manifest) -> list[str]:
+    """What a manifest holds that no check could judge, said once per file: nothing declared at all, local code
+    (paths, editables, local wheels: no index to check, no release to audit), conda packages (no advisory
+    database or name list covers conda), and the readers' own notes."""
+    notes = list(manifest.notes)
+    if not manifest.pins and not manifest.problems and not manifest.includes and manifest.kind != "installed" \
+            and not manifest.notes:
+        notes.append("declares no dependency (an empty or dependency-free file): nothing in it to check")
+    local = [p for p in manifest.pins if p.source is not None and p.source.kind == "path"]
+    if local:
+        notes.append(f"{len(local)} local path, editable or file dependenc{'y' if len(local) == 1 else 'ies'} "
+                     f"({_names(local)}): local code, not checked against an index nor audited")
+    conda = [p for p in manifest.pins if p.ecosystem == "conda"]
+    if conda:
+        notes.append(f"{len(conda)} conda package{'' if len(conda) == 1 else 's'}: checked for pinning and "
+                     "channels only (no advisory database or typosquat list covers conda)")
+    return notes
+
+
 def coverage_notes(manifests: Iterable[Manifest]) -> list[str]:
-    return [f"{m.file}: {note}" for m in manifests for note in m.notes]
+    return [f"{m.file}: {note}" for m in manifests for note in manifest_coverage(m)]
 
 
 def check_dependencies(manifests: list[Manifest], policy: Policy, *, root: Path | None = None,
-                       now: dt.datetime | None = None) -> Report:
+                       now: dt.datetime | None = None, index: tuple[Path, str] | None = None) -> Report:
     """Policy checks, .pth findings, the cooldown and fatal read problems of ``manifests`` in one Report.
-    ``root`` given and no manifest: the "no dependency file" error."""
+    ``root`` given and no manifest: the "no dependency file" error. ``index`` (cache folder, JSON URL template):
+    upload times the lock files do not record are asked of the index (online, cached) for the cooldown."""
     from mlwarden.deps.checks import check_manifest
-    from mlwarden.deps.cooldown import check_cooldown
+    from mlwarden.deps.cooldown import check_cooldown, check_cooldown_with_index
 
     report = Report(files_scanned=len(manifests))
     if not manifests and root is not None:
@@ -83,10 +112,16 @@ def check_dependencies(manifests: list[Manifest], policy: Policy, *, root: Path 
         report.findings.extend(check_manifest(manifest, policy, fatal_as_findings=False))
         report.findings.extend(manifest.extra_findings)
     report.errors.extend(manifest_errors(manifests))
-    cooldown = check_cooldown(manifests, policy.settings.cooldown_days, policy, now=now)
+    days = policy.settings.cooldown_days
+    if index is not None:
+        cooldown = check_cooldown_with_index(manifests, days, policy, index[0], now=now, url_template=index[1])
+    else:
+        cooldown = check_cooldown(manifests, days, policy, now=now)
     report.findings.extend(cooldown.findings)
     report.waived.extend(cooldown.waived)
     notes = coverage_notes(manifests) + cooldown.coverage()
+    if index is not None and days <= 0:
+        notes.append("--online: the cooldown is off (cooldown_days = 0 in the policy), so no upload time was asked")
     report.inventory["dependencies"] = {
         "files": len(manifests), "pins": sum(len(m.pins) for m in manifests),
         "cooldown_checked": cooldown.checked, "notes": notes}

@@ -79,7 +79,7 @@ def project_identity(root: Path) -> tuple[str, str | None]:
 
 
 def generate(root: Path, files: list[Path], config: Config, policy: Policy, options: Options) -> dict[str, Any]:
-    from mlwarden.deps.run import dependency_files, parse_all
+    from mlwarden.deps.run import coverage_notes, dependency_files, parse_all
 
     name, version = project_identity(root)
     root_ref = f"project:{name}"
@@ -109,6 +109,12 @@ def generate(root: Path, files: list[Path], config: Config, policy: Policy, opti
     notes = [("mlwarden:dependency-graph", graph_note)] if graph_note else []
     notes += [("mlwarden:unread", redact(f"{p.file}:{p.line}: {p.message}" if p.line else f"{p.file}: {p.message}"))
               for m in chosen for p in m.problems]
+    # What no check could judge (local code, conda packages, an empty file), and a project with no dependency
+    # file at all: said in the document, so an SBOM without Python components is never mistaken for a full one.
+    notes += [("mlwarden:not-covered", redact(note)) for note in coverage_notes(chosen)]
+    if not chosen:
+        notes.append(("mlwarden:not-covered", "no dependency file found (requirements, pyproject.toml, lock "
+                      "files, conda environments): the SBOM lists no Python dependencies"))
     if notes:
         metadata["properties"] = _properties(notes)
     if options.timestamp:
@@ -125,7 +131,10 @@ def generate(root: Path, files: list[Path], config: Config, policy: Policy, opti
                          for ref, targets in sorted(dependencies.items())],
     })
     if options.osv_db:
-        vulnerabilities = _vulnerabilities(manifests, options.osv_db, policy, libraries.ref_of)
+        vulnerabilities, warnings = _vulnerabilities(manifests, options.osv_db, policy, libraries.ref_of,
+                                                     max_age_days=config.osv_max_age_days)
+        if warnings:  # records that could not be read: the vulnerability list may lack their advisories
+            metadata["properties"] = _properties([*notes, *(("mlwarden:osv-unread", redact(w)) for w in warnings)])
         if vulnerabilities:
             bom["vulnerabilities"] = vulnerabilities
     return bom
@@ -167,7 +176,7 @@ def _url(value: str) -> str | None:
 def _chosen_manifests(manifests: list[Manifest]) -> list[Manifest]:
     """An installed environment when one was named (--installed), else lock files (they say what gets
     installed), else requirements, else pyproject."""
-    for kinds in (("installed",), LOCK_KINDS, ("requirements", "conda", "Pipfile"), ("pyproject",)):
+    for kinds in (("installed",), LOCK_KINDS, ("requirements", "conda", "Pipfile"), ("pyproject", "setup.cfg")):
         chosen = [m for m in manifests if m.kind in kinds]
         if chosen:
             return chosen
@@ -493,11 +502,14 @@ def _hf_files(snapshot: Path, repo: str, namespace: str | None, name: str,
 
 # --- vulnerabilities -------------------------------------------------------------------------------------------
 def _vulnerabilities(manifests: list[Manifest], osv_db: str, policy: Policy,
-                     refs: dict[tuple[str, str, str | None], str]) -> list[dict[str, Any]]:
+                     refs: dict[tuple[str, str, str | None], str], *,
+                     max_age_days: int | None = None) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """VEX entries, and the database's warnings (records it could not read). The configuration's
+    osv-max-age-days applies as it does to `audit`."""
     from mlwarden.deps.audit import auditable_pins
     from mlwarden.deps.osv import OsvDatabase
 
-    database = OsvDatabase.load(Path(osv_db))
+    database = OsvDatabase.load(Path(osv_db), max_age_days=max_age_days)
     pins, _ = auditable_pins(_chosen_manifests(manifests))
     by_id: dict[str, dict[str, Any]] = {}
     for pin in pins:
@@ -520,7 +532,7 @@ def _vulnerabilities(manifests: list[Manifest], osv_db: str, policy: Policy,
                                      "detail": f"Waived by {waiver.owner} until {waiver.expires}: {waiver.reason}"}
     for entry in by_id.values():
         entry["affects"] = sorted({a["ref"]: a for a in entry["affects"]}.values(), key=lambda a: a["ref"])
-    return [by_id[key] for key in sorted(by_id)]
+    return [by_id[key] for key in sorted(by_id)], database.stats.warnings
 
 
 def to_xml(bom: dict[str, Any]) -> str:

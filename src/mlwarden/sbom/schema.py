@@ -132,7 +132,8 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, list):
         return ("array", tuple(_canonical(v) for v in value))
     if isinstance(value, dict):
-        return ("object", tuple(sorted((k, _canonical(v)) for k, v in value.items())))
+        # sorted by the key's text: a document built in Python (not parsed JSON) may mix int and str keys
+        return ("object", tuple(sorted(((k, _canonical(v)) for k, v in value.items()), key=lambda kv: repr(kv[0]))))
     return ("other", repr(value))
 
 
