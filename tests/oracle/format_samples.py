@@ -466,6 +466,7 @@ def onnx_samples() -> list[Sample]:
     for where in ("initializer", "constant-node", "subgraph"):
         for location in ONNX_LOCATIONS:
             out.append((f"onnx-{where}-{location}", _onnx_writer(location, where), "onnx"))
+            out.append((f"ort-{where}-{location}", _onnx_writer(location, where), "onnxruntime"))
     return out
 
 
@@ -505,6 +506,18 @@ def _onnx_writer(location: str, where: str) -> Writer:
         return "model.onnx"
 
     return write
+
+
+def onnx_inside_writer(folder: Path) -> str:
+    """Positive control: the same model reading SECRET's bytes from a file INSIDE its folder (the loaders read it:
+    so the harness would see an escape if a loader allowed one)."""
+    from tests.oracle.harness import SECRET
+
+    (folder / "SECRETS").write_bytes(SECRET)
+    main = _onnx_writer("../SECRET", "initializer")(folder)
+    data = (folder / main).read_bytes()
+    (folder / main).write_bytes(data.replace(b"../SECRET", b"./SECRETS"))  # same length: the protobuf holds
+    return main
 
 
 def benign_onnx(folder: Path) -> None:

@@ -15,7 +15,8 @@ Non-pickle formats (format_samples.py): a sample's data may instead be a callabl
 returns the path of the file to load, relative to that folder. "torchscript" (``torch.jit.load``), "distcp"
 (``torch.distributed.checkpoint.load`` of the folder into a state dict holding tensors and a non-tensor item),
 "onnx" (``onnx.load`` with its external data; its payload is a read, so the marker is made when a tensor holds
-the bytes of ``SECRET``, a file the harness puts OUTSIDE every sample's folder), "skops" (``skops.io.load`` with
+the bytes of ``SECRET``, a file the harness puts OUTSIDE every sample's folder), "onnxruntime" (an
+``InferenceSession`` run: the marker is made when an output holds those bytes), "skops" (``skops.io.load`` with
 ``trusted=get_untrusted_types(file=...)``, the pattern skops' own docs show), "skops-default" (no trusted
 types), "jinja" (each chat template of the file, as transformers/llama.cpp find them, rendered by an
 unsandboxed ``jinja2.Environment``), "jinja-sandbox" (the same with ``ImmutableSandboxedEnvironment``, as
@@ -36,7 +37,7 @@ from pathlib import Path
 MARKER = "PAYLOAD_RAN"
 SECRET = b"MLWARDEN-ORACLE-SECRET-7d1e"  # content of <tmp>/SECRET: an ONNX model that loads it read outside
 LOADERS = ("pickle", "pickle-py", "pickle-stream", "pandas", "joblib", "numpy", "torch", "torchscript", "distcp",
-           "onnx", "skops", "skops-default", "jinja", "jinja-sandbox", "keras", "keras-unsafe")
+           "onnx", "onnxruntime", "skops", "skops-default", "jinja", "jinja-sandbox", "keras", "keras-unsafe")
 Writer = Callable[[Path], str]  # writes a sample's files into a folder; returns the file to load (relative)
 
 _DRIVER = r"""
@@ -94,6 +95,12 @@ def _onnx(path):
     if any(SECRET in t.raw_data for t in tensors):
         open("PAYLOAD_RAN", "w").close()
 
+def _onnxruntime(path):
+    import onnxruntime
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    if any(SECRET in bytes(out.tobytes()) for out in session.run(None, {})):
+        open("PAYLOAD_RAN", "w").close()
+
 def _distcp(folder):
     import torch
     import torch.distributed.checkpoint as dcp
@@ -143,6 +150,8 @@ for folder, loader, name in plan:
             _distcp(folder)
         elif loader == "onnx":
             _onnx(path)
+        elif loader == "onnxruntime":
+            _onnxruntime(path)
         elif loader in ("skops", "skops-default"):
             import skops.io
             trusted = skops.io.get_untrusted_types(file=path) if loader == "skops" else None
