@@ -113,7 +113,7 @@ def test_onnx_external_data_read_outside_the_folder_is_flagged() -> None:
     loaders = ["onnx"] + (["onnxruntime"] if importlib.util.find_spec("onnxruntime") else [])
     samples = [sample for sample in fs.onnx_samples() if sample[2] in loaders]
     controls = [(f"inside-{loader}", fs.onnx_inside_writer, loader) for loader in loaders]
-    assert harness.run_loaders(samples + controls) == {name for name, _, _ in controls}
+    assert harness.run_loaders([*samples, *controls]) == {name for name, _, _ in controls}
     assert missed(samples, {name for name, _, _ in samples}) == []
 
 
