@@ -208,6 +208,8 @@ class _Visitor(ast.NodeVisitor):
         self._pending: list[tuple[ast.Call, str, str, dict[str, ast.expr]]] = []  # Hub calls, judged at the end
         self.safe_classes: set[str] = set()  # classes derived from a safe YAML loader
         self.bound: dict[str, list[ast.expr]] = {}  # name -> the names/attributes assigned to it
+        # per scope (module or cell, then each function): name -> whether all assigned to it is a pickle dumps()
+        self.dumped: list[dict[str, bool]] = [{}]
 
     # -- what names hold ----------------------------------------------------------------------------------
     # Assignments are learnt during the one walk of the tree and Hub calls judged after it, so a constant
@@ -223,10 +225,13 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        self.dumped.append({})
         for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
+            self.dumped[-1][arg.arg] = False  # a parameter holds the caller's bytes
             if _local_name(arg.arg):
                 self._learn(arg.arg, LOCAL)
         self.generic_visit(node)
+        self.dumped.pop()
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _visit_function
 
@@ -321,9 +326,11 @@ class _Visitor(ast.NodeVisitor):
                 if isinstance(target, ast.Name):
                     self.bound.setdefault(target.id, []).append(node.value)
         value = self._value(node.value)
+        dumps = isinstance(node.value, ast.Call) and _dumps_call(self, node.value)
         for target in node.targets:
             if isinstance(target, ast.Name):
                 self._learn(target.id, value)
+                self.dumped[-1][target.id] = self.dumped[-1].get(target.id, True) and dumps
         self.generic_visit(node)
 
     def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
@@ -377,6 +384,18 @@ def _arg(node: ast.Call, kwargs: dict[str, ast.expr], keyword: str, position: in
     return None
 
 
+_PLACEHOLDER_NAMESPACE = re.compile(
+    r"<[^>]*>|\{[^}]*\}|your(?:[-_][\w-]*|name|user(?:name)?|org|account)?"
+    r"|(?:my[-_]?)?(?:hf[-_]?)?(?:user(?:[-_]?name)?|account(?:[-_]?name)?|name[-_]?space|org(?:anization)?(?:[-_]?name)?)",
+    re.IGNORECASE)
+
+
+def placeholder_repo(repo: str) -> bool:
+    """Whether a Hub id's namespace is a placeholder (`username/…`, `YOUR_ACCOUNT/…`, `<your-org>/…`)."""
+    namespace, slash, _ = repo.partition("/")
+    return bool(slash) and _PLACEHOLDER_NAMESPACE.fullmatch(namespace) is not None
+
+
 def _check_hub(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[str, ast.expr]) -> None:
     spec = _HUB_FUNCTIONS.get(name)
     root = name.split(".", 1)[0]
@@ -402,12 +421,16 @@ def _check_hub(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dict[s
         # A repository named at run time (a parameter, a CLI argument, a test's parametrisation) is the caller's
         # choice, and may as well be a local folder: listed at low; a literal Hub id is the code's own choice.
         # (On huggingface/peft, 724 of 1,163 high MW701 were run-time names, mostly tests' model_id loops.)
+        # A placeholder for the reader's own repository (`username/my_awesome_model`, `your-namespace/x`) in a
+        # tutorial names nothing that exists: nothing to pin until the reader fills it in (low, listed).
+        placeholder = repo is not None and placeholder_repo(repo)
         v.add(
             HUB_LOAD_UNPINNED,
             node,
-            f"{last}({what}) without revision=: pin a 40-hex commit",
+            f"{last}({what}) without revision=: pin a 40-hex commit"
+            + (" (a placeholder for your own repository)" if placeholder else ""),
             f"{last}:{repo}",
-            low=repo is None,
+            low=repo is None or placeholder,
         )
     elif revision_node is not None and revision is None:
         if repo is not None:  # a run-time repository with a run-time revision is plumbing, not a choice
@@ -538,10 +561,18 @@ def _check_pickle(v: _Visitor, node: ast.Call, name: str, last: str, kwargs: dic
 
 
 def _round_trip(v: _Visitor, node: ast.Call) -> bool:
-    """loads() of the dumps() of the same call: no outside data reaches the unpickler."""
-    if not node.args or not isinstance(node.args[0], ast.Call):
+    """loads() of the dumps() of the same call, or of a name only ever assigned a dumps() (`data =
+    cloudpickle.dumps(obj)` then `pickle.loads(data)`): no outside data reaches the unpickler."""
+    if not node.args:
         return False
-    inner = v.resolve(node.args[0].func) or ""
+    arg = node.args[0]
+    if isinstance(arg, ast.Name):
+        return v.dumped[-1].get(arg.id, False)
+    return isinstance(arg, ast.Call) and _dumps_call(v, arg)
+
+
+def _dumps_call(v: _Visitor, call: ast.Call) -> bool:
+    inner = v.resolve(call.func) or ""
     return inner.rsplit(".", 1)[-1] in ("dumps", "_dumps", "encode") and inner.split(".", 1)[0] in (
         "pickle",
         "_pickle",

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from mlwarden.deps.model import PYPI_SIMPLE, Manifest, Pin, Source
+from mlwarden.deps.model import PYPI_SIMPLE, Manifest, Pin, Source, is_template
 from mlwarden.deps.reading import (
     MAX_NAME_CHARS,
     ReadFailure,
@@ -109,11 +109,15 @@ def parse_file(path: Path, root: Path, *, explicit: bool = True) -> list[Manifes
     display = display_path(path, root)
     manifest = Manifest(file=display, kind=kind)
     included: list[Manifest] = []
+    text = ""
     try:
         text = read_text(path, utf8_only=kind != "conda")  # conda reads explicit files as UTF-8 text
         included = _PARSERS[kind](text, manifest, path, root) or []
     except ReadFailure as exc:
-        manifest.fatal(str(exc), _error_line(str(exc)))
+        if text and is_template(text):
+            manifest.template()  # a cookiecutter pyproject with {% if %} blocks is not TOML until rendered
+        else:
+            manifest.fatal(str(exc), _error_line(str(exc)))
     except FieldError as exc:
         manifest.fatal(f"unexpected structure: {exc}")
     except RecursionError:
@@ -250,6 +254,9 @@ def _requirement_pin(text: str, manifest: Manifest, line: int | None, group: str
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
+        if is_template(text):
+            manifest.template(line)
+            return None
         shown = redact(text)
         manifest.problem(f"not a valid requirement {shown[:120]!r}: {redact(str(exc).splitlines()[0])[:120]}", line)
         return None
@@ -276,6 +283,7 @@ def _pyproject(text: str, manifest: Manifest, path: Path, root: Path) -> list[Ma
                                                                          "project.dependencies")]
     for extra, group in _table(project.get("optional-dependencies"), "project.optional-dependencies").items():
         requirements += [(r, f"extra:{extra}") for r in _strings(group, f"project.optional-dependencies.{extra}")]
+    requirements += _hatch_hook_requirements(project, tool)
     groups = _table(data.get("dependency-groups"), "dependency-groups")
     for group in groups:
         requirements += [(r, f"group:{group}") for r in _dependency_group(groups, group, manifest, ())]
@@ -307,6 +315,7 @@ def _dynamic_dependencies(project: dict[str, Any], tool: dict[str, Any], manifes
     """`dynamic = ["dependencies"]`: the requirements files setuptools or hatch-requirements-txt read are read
     as requirements; dependencies computed some other way (setup.py) are reported as not checked."""
     dynamic = set(_strings(project.get("dynamic"), "project.dynamic")) & {"dependencies", "optional-dependencies"}
+    dynamic -= set(_uv_dynamic_versioning(tool))  # read by _hatch_hook_requirements
     if not dynamic:
         return []
     files: list[str] = []
@@ -332,6 +341,31 @@ def _dynamic_dependencies(project: dict[str, Any], tool: dict[str, Any], manifes
 
     lines = [(text_lines.quoted(name) or 1, f"-r {shlex.quote(name)}") for name in files]
     return parse_lines(lines, manifest, path, walk)
+
+
+_UDV = "tool.hatch.metadata.hooks.uv-dynamic-versioning"
+
+
+def _uv_dynamic_versioning(tool: dict[str, Any]) -> dict[str, Any]:
+    """The uv-dynamic-versioning metadata hook's table: it declares `dependencies` and `optional-dependencies`
+    itself (only `{{ version }}` placeholders are filled in at build time), so they can be read."""
+    hooks = _table(_table(_table(tool.get("hatch"), "tool.hatch").get("metadata"), "tool.hatch.metadata")
+                   .get("hooks"), "tool.hatch.metadata.hooks")
+    table = _table(hooks.get("uv-dynamic-versioning"), _UDV)
+    return {key: table[key] for key in ("dependencies", "optional-dependencies") if key in table}
+
+
+def _hatch_hook_requirements(project: dict[str, Any], tool: dict[str, Any]) -> list[tuple[str, str]]:
+    dynamic = set(_strings(project.get("dynamic"), "project.dynamic"))
+    declared = _uv_dynamic_versioning(tool)
+    out: list[tuple[str, str]] = []
+    if "dependencies" in dynamic and "dependencies" in declared:
+        out += [(r, "main") for r in _strings(declared["dependencies"], f"{_UDV}.dependencies")]
+    if "optional-dependencies" in dynamic and "optional-dependencies" in declared:
+        extras = _table(declared["optional-dependencies"], f"{_UDV}.optional-dependencies")
+        for extra, group in extras.items():
+            out += [(r, f"extra:{extra}") for r in _strings(group, f"{_UDV}.optional-dependencies.{extra}")]
+    return out
 
 
 def _file_list(value: object, where: str) -> list[str]:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlwarden.rules import DEP_UNPARSABLE
 
 PYPI_SIMPLE = "https://pypi.org/simple"
+# Jinja as cookiecutter, copier and hatch/uv-dynamic-versioning write it: `{{ cookiecutter.x }}`, `{% if %}`.
+_TEMPLATE = re.compile(r"\{\{.{0,200}?\}\}|\{%.{0,200}?%\}")
+
+
+def is_template(text: str) -> bool:
+    """Whether a requirement or file is a template (Jinja placeholders): not a requirement until rendered."""
+    return _TEMPLATE.search(text) is not None
+
 DEFAULT_CONDA_CHANNELS = ("defaults", "conda-forge")
 
 
@@ -74,6 +83,11 @@ class Manifest:
 
     def fatal(self, message: str, line: int | None = None) -> None:
         self.problems.append(Problem(DEP_UNPARSABLE, self.file, line, message, fatal=True))
+
+    def template(self, line: int | None = None) -> None:
+        """A templated requirement: a coverage note, not an alarm (it cannot be checked until it is rendered)."""
+        where = f"line {line}" if line else "file"
+        self.notes.append(f"not checked: template ({where} has Jinja placeholders; check the rendered project)")
 
     def problem(self, message: str, line: int | None = None, rule: str = DEP_UNPARSABLE) -> None:
         self.problems.append(Problem(rule, self.file, line, message))

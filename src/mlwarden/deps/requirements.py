@@ -17,7 +17,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from mlwarden.deps.model import Manifest, Pin, Problem, Source
+from mlwarden.deps.model import Manifest, Pin, Problem, Source, is_template
 from mlwarden.deps.reading import MAX_INCLUDE_DEPTH, MAX_LINE_CHARS, MAX_NAME_CHARS, ReadFailure, inside, read_text
 from mlwarden.paths import display_path
 from mlwarden.redact import looks_like_credential, redact
@@ -326,6 +326,9 @@ def _pin(text: str, number: int, manifest: Manifest, hashes: tuple[str, ...], pa
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
+        if is_template(text):
+            manifest.template(number)
+            return None
         reason = str(exc).splitlines()[0][:120]
         manifest.problem(f"not a valid requirement {_quote(text)}: {redact(reason)}", number)
         return None

@@ -71,6 +71,12 @@ _PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net", ".example",
                         "localhost", "users.noreply.github.com", "noreply.github.com", "sentry.io", "dummy.com",
                         "fake.com", "foo.com", "bar.com", "foobar.com", "yourdomain.com", "mydomain.com",
                         "company.com", "yourcompany.com")
+# Mailboxes of a role (RFC 2142 and common practice), not of a person.
+_ROLE_MAILBOXES = frozenset({"admin", "administrator", "root", "info", "support", "contact", "hello", "help",
+                             "sales", "security", "webmaster", "postmaster", "hostmaster", "abuse", "office", "press",
+                             "billing", "privacy", "legal", "jobs", "careers", "marketing", "feedback", "team",
+                             "devops", "ops", "notifications", "alerts", "bot", "ci", "mailer-daemon", "user",
+                             "username", "test", "demo", "airflow", "mlflow"})
 _FILE_TLD = re.compile(r"\.(?:png|jpe?g|gif|svg|webp|txt|json|csv|tsv|py|md|bin|pt|pth|safetensors|ya?ml|toml"
                        r"|parquet|zip|gz|h5|onnx|gguf|pkl|npy|npz|log|cfg|ini|lock|html?|js|ts|whl)$")
 _METADATA_LINE = re.compile(r"(?i)author|maintainer|__email__|signed-off-by|co-authored-by|reviewed-by|acked-by"
@@ -203,6 +209,8 @@ def _emails(line: str, column: str | None) -> Iterator[Match]:
             continue  # a@b.com, x@y.org: placeholders
         if domain.endswith(_PLACEHOLDER_DOMAINS) or local.lower().startswith(("noreply", "no-reply", "donotreply")):
             continue
+        if local.lower() in _ROLE_MAILBOXES:
+            continue  # admin@kestra.io, support@…: a role or a product's default login, not a person
         if _FILE_TLD.search(domain):
             continue  # file names: retina images (icon@2x.png), revisions (file@1.txt)
         if column is None and _METADATA_LINE.search(line):

@@ -8,8 +8,9 @@ existing detect-secrets baseline lists (`FileResult.waived`).
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlwarden import suppress
@@ -21,6 +22,8 @@ from mlwarden.policy.model import Policy
 from mlwarden.rules import LEAK_NOT_SCANNED, NOTEBOOK_INVALID, PERSONAL_DATA, SECRET, make_finding
 
 _PII_PRAGMA = "pragma: allowlist pii"
+# a URL with credentials: user:password@ (or a token as user), or a query parameter (?access_token=...)
+_URL_CREDENTIALS = re.compile(r"[A-Za-z][\w+.-]*://(?:[^/\s\"'@]+@|[^\s\"']*\?[^\s\"']*=)")
 _ARCHIVES = (".zip", ".gz", ".bz2", ".xz", ".7z", ".tar")
 
 
@@ -118,6 +121,10 @@ def _scan_units(read: Reading, path: Path, display: str, ctx: Context, result: F
     metadata_file = bool(pii.METADATA_FILES.match(path.name))
     personal = datafiles.personal_header(read.head.split("\n", 1)[0]) if path.suffix.lower() in \
         datafiles.INSPECTED_TABLES else False
+    if place.lock:
+        # detect-secrets skips lock files (hashes and URLs only; a 1.5 MB uv.lock cost seconds): only lines
+        # with credentials in a URL (a private index's user:password@, ?token=) are scanned, for secrets alone.
+        read.units = [_url_lines(unit) for unit in read.units]
     for unit in read.units:
         if not skip_secrets:
             _secrets(unit, display, ctx, place, result)
@@ -125,6 +132,12 @@ def _scan_units(read: Reading, path: Path, display: str, ctx: Context, result: F
             found = _personal_data(unit, display, metadata_file, result, fixture=place.fixture)
             personal = personal or found
     return personal
+
+
+def _url_lines(unit: Unit) -> Unit:
+    keep = [i for i, line in enumerate(unit.lines) if "://" in line and _URL_CREDENTIALS.search(line)]
+    return replace(unit, lines=[unit.lines[i] for i in keep], numbers=[unit.number(i) for i in keep],
+                   first_line=1, personal_data=False)
 
 
 def _looks_like_data(path: Path) -> bool:
@@ -143,7 +156,12 @@ def _secrets(unit: Unit, display: str, ctx: Context, place: triage.Place, result
     if unit.columns is not None:
         return  # the rows were already scanned as lines
     known = ctx.baseline.get(display, set())
+    output = unit.member is not None and " output " in unit.member
     for secret in ctx.detector.scan(unit.lines, display, unit.first_line, place=place, numbers=unit.numbers):
+        if output and secret.type == "Hex High Entropy String" and secret.severity == Severity.MEDIUM:
+            # Hex with no keyword in a notebook's printed output: run, trial and node ids of training logs (Ray's
+            # 56-hex NodeIDs: 40 medium alarms in one notebook of Made-With-ML). Listed at low.
+            secret = replace(secret, severity=Severity.LOW)
         note = "" if secret.severity >= Severity.HIGH else " (test fixture or recording: low unless its format " \
             "verifies)" if place.fixture else ""
         finding = _finding(SECRET, display, f"{secret.type}: {secret.masked}{note}", f"{secret.type}:{secret.hashed}",

@@ -127,6 +127,8 @@ class Detector:
                 continue
             if kind in triage.GENERIC and triage.named_fake(lines, indexes[position]):
                 continue  # DUMMY_SIGNATURE = "…", FAKE_TOKEN = ("…" "…"): named fake by its author
+            if kind == "Private Key" and not triage.pem_body(lines, indexes[position]):
+                continue  # "-----BEGIN PRIVATE KEY-----\n...\n-----END…" in docs: a header, no key
             severity = triage.severity(kind, value, place)
             if severity is None:
                 continue

@@ -36,7 +36,8 @@ def skip_file(display: str, head: str) -> str | None:
     if path.name == ".secrets.baseline":
         return "detect-secrets baseline"
     # detect-secrets' file filters (its line-level scan, which we call, does not apply them): API specs, and
-    # text formats full of base64 (.svg, .css, .map). Lock files are kept: an index URL can carry a password.
+    # text formats full of base64 (.svg, .css, .map). Lock files are kept for the URLs with credentials in them
+    # (a private index's password): scanner._url_lines hands only those lines to the detector.
     if is_swagger_file(display) or (path.suffix.lower() in IGNORED_FILE_EXTENSIONS and path.suffix != ".lock"):
         return "detect-secrets skips this kind of file"
     start = head[:4096]
@@ -82,7 +83,8 @@ _PLACEHOLDER_WORDS = re.compile(
     r"example|placeholder|your[_-]?(?:api[_-]?)?(?:key|token|secret|pass)|<[^>]*>|\{\{|\$\{|%\(|\$\(|x{4,}|X{4,}"
     r"|\*{3,}|\.{3}|…|changeme|change[_-]me|redacted|filtered|dummy|fake|sample|not[_-]?a[_-]?(?:real[_-]?)?secret"
     r"|insert[_-]|replace[_-]?me|test[_-]?(?:key|token|secret|pass)|secret[_-]?here|key[_-]?here|token[_-]?here"
-    r"|^(?:none|null|nil|undefined|true|false|string|secret|password|passwd|token|apikey|api_key|todo|tbd)$",
+    r"|^(?:none|null|nil|undefined|true|false|string|secret|password|passwd|token|apikey|api_key|todo|tbd)$"
+    r"|^your[\s_-]|\byour\s",  # "your sevice account key", "enter your key": words addressed to the reader
     re.IGNORECASE)
 # The passwords of tutorials and docker-compose files, and hosts that are nobody's production.
 _WEAK_PASSWORDS = {"pass", "password", "passwd", "secret", "admin", "root", "postgres", "guest", "user", "test",
@@ -152,6 +154,21 @@ def named_fake(lines: list[str], index: int) -> bool:
     return False
 
 
+_PEM_BEGIN = re.compile(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/]{40,}")
+
+
+def pem_body(lines: list[str], index: int) -> bool:
+    """Whether the private-key header on ``lines[index]`` is followed by key material (a base64 run), on the line
+    itself (a JSON string with \\n escapes) or in the next lines (a PEM file; an encrypted one has two header
+    lines and a blank line first). Documentation shows the header around "..." or "<your key>"."""
+    text = "\n".join(lines[index:index + 8])
+    begin = _PEM_BEGIN.search(text)
+    if begin is None:
+        return True  # a detection we cannot place: kept
+    return _KEY_MATERIAL.search(text[begin.end():].replace("\\n", "\n")) is not None
+
+
 def _identifier(value: str) -> bool:
     """An environment variable's or a constant's name (upper snake case), or a lower snake-case name of three
     words or more: made of words, not of random characters."""
@@ -201,7 +218,9 @@ def is_noise(kind: str, value: str, line: str) -> bool:
         return True  # AKIAIOSFODNN7EXAMPLE verifies as a key id, and is still the documentation's example
     if kind not in GENERIC:
         # detect-secrets' AWS pattern has no boundaries: ABIA… inside a base64 blob is part of the blob.
-        return not re.search(r"(?<![A-Za-z0-9+/])" + re.escape(value) + r"(?![A-Za-z0-9+/])", line)
+        # A token as a URL's user or password (https://ghp_…@github.com/org/repo) follows a '/' and is still one.
+        bounded = re.search(r"(?<![A-Za-z0-9+/])" + re.escape(value) + r"(?![A-Za-z0-9+/])", line)
+        return not (bounded or re.search(r"://(?:[^/\s@]*:)?" + re.escape(value) + r"[@:]", line))
     if verify(kind, value):
         return False  # recognisable (an AWS session token)
     if kind == "Secret Keyword" and _self_describing(value):

@@ -53,9 +53,28 @@ def _scan(blob: Blob, scan: Scan) -> None:
                            max_stack=budgets.max_stack_entries, deadline=scan.deadline)
         if recorder is not None and scan.pickles is not None:
             scan.pickles.append((blob.member or "", bytes(recorder.data)))
+    if _no_evidence(analysis, blob):
+        # Sniffed by a lucky prefix, and the whole parse reached no global, call or STOP: the loader would
+        # only raise on it, so it is not a pickle (a text file is never a model) and has no finding.
+        formats = scan.formats
+        if "pickle" in formats:
+            del formats[len(formats) - 1 - formats[::-1].index("pickle")]
+        return
     report(analysis, blob.member, scan)
     if blob.path is not None:
         _companions(analysis, blob.path, scan)
+
+
+def _no_evidence(analysis: Analysis, blob: Blob) -> bool:
+    if blob.head[:1] == b"\x80" or analysis.globals or analysis.pickles or analysis.nested:
+        return False
+    if not analysis.problems or any(p.kind != "unparsable" for p in analysis.problems):
+        return False
+    from fnmatch import fnmatch
+
+    # a file named as a pickle that cannot be parsed keeps its finding: a loader would be pointed at it
+    base = blob.name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return not any(fnmatch(base, pattern) for pattern in FORMAT.names)
 
 
 def _companions(analysis: Analysis, path: str, scan: Scan) -> None:

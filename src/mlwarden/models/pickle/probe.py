@@ -4,6 +4,11 @@
 A blob is a pickle when ``pickle.loads`` would do something with it: a parse that reaches a STOP, or an
 import (GLOBAL, INST, STACK_GLOBAL, EXT) or a call, from the first byte on. Text that merely starts with
 opcode-like bytes ("(", "c", "S", "I", "l", "d", "p"...) breaks long before either and is not a model.
+
+A head that is text (no control bytes but tab, newline, carriage return and form feed) and that runs out
+without a global or a STOP is a pickle only if every opcode in it is a protocol-0 one: protocol 0 is the only
+textual protocol, and prose can read "cleanly" for kilobytes through binary-length opcodes (a LICENSE opening
+"Creative Commons" is SHORT_BINBYTES 'C' of length 'r' = 114, and so on) before a length runs past the head.
 """
 
 from __future__ import annotations
@@ -15,6 +20,11 @@ from mlwarden.models.pickle.machine import Machine
 from mlwarden.models.pickle.values import Analysis
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_<][\w<>]*)*$")
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# Protocol-0 opcodes (pickletools' `proto == 0`) by the shape of their argument.
+_P0_BARE = frozenset(b"(.02NRabdlst")
+_P0_ONE_LINE = frozenset(b"FILPSVgp")
+_P0_TWO_LINES = frozenset(b"ci")
 
 
 def looks_like_pickle(head: bytes, size: int | None) -> bool:
@@ -39,4 +49,26 @@ def looks_like_pickle(head: bytes, size: int | None) -> bool:
     if not problems:
         return analysis.pickles > 0 and machine.trailing_at is None
     # A prefix: every byte of it read cleanly, and the data ran out inside a pickle.
-    return len(problems) == 1 and any(word in problems[0].message for word in ("without STOP", "truncated"))
+    ran_out = len(problems) == 1 and any(word in problems[0].message for word in ("without STOP", "truncated"))
+    if ran_out and analysis.pickles == 0 and not _CONTROL.search(head):
+        return _protocol_0_only(head)
+    return ran_out
+
+
+def _protocol_0_only(head: bytes) -> bool:
+    """Whether a head the machine read cleanly uses protocol-0 opcodes only (their arguments are lines)."""
+    pos, end = 0, len(head)
+    while pos < end:
+        op = head[pos]
+        if op in _P0_BARE:
+            pos += 1
+        elif op in _P0_ONE_LINE or op in _P0_TWO_LINES:
+            for _ in range(2 if op in _P0_TWO_LINES else 1):
+                newline = head.find(b"\n", pos + 1)
+                if newline < 0:
+                    return True  # the head ends inside the argument
+                pos = newline
+            pos += 1
+        else:
+            return False
+    return True

@@ -4,10 +4,13 @@ its sniff matched (registry.py)."""
 
 from __future__ import annotations
 
+import re
+
 SAVEDMODEL_NAMES = ("saved_model.pb", "keras_metadata.pb", "saved_model.pbtxt")
 TEMPLATE_NAMES = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json",
                             "preprocessor_config.json", "chat_template.jinja"})
 MAX_TEMPLATE_FILE = 16 << 20
+_JINJA_EXPRESSION = re.compile(rb"(?<!\$)\{\{")
 
 
 def basename(name: str) -> str:
@@ -33,8 +36,9 @@ def template(head: bytes, name: str, size: int | None) -> bool:
         return True
     # Any other JSON/YAML only when its start shows a template (a chat_template key or Jinja syntax): every
     # configuration file of a repository is not a model, and reading each one in full would cost every scan.
+    # GitHub Actions' `${{ github.x }}` is not Jinja: a workflow is not a template a model loader renders.
     return base.endswith((".json", ".yaml", ".yml")) and (size is None or size <= MAX_TEMPLATE_FILE) and \
-        any(marker in head for marker in (b"chat_template", b"{%", b"{{"))
+        (b"chat_template" in head or b"{%" in head or _JINJA_EXPRESSION.search(head) is not None)
 
 
 def skops(head: bytes, name: str, size: int | None) -> bool:
