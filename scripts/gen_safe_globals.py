@@ -36,6 +36,11 @@ from mlwarden.models.classify import dangerous_reason  # noqa: E402
 from mlwarden.models.pickle import analyse  # noqa: E402
 
 CURATED = """
+torch.distributed.checkpoint.filesystem._StorageInfo torch.distributed.checkpoint.metadata.BytesStorageMetadata
+torch.distributed.checkpoint.metadata.ChunkStorageMetadata torch.distributed.checkpoint.metadata.Metadata
+torch.distributed.checkpoint.metadata.MetadataIndex torch.distributed.checkpoint.metadata.StorageMeta
+torch.distributed.checkpoint.metadata.TensorProperties torch.distributed.checkpoint.metadata.TensorStorageMetadata
+torch.distributed.checkpoint.metadata._MEM_FORMAT_ENCODING
 builtins.set builtins.frozenset builtins.dict builtins.list builtins.tuple builtins.bytearray builtins.bytes
 builtins.complex builtins.slice builtins.range builtins.object builtins.int builtins.float builtins.str
 builtins.bool builtins.NoneType builtins.Ellipsis builtins.NotImplemented

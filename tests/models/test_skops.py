@@ -66,6 +66,12 @@ def test_library_data_types_are_low_and_custom_classes_high(tmp_path: Path) -> N
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("schema.json", json.dumps(schema))
     assert worst(scan_bytes(tmp_path, buf.getvalue(), "evil.skops")) == Severity.HIGH
+    # the loading script's own class (a pipeline step defined in a notebook): a review, as in a pickle
+    schema["__module__"] = "__main__"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("schema.json", json.dumps(schema))
+    assert worst(scan_bytes(tmp_path, buf.getvalue(), "notebook.skops")) == Severity.MEDIUM
 
 
 def test_unknown_node_kind_and_missing_schema(tmp_path: Path) -> None:

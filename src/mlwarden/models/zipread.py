@@ -118,15 +118,19 @@ def _end_records(f: BinaryIO, file_size: int) -> list[_EndRecord]:
             break
         if len(tail) - idx >= 22:
             (_, _, _, _, count, cd_size, cd_offset, _) = struct.unpack_from("<4sHHHHIIH", tail, idx)
-            cd_end = base + idx
             loc = tail.rfind(_EOCD64_LOCATOR, max(0, idx - 20), idx)
+            records = []
             if loc >= 0:
-                eocd64_pos = struct.unpack_from("<Q", tail, loc + 8)[0]
-                rec = _read_at(f, eocd64_pos, 56)
-                if len(rec) == 56 and rec[:4] == _EOCD64:
-                    count, cd_size, cd_offset = struct.unpack_from("<QQQ", rec, 32)
-                    cd_end = eocd64_pos
-            found.append(_EndRecord(base + idx, count, cd_size, cd_offset, cd_end))
+                # miniz seeks to the offset the locator stores; zipfile reads the record just before the
+                # locator. They differ when the archive does not start at 0 (torch.save archives back to back in
+                # a distributed checkpoint's storage file, prepended data): read both.
+                stored = struct.unpack_from("<Q", tail, loc + 8)[0]
+                for eocd64_pos in dict.fromkeys((stored, base + loc - 56)):
+                    rec = _read_at(f, eocd64_pos, 56) if eocd64_pos >= 0 else b""
+                    if len(rec) == 56 and rec[:4] == _EOCD64:
+                        big_count, big_size, big_offset = struct.unpack_from("<QQQ", rec, 32)
+                        records.append(_EndRecord(base + idx, big_count, big_size, big_offset, eocd64_pos))
+            found.extend(records or [_EndRecord(base + idx, count, cd_size, cd_offset, base + idx)])
     return found
 
 

@@ -28,6 +28,7 @@ FORMATS: tuple[Format, ...] = (
     sevenz.FORMAT,
     npy.FORMAT,
     keras.HDF5,
+    keras.CONFIG,
     gguf.FORMAT,
     tar.FORMAT,
     *compressed.FORMATS,

@@ -47,7 +47,9 @@ def gguf_templates(f: BinaryIO, *, max_kv: int = 1_000_000, max_string: int = 64
         if vtype == 8:
             value = _gguf_string(f, max_string)
             if key.startswith("tokenizer.chat_template"):
-                templates[key] = value.decode("utf-8", "replace")
+                # a repeated key: readers disagree on which one wins (gguf-py the last, a C lookup the first)
+                where = key if key not in templates else f"{key} (repeated, #{len(templates) + 1})"
+                templates[where] = value.decode("utf-8", "replace")
         elif vtype == 9:
             atype, count = struct.unpack("<IQ", _gguf_read(f, 12))
             if atype == 8:

@@ -45,6 +45,10 @@ def _scan(blob: Blob, scan: Scan) -> None:
     from mlwarden.models import zipread  # the zip reader: only when a blob is a zip
 
     assert blob.size is not None
+    if blob.name.lower().endswith(".distcp"):
+        # A distributed checkpoint's storage file is never opened as one zip: torch.distributed.checkpoint reads
+        # each item's byte range, and the distcp reader carves and scans every archive in it the same way.
+        return
     f, member = blob.file, blob.member
     try:
         members, notes = zipread.read_members(f, blob.size, scan.budgets.max_members)
@@ -57,6 +61,9 @@ def _scan(blob: Blob, scan: Scan) -> None:
         return
     for note in notes:
         scan.add(ARCHIVE_SUSPICIOUS_MEMBER, member, f"zip headers disagree: {note}", f"zip-note:{note}")
+    start = min((m.header_offset for m in members), default=0)
+    if start > 0:
+        _scan_prefix(blob, start, scan)
     names = [m.name for m in members]
     torch_zip = any(n == "data.pkl" or n.endswith("/data.pkl") for n in names)
     code = [n for n in names if ("/code/" in n and n.endswith(".py")) or n.endswith("/constants.pkl")]
@@ -88,6 +95,26 @@ def _scan(blob: Blob, scan: Scan) -> None:
             # zipfile reads min(sizes); a reader trusting the size reads on: scan that extent too
             longer = zipread.open_member(f, entry, scan.budget, length=entry.size)
             scan.nested(longer, f"{label}(as {entry.size} bytes)", name=entry.name)
+
+
+def _scan_prefix(blob: Blob, start: int, scan: Scan) -> None:
+    """Bytes before the archive: zipfile opens a file whatever precedes the archive, and a torch distributed
+    checkpoint's storage file (named by its .metadata, so any name) holds one torch.save archive per item back
+    to back, each loaded with torch.load(weights_only=False). Every archive found there, and every gap between
+    them, is scanned as a file of its own."""
+    from mlwarden.models.readers.distcp import archives
+    from mlwarden.models.streams import RangeReader
+
+    covered = 0
+    for first, length in sorted(archives(blob)):  # type: ignore[arg-type]
+        if first < covered or first + length > start:
+            continue  # overlapping records, or the archive read above
+        if first > covered:
+            scan.nested(RangeReader(blob.file, covered, first - covered), _label(blob.member, f"@{covered}-{first}"))
+        scan.nested(RangeReader(blob.file, first, length), _label(blob.member, f"@{first}(zip)"), name="archive.zip")
+        covered = first + length
+    if covered < start:
+        scan.nested(RangeReader(blob.file, covered, start - covered), _label(blob.member, f"@{covered}-{start}"))
 
 
 def _storage_is_container(f: BinaryIO, entry: zipread.ZipMember, scan: Scan) -> bool:
@@ -122,7 +149,9 @@ def _keras_configs(f: BinaryIO, members: list[zipread.ZipMember], member: str | 
         if len(raw) > _MAX_CONFIG:
             scan.unverified(label, f"Keras config larger than {_MAX_CONFIG} bytes", "keras-config")
             continue
-        if keras_like or b'"class_name"' in raw[:4096]:
+        if keras_like and b'"class_name"' not in raw[:4096]:
+            # with "class_name" in its first bytes the member's own scan reads it (keras.CONFIG); a Keras
+            # archive's config without it is read here so that it is never skipped
             keras.report_config(raw, label, scan)
 
 

@@ -7,6 +7,7 @@ that need a custom-op library registered by the runtime, and ops that call back 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 from mlwarden.findings import Severity
@@ -26,8 +27,9 @@ _ATTR_TENSORS, _ATTR_GRAPHS, _ATTR_SPARSE = (5, 10), (6, 11), (22, 23)
 
 
 class _Walk:
-    def __init__(self, report: Report, local_functions: set[tuple[str, str]]) -> None:
+    def __init__(self, report: Report, local_functions: set[tuple[str, str]], folder: str | None = None) -> None:
         self.report = report
+        self.folder = folder  # the model's folder on disk, when known: locations are resolved there too
         self.local = local_functions
         self.domains: set[str] = set()
         self.seen: set[str] = set()
@@ -40,7 +42,7 @@ class _Walk:
     def tensor(self, tensor: memoryview, where: str) -> None:
         external = pb.string_map(tensor, 13)
         location = external.get("location")
-        if location is not None and escapes(location):
+        if location is not None and (escapes(location) or _links_out(self.folder, location)):
             name = pb.text(pb.first(tensor, 8))
             self.once(
                 ONNX_EXTERNAL_DATA_ESCAPE,
@@ -110,9 +112,20 @@ def escapes(location: str) -> bool:
     return normal == ".." or normal.startswith("../")
 
 
-def check_onnx(data: bytes | memoryview, *, strict: bool = True) -> Report:
+def _links_out(folder: str | None, location: str) -> bool:
+    """Whether a location that reads as inside the folder leaves it through a symbolic link on disk (a link
+    committed beside the model: onnx >= 1.16 refuses it, onnxruntime and older onnx follow it)."""
+    if folder is None:
+        return False
+    root = os.path.realpath(folder)
+    target = os.path.realpath(os.path.join(folder, location.replace("\\", "/")))
+    return os.path.commonpath([root, target]) != root
+
+
+def check_onnx(data: bytes | memoryview, *, strict: bool = True, folder: str | None = None) -> Report:
     """Problems of an ONNX ModelProto. ``strict=False`` when the file was recognised by content only: bytes
-    that turn out not to be a protobuf are then not a finding."""
+    that turn out not to be a protobuf are then not a finding. ``folder``: the model's folder on disk, where
+    external-data locations are also resolved (links)."""
     report = Report(formats=["onnx"])
     view = memoryview(data)
     try:
@@ -129,7 +142,7 @@ def check_onnx(data: bytes | memoryview, *, strict: bool = True) -> Report:
         if strict and not graphs:
             report.unverifiable(None, "ONNX model has no graph", "onnx-no-graph")
         local = {(pb.text(pb.first(f, 10)), pb.text(pb.first(f, 1))) for f in functions}
-        walk = _Walk(report, local)
+        walk = _Walk(report, local, folder)
         for graph in graphs:
             walk.graph(graph, "main graph", 0)
         for info in training:
@@ -156,7 +169,8 @@ def scan(blob: Blob, scan: Scan) -> None:
         report = Report()
         report.unverifiable(None, f"ONNX file {exc}", "onnx-size")
     else:
-        report = check_onnx(data, strict=strict)
+        path = getattr(blob, "path", None)
+        report = check_onnx(data, strict=strict, folder=os.path.dirname(path) if isinstance(path, str) else None)
     emit(report, scan, blob.member)
 
 

@@ -134,18 +134,23 @@ def untrusted_types(schema: Any) -> list[tuple[str, str]]:
     return sorted(found.items())
 
 
-def check_skops(names: list[str], read: Callable[[str], bytes]) -> Report:
-    """Problems of a skops archive given its member names and a reader of members (bytes, bounded)."""
+def check_skops(names: list[str], read: Callable[[str], bytes], *, named: bool = True) -> Report:
+    """Problems of a skops archive given its member names and a reader of members (bytes, bounded). ``named``:
+    the file is named *.skops (it must then be one); otherwise only a schema of skops nodes makes it one."""
     import json  # lazily: the hook's start-up stays light
 
     from mlwarden.models.classify import dangerous_reason
 
     report = Report(formats=["skops"])
     if "schema.json" not in names:
+        if not named:
+            return Report()
         report.unverifiable(None, "skops file has no schema.json", "skops-schema")
         return report
     try:
         schema = json.loads(read("schema.json"))
+        if not named and not _is_skops_schema(schema):
+            return Report()
         found = untrusted_types(schema)
     except (ValueError, RecursionError, OSError) as exc:
         report.unverifiable("schema.json", f"skops schema cannot be read: {exc}", "skops-schema")
@@ -156,7 +161,11 @@ def check_skops(names: list[str], read: Callable[[str], bytes]) -> Report:
                                    "ConstructorFromReduceNode") or loader.startswith("unknown")
         # Any other untrusted object type is rebuilt with __new__ and __setstate__ of its class: a call too.
         library_data = loader in _DATA_KINDS and path.startswith(_DATA_MODULES)
-        severity = Severity.CRITICAL if reason else Severity.LOW if library_data else Severity.HIGH
+        # An object of the loading script's own class (__main__.X, ObjectNode): as for a pickle's NEWOBJ of one,
+        # the file cannot bring that code; a review, not a block (models/classify.py).
+        script_class = loader == "ObjectNode" and path.startswith("__main__.")
+        severity = (Severity.CRITICAL if reason else Severity.LOW if library_data
+                    else Severity.MEDIUM if script_class else Severity.HIGH)
         what = "function or type" if callable_kind else "object type"
         report.add(
             SKOPS_UNTRUSTED_TYPE,
@@ -173,10 +182,17 @@ def check_skops(names: list[str], read: Callable[[str], bytes]) -> Report:
 sniff = sniffs.skops
 
 
+def _is_skops_schema(schema: Any) -> bool:
+    """What skops.io.load reads: a top-level node with a __loader__ (and a protocol number)."""
+    return isinstance(schema, dict) and "__loader__" in schema
+
+
 def scan(blob: Blob, scan: Scan) -> None:
     from mlwarden.models.readers.zipaccess import zip_report
 
-    emit(zip_report(blob, check_skops), scan, blob.member)
+    named = blob.name.lower().endswith(".skops")
+    emit(zip_report(blob, lambda names, read: check_skops(names, read, named=named), fail_closed=named), scan,
+         blob.member)
 
 
 FORMAT = ReaderFormat("skops", sniff, scan, seekable=True)

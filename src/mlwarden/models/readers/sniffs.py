@@ -42,8 +42,9 @@ def template(head: bytes, name: str, size: int | None) -> bool:
 
 
 def skops(head: bytes, name: str, size: int | None) -> bool:
-    """A zip (skops files are zips) named *.skops; the zip reader scans the members either way."""
-    return head[:4] == b"PK\x03\x04" and name.lower().endswith(".skops")
+    """Any zip: skops.io.load opens a file of any name (model.bin, model.pkl); the reader decides from the
+    members (a schema.json of skops nodes) and fails closed only for files named *.skops."""
+    return head[:4] == b"PK\x03\x04"
 
 
 def torchserve(head: bytes, name: str, size: int | None) -> bool:

@@ -13,6 +13,9 @@ from mlwarden.models.readers.base import Blob, ReaderFormat, Report, Scan, emit
 from mlwarden.rules import TORCHSERVE_CODE
 
 MANIFEST = "MAR-INF/MANIFEST.json"
+# What Python imports from the model folder TorchServe puts on sys.path: sources, compiled modules found
+# without their source (handler.pyc beside the manifest), extension modules.
+_IMPORTABLE = (".py", ".pyc", ".pyo", ".so", ".pyd", ".pyw")
 
 
 def check_mar(names: list[str], read: Callable[[str], bytes]) -> Report:
@@ -31,7 +34,7 @@ def check_mar(names: list[str], read: Callable[[str], bytes]) -> Report:
         report.unverifiable(MANIFEST, f"manifest cannot be read: {exc}", "mar-manifest")
         return report
     handler = str(model.get("handler", ""))
-    code = sorted(n for n in names if n.endswith(".py"))
+    code = sorted(n for n in names if n.lower().endswith(_IMPORTABLE))
     if code:
         named = f"handler {handler!r}; " if handler else ""
         shown = ", ".join(code[:8]) + (" …" if len(code) > 8 else "")
