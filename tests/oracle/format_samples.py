@@ -669,7 +669,8 @@ def _chdir(folder: str) -> Iterator[None]:
 # acts only where the oracle's driver armed it (a file ORACLE_ARMED in the sample's folder): a sample's
 # payload never acts in the test process. A lambda, not a def: keras saves only lambdas as bytecode.
 _armed_marker = lambda x: (  # noqa: E731
-    open("PAYLOAD_RAN", "w").close() if __import__("os").path.exists("ORACLE_ARMED") else None, x)[1]
+    open("PAYLOAD_RAN", "w").close()  # type: ignore[func-returns-value]
+    if __import__("os").path.exists("ORACLE_ARMED") else None, x)[1]
 
 
 def _lambda_model(keras: Any, variant: str) -> Any:
