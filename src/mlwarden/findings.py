@@ -107,7 +107,7 @@ class Report:
     checks: dict[str, int] = field(default_factory=dict)  # check name -> files it examined
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> files not examined on purpose
     notes: list[str] = field(default_factory=list)  # what was not covered, that is not an error
-    suppressed: list[Finding] = field(default_factory=list)  # inline `# noqa: MWxxx`
+    suppressed: list[Finding] = field(default_factory=list)  # silenced inline (a noqa comment naming the rule)
     deselected: int = 0  # findings removed by --select/--ignore or per-path ignores
     files_seen: int = 0
 

@@ -132,7 +132,9 @@ def run_checks(checks: Sequence[str | Check], targets: Targets, run: Run, *, nam
 def conclude(report: Report, run: Run, *, expiry: bool = False, select: Sequence[str] = (),
              ignore: Sequence[str] = ()) -> Report:
     """Severity overrides, rule selection, inline suppressions, the policy's waivers and (for ``scan`` and
-    the allowlist hook) its own expired and expiring entries: the same for every command and hook."""
+    the allowlist hook) its own expired and expiring entries: the same for every command and hook. Policy files
+    that were not applied (invalid) are errors of the report: the run went on without them, and says so."""
+    report.errors.extend(run.policy_errors)
     if expiry:
         report.findings += policy_expiry_findings(run.policy, run.today)
     overrides = run.config.severity

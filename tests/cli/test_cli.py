@@ -102,6 +102,17 @@ def test_json_output_to_file(repo: Path) -> None:
     assert len(report["results"][0]["fingerprint"]) == 32
 
 
+def test_format_follows_the_output_files_suffix(repo: Path) -> None:
+    assert main(["models", "models", "-o", "out.sarif"]) == 1
+    assert json.loads((repo / "out.sarif").read_text())["version"] == "2.1.0"
+    assert main(["models", "models", "-o", "out.json"]) == 1
+    assert json.loads((repo / "out.json").read_text())["results"][0]["rule_id"] == "MW101"
+    assert main(["models", "models", "-o", "out.txt"]) == 1
+    assert "MW101" in (repo / "out.txt").read_text()
+    assert main(["models", "models", "--format", "json", "-o", "forced.sarif"]) == 1  # an explicit --format wins
+    assert "schema_version" in json.loads((repo / "forced.sarif").read_text())
+
+
 def test_format_from_environment(repo: Path, monkeypatch: pytest.MonkeyPatch,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("MLWARDEN_FORMAT", "json")

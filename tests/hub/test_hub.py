@@ -176,6 +176,18 @@ def test_hf_scan_catches_payload_remote_code_and_policy(tmp_path: Path, monkeypa
     assert any("another repository" in r["message"] for r in doc["results"])
 
 
+def test_hf_scan_with_a_broken_policy_file_still_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str], marker: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    _evil_repo(tmp_path / "hub", marker)
+    (tmp_path / "allowlists").mkdir()
+    (tmp_path / "allowlists" / "broken.toml").write_text("schema_version = 1\n[[hf]]\nrepo = 'acme/evil'\n")
+    assert main(["hf", "scan", "hub", "--format", "json"]) == 1  # the findings block; the broken file is an error
+    doc = json.loads(capsys.readouterr().out)
+    assert "MW101" in {r["rule_id"] for r in doc["results"]}  # the payload is still reported
+    assert any("broken.toml" in e["path"] for e in doc["errors"])
+
+
 def test_hf_scan_format_and_trusted_remote_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str], marker: Path) -> None:
     monkeypatch.chdir(tmp_path)

@@ -44,21 +44,29 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
+def format_for(output: Path | None) -> str:
+    """The report format an output file's name asks for: `-o out.sarif` is SARIF, as GitHub's upload expects."""
+    name = output.name.lower() if output is not None else ""
+    if name.endswith((".sarif", ".sarif.json")):
+        return "sarif"
+    return "json" if name.endswith(".json") else "text"
+
+
 def output_options(func: F) -> F:
     """Adds the shared options and passes them to the command as one ``opts: Options`` argument."""
     import functools
 
     @functools.wraps(func)
-    def wrapper(*args: Any, fmt: str, output: Path | None, fail_on: str | None, policy: Path | None,
+    def wrapper(*args: Any, fmt: str | None, output: Path | None, fail_on: str | None, policy: Path | None,
                 exclude: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...], quiet: bool,
                 show_suppressed: bool, staged: bool, **kwargs: Any) -> Any:
-        opts = Options(fmt, output, fail_on, policy, _split(exclude), _split(select), _split(ignore), quiet,
-                       show_suppressed, staged)
+        opts = Options(fmt or format_for(output), output, fail_on, policy, _split(exclude), _split(select),
+                       _split(ignore), quiet, show_suppressed, staged)
         return func(*args, opts=opts, **kwargs)
 
     options = [
-        click.option("--format", "fmt", type=click.Choice(FORMATS), envvar="MLWARDEN_FORMAT", default="text",
-                     show_default=True, help="Output format."),
+        click.option("--format", "fmt", type=click.Choice(FORMATS), envvar="MLWARDEN_FORMAT", default=None,
+                     help="Output format (default: from the -o file's suffix, .sarif or .json, else text)."),
         click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                      help="Write the report to this file instead of stdout (atomically)."),
         click.option("--fail-on", type=click.Choice([s.label for s in Severity]), default=None,
@@ -156,7 +164,6 @@ def run_pipeline(checks: Sequence[str] | Sequence[Any], paths: Sequence[Path], o
     targets = targets_for(paths, run, default_to_root=default_to_root, since=since)
     with staged_view(targets, run, opts.staged) as (chosen, view):
         report = run_checks(checks, chosen, view, named_always=named_always)
-        report.errors.extend(run.policy_errors)
         report = conclude(report, view, expiry=expiry)
     return emit(report, opts, run, category=category)
 

@@ -48,7 +48,7 @@ def verify(paths: tuple[Path, ...], workers: int | None, opts: Options) -> int:
     from mlwarden.hub.verify import verify as run_verify
     from mlwarden.pipeline import conclude
 
-    run = load_run(opts)
+    run = load_run(opts, lenient_policy=True)  # a broken policy file hides no finding
     targets = _targets(paths)
     start = time.perf_counter()
     report, stats = run_verify(targets, run.root, workers=workers)
@@ -74,7 +74,7 @@ def scan(paths: tuple[Path, ...], also_verify: bool, opts: Options) -> int:
     from mlwarden.hub.verify import verify as run_verify
     from mlwarden.pipeline import conclude
 
-    run = load_run(opts)
+    run = load_run(opts, lenient_policy=True)  # a broken policy file hides no finding
     root = run.root
     targets = _targets(paths)
     report = scan_hf(targets, root, run.policy, run.config.budgets, layout_findings=not also_verify)
