@@ -26,7 +26,7 @@ from mlwarden.config import Budgets
 from mlwarden.findings import Finding, Location, ScanError, Severity
 from mlwarden.models.classify import default_safe_globals
 from mlwarden.models.formats import BY_NAME, FORMATS, SELF_REPORTING, Blob, Format, StopScan, matching, zip_
-from mlwarden.models.streams import Budget, BudgetExceeded, Readable
+from mlwarden.models.streams import Budget, BudgetExceeded, Readable, read_exact
 from mlwarden.rules import (
     FORMAT_NOT_INSPECTED,
     PICKLE_UNPARSABLE,
@@ -183,24 +183,12 @@ def scan_model_file(
     return result, ctx.pickles or []
 
 
-def _read_full(stream: Readable, n: int) -> bytes:
-    parts: list[bytes] = []
-    have = 0
-    while have < n:
-        chunk = stream.read(n - have)
-        if not chunk:
-            break
-        parts.append(chunk)
-        have += len(chunk)
-    return b"".join(parts)
-
-
 def _route_stream(
     stream: Readable, name: str, member: str | None, ctx: _Context, *, as_format: str | None = None
 ) -> None:
     """Route a non-seekable stream: one streaming format reads it as it comes; several interpretations, or a
     format that needs random access, get a spooled copy."""
-    head = _read_full(stream, HEAD_SIZE)
+    head = read_exact(stream, HEAD_SIZE)
     size = len(head) if len(head) < HEAD_SIZE else None
     formats = [BY_NAME[as_format]] if as_format else matching(head, name, size)
     if len(formats) == 1 and not formats[0].seekable:

@@ -285,3 +285,16 @@ class Decompressor:
         data = bytes(self._pending[:want])
         del self._pending[:want]
         return data
+
+
+def read_exact(stream: Readable, n: int) -> bytes:
+    """Up to ``n`` bytes: a decompressor or pipe may return fewer per read, so read until ``n`` or the end."""
+    parts: list[bytes] = []
+    have = 0
+    while have < n:
+        chunk = stream.read(n - have)
+        if not chunk:
+            break
+        parts.append(chunk)
+        have += len(chunk)
+    return b"".join(parts)

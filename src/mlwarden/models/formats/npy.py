@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from mlwarden.models.formats.base import Blob, Format, Scan
+from mlwarden.models.streams import read_exact
 from mlwarden.rules import NUMPY_OBJECT_ARRAY
 
 MAGIC = b"\x93NUMPY"
@@ -27,34 +28,22 @@ class NpyError(ValueError):
     pass
 
 
-def _read_exact(f: Any, n: int) -> bytes:
-    parts: list[bytes] = []
-    have = 0
-    while have < n:
-        chunk = f.read(n - have)
-        if not chunk:
-            break
-        parts.append(chunk)
-        have += len(chunk)
-    return b"".join(parts)
-
-
 def read_header(f: Any) -> tuple[dict[str, Any], int]:
     """The header dict of a .npy stream (positioned at its start) and the offset of the array data."""
-    magic = _read_exact(f, 8)
+    magic = read_exact(f, 8)
     if len(magic) < 8 or magic[:6] != MAGIC:
         raise NpyError("not a .npy file")
     major = magic[6]
     width = _LENGTH_BYTES.get(major)
     if width is None:
         raise NpyError(f"unknown .npy version {major}.{magic[7]}")
-    raw = _read_exact(f, width)
+    raw = read_exact(f, width)
     if len(raw) != width:
         raise NpyError("header is truncated")
     length = int.from_bytes(raw, "little")
     if length > MAX_HEADER:
         raise NpyError(f"header of {length} bytes is longer than {MAX_HEADER}")
-    body = _read_exact(f, length)
+    body = read_exact(f, length)
     if len(body) != length:
         raise NpyError("header is truncated")
     text = body.decode("utf-8" if major >= 3 else "latin-1", "strict")
