@@ -9,7 +9,8 @@ import gzip
 import random
 from collections.abc import Callable
 
-from tests.oracle.attacks import MARKER, Attack, _wrapper, call, glob, sstr, ustr, wrap
+from tests.oracle.attacks import MARKER, Attack, _wrapper, call, wrap
+from tests.oracle.mutations import glob, sstr, ustr
 
 _FILE_HANDLER = glob("logging", "FileHandler")
 # Binary opcodes only: zstandard's reader has no readline, which GLOBAL needs.

@@ -24,6 +24,9 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tests.oracle.container_samples import tar_header_pickle
+from tests.oracle.mutations import glob, sstr, ustr, vstr
+
 MARKER = "PAYLOAD_RAN"
 CMD = f"touch {MARKER}"
 
@@ -41,24 +44,7 @@ class Attack:
         return f"{self.cls}:{self.note}:{self.filename}:{self.loader}"
 
 
-# --- opcode helpers ----------------------------------------------------------------------------------------------
-def glob(module: str, name: str) -> bytes:
-    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
-
-
-def ustr(text: str) -> bytes:
-    data = text.encode()
-    return (b"\x8c" + bytes([len(data)]) + data) if len(data) < 256 else b"X" + struct.pack("<I", len(data)) + data
-
-
-def sstr(text: str) -> bytes:
-    return b"S" + repr(text).encode() + b"\n"
-
-
-def vstr(text: str) -> bytes:
-    return b"V" + "".join(c if 32 <= ord(c) < 127 and c != "\\" else f"\\u{ord(c):04x}" for c in text).encode() + b"\n"
-
-
+# --- opcode helpers (glob, ustr, sstr, vstr: tests/oracle/mutations.py) ------------------------------------------
 def call(func: bytes, *args: bytes) -> bytes:
     return func + b"(" + b"".join(args) + b"tR"
 
@@ -625,19 +611,8 @@ def cls_polyglot(rng: random.Random) -> Attack:
         return Attack("polyglot", rng.choice(("m.pkl", "m.zip", "m.pt")), data,
                       rng.choice(("pickle", "pandas", "joblib")), f"{kind}/{note}")
     if kind == "tar_like":
-        header = bytearray(b"x" * 512)
-        header[:2] = b"S'"
-        header[100:108] = b"0000644\x00"
-        header[108:124] = b"0000000\x000000000\x00"
-        header[124:136] = b"00000000000\x00"
-        header[136:148] = b"00000000000\x00"
-        header[156:157] = b"0"
-        header[257:265] = b"ustar\x0000"
-        header[510:512] = b"'\n"
-        header[148:156] = b" " * 8
-        header[148:156] = b"%06o\x00 " % sum(header)
         body, note2 = body_direct(rng)
-        return Attack("polyglot", "m.tar", bytes(header) + b"0" + body + b".", "pickle", f"{kind}/{note2}")
+        return Attack("polyglot", "m.tar", tar_header_pickle() + b"0" + body + b".", "pickle", f"{kind}/{note2}")
     if kind == "npy_magic_pickle":
         # numpy.load: not \x93NUMPY, not PK: pickle.load. A name saying .npy must not make us skip it.
         return Attack("polyglot", rng.choice(("a.npy", "a.npz")), evil, "numpy", f"{kind}/{note}")

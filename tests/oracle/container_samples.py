@@ -165,6 +165,11 @@ def pickle_looks_like_safetensors(marker: Path) -> Sample:
 def pickle_looks_like_tar(marker: Path) -> Sample:
     """A ustar header with a valid checksum that is also a protocol-0 STRING (quote at 1, quote + newline at the
     end of the block), followed by the payload: tarfile and pickle both accept the file."""
+    return "tar.bin", tar_header_pickle() + b"0" + _p0_payload(marker), "pickle"
+
+
+def tar_header_pickle() -> bytes:
+    """A 512-byte ustar header, checksum valid, that a pickle reads as one STRING opcode."""
     header = bytearray(b"x" * 512)
     header[:2] = b"S'"
     header[100:108] = b"0000644\x00"
@@ -176,7 +181,7 @@ def pickle_looks_like_tar(marker: Path) -> Sample:
     header[510:512] = b"'\n"
     header[148:156] = b" " * 8
     header[148:156] = b"%06o\x00 " % sum(header)
-    return "tar.bin", bytes(header) + b"0" + _p0_payload(marker), "pickle"
+    return bytes(header)
 
 
 # --- tar (torch legacy: tarfile.open mode 'r:', the 'storages' member is unpickled first) -------------------------

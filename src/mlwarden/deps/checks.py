@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from urllib.parse import SplitResult, urlsplit
 
+from mlwarden.deps.formats import safe_urlsplit
 from mlwarden.deps.model import DEFAULT_CONDA_CHANNELS, PYPI_SIMPLE, Manifest, Pin, Source
 from mlwarden.findings import Finding, Location, Severity
 from mlwarden.policy.model import Entry, Policy, canonicalize_name
@@ -28,22 +28,13 @@ _DECLARATIONS = ("pyproject", "setup.cfg", "Pipfile", "conda", "wheel", "install
 _UNSAFE_UV_STRATEGIES = ("unsafe-first-match", "unsafe-best-match")
 
 
-def _urlsplit(url: str) -> SplitResult:
-    """urlsplit that never raises: "Invalid IPv6 URL" (an unbalanced "[") escaped as an internal error; such a
-    URL has no host to compare, like any other malformed one."""
-    try:
-        return urlsplit(url)
-    except ValueError:
-        return SplitResult("", "", url, "", "")
-
-
 def _finding(rule_id: str, file: str, line: int | None, message: str, key: str,
              severity: Severity | None = None) -> Finding:
     return make_finding(rule_id, Location(file, line=line), message, key, severity=severity)
 
 
 def normalise_url(url: str) -> str:
-    parts = _urlsplit(url.strip())
+    parts = safe_urlsplit(url.strip())
     host = (parts.hostname or "").lower()
     try:
         port = parts.port
@@ -55,7 +46,7 @@ def normalise_url(url: str) -> str:
 
 
 def _is_pypi(url: str) -> bool:
-    return (_urlsplit(url).hostname or "").lower() in _PYPI_HOSTS
+    return (safe_urlsplit(url).hostname or "").lower() in _PYPI_HOSTS
 
 
 class SourceRules:
@@ -91,7 +82,7 @@ class SourceRules:
         return any(str(e.get("url")).rstrip("/") == wanted for e in self.channels)
 
     def vcs_entry(self, url: str) -> Entry | None:
-        parts = _urlsplit(url if "://" in url else "ssh://" + url.replace(":", "/", 1))
+        parts = safe_urlsplit(url if "://" in url else "ssh://" + url.replace(":", "/", 1))
         host = (parts.hostname or "").lower()
         path = parts.path.strip("/").removesuffix(".git")
         for entry in self.vcs:

@@ -59,7 +59,7 @@ class FieldError(Exception):
     """A field of a structured file has the wrong type; the message names the field."""
 
 
-def _urlsplit(url: str) -> SplitResult:
+def safe_urlsplit(url: str) -> SplitResult:
     """urlsplit that never raises: "Invalid IPv6 URL" (an unbalanced "[") escaped as an internal error; such a
     URL has no host to compare, like any other malformed one."""
     try:
@@ -1116,7 +1116,7 @@ def _conda_lock(text: str, manifest: Manifest, path: Path, root: Path) -> None:
         hashes = [f"{algo}:{_text(v, f'{where}.hash.{algo}')}"
                   for algo, v in _table(package.get("hash"), f"{where}.hash").items()]
         if manager == "pip":
-            host = (_urlsplit(url).hostname or "").lower()
+            host = (safe_urlsplit(url).hostname or "").lower()
             src = None if host in ("files.pythonhosted.org", "pypi.org") else Source("url", url) if url else None
             ecosystem = "PyPI"
         else:
@@ -1189,7 +1189,7 @@ def _conda_explicit(text: str, manifest: Manifest, path: Path, root: Path) -> No
 
 def _conda_channel(url: str) -> str:
     """https://conda.anaconda.org/conda-forge/linux-64/x.conda -> conda-forge (other hosts: the URL's folder)."""
-    parts = _urlsplit(url)
+    parts = safe_urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
     if (parts.hostname or "") in ("conda.anaconda.org", "repo.anaconda.com") and segments:
         return "defaults" if parts.hostname == "repo.anaconda.com" else segments[0]
