@@ -321,8 +321,8 @@ def test_mutated_containers_never_crash(tmp_path_factory: pytest.TempPathFactory
 def test_old_joblib_companion_is_scanned_with_its_pickle(tmp_path: Path, marker: Path) -> None:
     """joblib.load of an old pickle (NDArrayWrapper) np.loads the companion file by name, allow_pickle=True."""
     from mlwarden.models.pickle import Analysis
+    from tests.oracle import harness
     from tests.oracle.container_samples import _HEADERS, _npy_object
-    from tests.oracle.test_containers_oracle import run_loaders
 
     if not hasattr(Analysis(), "companions"):
         pytest.skip("the pickle machine does not list joblib companions yet")
@@ -333,14 +333,13 @@ def test_old_joblib_companion_is_scanned_with_its_pickle(tmp_path: Path, marker:
     result, _ = scan_model_file(tmp_path / "m.pkl", "m.pkl")
     assert any(f.rule == "MW101" and "(companion)" in (f.location.member or "") for f in result.findings)
     if pytest.importorskip("joblib"):
-        live = tmp_path / "live"
-        live.mkdir()
-        live_marker = live / "PAYLOAD_RAN"
-        (live / "m.pkl").write_bytes(main)
-        (live / "m.pkl_01.npy").write_bytes(_npy_object(live_marker, _HEADERS["plain"]))
-        run_loaders([("joblib", live / "m.pkl")], live)
-        assert live_marker.exists(), "the sample should be live in joblib"
-        live_marker.unlink()
+        def write(folder: Path) -> str:  # the pickle and its companion, whose payload touches PAYLOAD_RAN there
+            (folder / "m.pkl").write_bytes(main)
+            (folder / "m.pkl_01.npy").write_bytes(_npy_object(Path(harness.MARKER), _HEADERS["plain"]))
+            return "m.pkl"
+
+        assert harness.run_named_loaders([("companion", "m.pkl", write, "joblib")]) == {"companion"}, \
+            "the sample should be live in joblib"
 
 
 def test_executable_named_like_a_model_is_not_verified(tmp_path: Path) -> None:
