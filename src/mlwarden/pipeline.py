@@ -288,19 +288,19 @@ class _ModelApprovals:
         self.entries = {str(e.get("path")): e for e in policy.live("model", today)} if base else {}
         self.base = base
         self.digests: dict[str, str | None] = {}
+        self.buffer: bytearray | None = None  # one read buffer for every approved file, made on first use
 
     def approving(self, path: str) -> Entry | None:
         entry = self.entries.get(path)
         if entry is None or self.base is None:
             return None
         if path not in self.digests:
-            from mlwarden.errors import InputError
-            from mlwarden.safeload import sha256_of
+            from mlwarden.hub.hashing import CHUNK, HashJob, hash_file
 
-            try:
-                self.digests[path] = "sha256:" + sha256_of(self.base / path, source=path)
-            except InputError:
-                self.digests[path] = None  # unreadable now: nothing is approved
+            self.buffer = self.buffer or bytearray(CHUNK)
+            hashed = hash_file(HashJob(self.base / path, "sha256"), self.buffer)
+            # unreadable, special or changing while hashed: nothing is approved
+            self.digests[path] = "sha256:" + hashed.digest if hashed.digest else None
         return entry if self.digests[path] == entry.get("sha256") else None
 
 

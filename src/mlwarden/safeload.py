@@ -133,22 +133,6 @@ _BOMS = (
 )
 
 
-def sha256_of(path: Path | str, *, source: str | None = None) -> str:
-    """The sha256 (hex) of regular file ``path``, streamed: any size in constant memory; a FIFO is refused."""
-    import hashlib
-
-    fd = _open_regular(path, source if source is not None else str(path))
-    digest = hashlib.sha256()
-    try:
-        while chunk := os.read(fd, 1 << 20):
-            digest.update(chunk)
-    except OSError as exc:
-        raise InputError(_one_line(f"{source or path}: cannot read: {exc.strerror or exc}")) from None
-    finally:
-        os.close(fd)
-    return digest.hexdigest()
-
-
 def decode_text(data: bytes, source: str, *, errors: str = "strict") -> str:
     """UTF-8 text, or UTF-8/16/32 with a byte-order mark (Windows editors write UTF-16 requirements files),
     as pip's ``auto_decode`` reads them. The BOM is dropped."""

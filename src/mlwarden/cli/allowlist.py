@@ -136,16 +136,15 @@ def _fields(kind: str, options: dict[str, Any], root: Path) -> dict[str, Any]:
 
 def _approved_content(root: Path, path: str) -> str:
     """A reviewed model file is approved as it is now: its sha256, read from the working tree."""
-    from mlwarden.errors import InputError
+    from mlwarden.hub.hashing import CHUNK, HashJob, hash_file
     from mlwarden.policy.values import relative_path
-    from mlwarden.safeload import sha256_of
 
     if (problem := relative_path(path)) is not None:
         raise click.BadParameter(problem, param_hint="--path")
-    try:
-        return "sha256:" + sha256_of(root / path, source=path)
-    except InputError as exc:
-        raise click.BadParameter(str(exc), param_hint="--path") from None
+    hashed = hash_file(HashJob(root / path, "sha256"), bytearray(CHUNK))
+    if hashed.digest is None:
+        raise click.BadParameter(f"{path}: cannot hash it: {hashed.error}", param_hint="--path")
+    return "sha256:" + hashed.digest
 
 
 @allowlist.command(short_help="Remove entries by kind and name.")
