@@ -55,9 +55,9 @@ def test_every_matching_format_is_listed(tmp_path: Path, marker: Path) -> None:
 
 
 def test_v7_tar_header_without_ustar_is_tar() -> None:
-    from tests.oracle.container_samples import _tar
+    from tests.oracle.container_samples import tar_bytes
 
-    head = _tar([("storages", b"x")], v7=True)[:4096]
+    head = tar_bytes([("storages", b"x")], v7=True)[:4096]
     assert b"ustar" not in head[:512]
     assert tar.sniff(head, "x", None)
     assert not tar.sniff(b"\x00" * 512, "x", None)
@@ -276,12 +276,12 @@ def _container_seeds() -> list[bytes]:
     import lzma
     import zlib
 
-    from tests.oracle.container_samples import _npy_object, _tar
+    from tests.oracle.container_samples import _npy_object, tar_bytes
 
     marker = Path("/nonexistent/marker")
     body = payloads.os_system(marker)
     return [
-        _tar([("storages", body)], v7=True),
+        tar_bytes([("storages", body)], v7=True),
         gzip.compress(b"") + gzip.compress(body),
         lzma.compress(body[:5]) + lzma.compress(body[5:]),
         lzma.compress(body, format=lzma.FORMAT_ALONE),

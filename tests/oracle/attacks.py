@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tests.oracle.container_samples import tar_header_pickle
+from tests.oracle.container_samples import tar_bytes, tar_header_pickle
 from tests.oracle.mutations import glob, sstr, ustr, vstr
 
 MARKER = "PAYLOAD_RAN"
@@ -499,29 +499,6 @@ def cls_numpy(rng: random.Random) -> Attack:
     return Attack("numpy", "a.npz", data, "numpy", f"{kind}/{member}/v{version}/{header}/{note}")
 
 
-def _tar(members: list[tuple[str, bytes]], *, fmt: int, typeflag: bytes | None = None, v7: bool = False) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    raw = bytearray(buf.getvalue())
-    if v7 or typeflag is not None:
-        pos = 0
-        while pos + 512 <= len(raw) and raw[pos:pos + 512].count(0) != 512:
-            size = int(raw[pos + 124:pos + 135].strip(b"\x00 ") or b"0", 8)
-            if bytes(raw[pos + 156:pos + 157]) in (b"0", b"\x00"):
-                if v7:
-                    raw[pos + 257:pos + 265] = b"\x00" * 8
-                if typeflag is not None:
-                    raw[pos + 156:pos + 157] = typeflag
-                raw[pos + 148:pos + 156] = b" " * 8
-                raw[pos + 148:pos + 156] = b"%06o\x00 " % sum(raw[pos:pos + 512])
-            pos += 512 + (size + 511) // 512 * 512
-    return bytes(raw)
-
-
 def cls_torch_tar(rng: random.Random) -> Attack:
     evil, note, _ = pickle_bytes(rng)
     zero = pickle.dumps(0, protocol=2)
@@ -540,7 +517,7 @@ def cls_torch_tar(rng: random.Random) -> Attack:
         fmt = tarfile.GNU_FORMAT
     v7 = rng.random() < 0.3 and fmt == tarfile.USTAR_FORMAT
     typeflag = rng.choice((None, None, b"Z", b"\x00", b"7"))
-    data = _tar(members, fmt=fmt, typeflag=typeflag, v7=v7)
+    data = tar_bytes(members, fmt=fmt, typeflag=typeflag, v7=v7)
     if rng.random() < 0.3:
         data += b"\x00" * 1024 + b"trailing junk"
     return Attack("torch-tar", rng.choice(("legacy.pt", "legacy.tar", "m.bin")), data, "torch",
@@ -585,7 +562,7 @@ def cls_compressed(rng: random.Random) -> Attack:
         data = _zip([(rng.choice(("frame.pkl", "a/b", "x")), evil)], method=rng.choice((0, 8, 12, 14)))
     elif method.startswith("tar"):
         fmt = rng.choice((tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT))
-        raw = _tar([("frame.pkl", evil)], fmt=fmt, v7=rng.random() < 0.3 and fmt == tarfile.USTAR_FORMAT)
+        raw = tar_bytes([("frame.pkl", evil)], fmt=fmt, v7=rng.random() < 0.3 and fmt == tarfile.USTAR_FORMAT)
         data = raw if method == "tar" else _compress({"tar.gz": "gzip", "tar.bz2": "bz2", "tar.xz": "xz"}[method],
                                                       raw, rng)
     else:
@@ -618,8 +595,8 @@ def cls_polyglot(rng: random.Random) -> Attack:
         return Attack("polyglot", rng.choice(("a.npy", "a.npz")), evil, "numpy", f"{kind}/{note}")
     if kind == "zip_in_tar_in_gz":
         inner = _zip([("frame.pkl", evil)])
-        raw = _tar([("frame.pkl.zip", inner)], fmt=tarfile.PAX_FORMAT)
-        outer = _tar([("frame.pkl", evil)], fmt=tarfile.GNU_FORMAT)
+        raw = tar_bytes([("frame.pkl.zip", inner)], fmt=tarfile.PAX_FORMAT)
+        outer = tar_bytes([("frame.pkl", evil)], fmt=tarfile.GNU_FORMAT)
         data = gzip.compress(outer if rng.random() < 0.5 else raw)
         return Attack("polyglot", "frame.pkl.tar.gz", data, "pandas", f"{kind}/{note}")
     data = _zip([("frame.pkl", gzip.compress(evil))])

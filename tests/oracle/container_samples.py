@@ -185,8 +185,10 @@ def tar_header_pickle() -> bytes:
 
 
 # --- tar (torch legacy: tarfile.open mode 'r:', the 'storages' member is unpickled first) -------------------------
-def _tar(members: list[tuple[str, bytes]], *, fmt: int = tarfile.USTAR_FORMAT, typeflag: bytes | None = None,
-         v7: bool = False) -> bytes:
+def tar_bytes(members: list[tuple[str, bytes]], *, fmt: int = tarfile.USTAR_FORMAT, typeflag: bytes | None = None,
+              v7: bool = False) -> bytes:
+    """A tar of ``members``; ``v7`` drops the ustar magic and ``typeflag`` retypes the regular-file headers
+    (pax/GNU extension headers are left as they are), checksums recomputed."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
         for name, data in members:
@@ -194,33 +196,35 @@ def _tar(members: list[tuple[str, bytes]], *, fmt: int = tarfile.USTAR_FORMAT, t
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     raw = bytearray(buf.getvalue())
-    pos = 0
-    while pos + 512 <= len(raw) and raw[pos:pos + 512].count(0) != 512:
-        size = int(raw[pos + 124:pos + 135].strip(b"\x00 ") or b"0", 8)
-        if v7:
-            raw[pos + 257:pos + 265] = b"\x00" * 8
-        if typeflag is not None:
-            raw[pos + 156:pos + 157] = typeflag
-        raw[pos + 148:pos + 156] = b" " * 8
-        raw[pos + 148:pos + 156] = b"%06o\x00 " % sum(raw[pos:pos + 512])
-        pos += 512 + (size + 511) // 512 * 512
+    if v7 or typeflag is not None:
+        pos = 0
+        while pos + 512 <= len(raw) and raw[pos:pos + 512].count(0) != 512:
+            size = int(raw[pos + 124:pos + 135].strip(b"\x00 ") or b"0", 8)
+            if bytes(raw[pos + 156:pos + 157]) in (b"0", b"\x00"):
+                if v7:
+                    raw[pos + 257:pos + 265] = b"\x00" * 8
+                if typeflag is not None:
+                    raw[pos + 156:pos + 157] = typeflag
+                raw[pos + 148:pos + 156] = b" " * 8
+                raw[pos + 148:pos + 156] = b"%06o\x00 " % sum(raw[pos:pos + 512])
+            pos += 512 + (size + 511) // 512 * 512
     return bytes(raw)
 
 
 def torch_legacy_tar(marker: Path) -> Sample:
-    return "legacy.tar", _tar([("storages", _payload(marker))]), "torch"
+    return "legacy.tar", tar_bytes([("storages", _payload(marker))]), "torch"
 
 
 def torch_legacy_tar_v7(marker: Path) -> Sample:
-    return "legacy_v7.pt", _tar([("storages", _payload(marker))], v7=True), "torch"
+    return "legacy_v7.pt", tar_bytes([("storages", _payload(marker))], v7=True), "torch"
 
 
 def torch_legacy_tar_unknown_type(marker: Path) -> Sample:
-    return "legacy_type.pt", _tar([("storages", _payload(marker))], typeflag=b"Z"), "torch"
+    return "legacy_type.pt", tar_bytes([("storages", _payload(marker))], typeflag=b"Z"), "torch"
 
 
 def torch_legacy_tar_gnu_longname(marker: Path) -> Sample:
-    data = _tar([("x" * 120, pickle.dumps(1)), ("storages", _payload(marker))], fmt=tarfile.GNU_FORMAT)
+    data = tar_bytes([("x" * 120, pickle.dumps(1)), ("storages", _payload(marker))], fmt=tarfile.GNU_FORMAT)
     return "legacy_gnu.pt", data, "torch"
 
 
