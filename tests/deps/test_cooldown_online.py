@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from mlwarden.cli import main
+from tests.deps.osv_server import serve_json
 
 META = "reason = 'urgent fix'\nowner = 'o'\nadded = 2026-01-01\nexpires = 2099-01-01\n"
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -30,33 +29,17 @@ class Index:
 def index() -> Iterator[Index]:
     state = Index()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.asked.append(self.path)
-            parts = self.path.strip("/").split("/")  # pypi/<name>/<version>/json
-            uploaded = UPLOADS.get((parts[1], parts[2])) if len(parts) == 4 else None
-            if uploaded is None:
-                self.send_response(404)
-                self.end_headers()
-                return
-            stamp = uploaded.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
-            body = json.dumps({"urls": [{"upload_time_iso_8601": stamp}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[int, object]:
+        state.asked.append(path)
+        parts = path.strip("/").split("/")  # pypi/<name>/<version>/json
+        uploaded = UPLOADS.get((parts[1], parts[2])) if len(parts) == 4 else None
+        if uploaded is None:
+            return 404, None
+        return 200, {"urls": [{"upload_time_iso_8601": uploaded.strftime("%Y-%m-%dT%H:%M:%S.000000Z")}]}
 
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.base = f"http://127.0.0.1:{server.server_address[1]}/pypi"
-    try:
+    with serve_json(answer) as base:
+        state.base = f"{base}/pypi"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

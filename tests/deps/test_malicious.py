@@ -202,31 +202,18 @@ def test_mal_record_from_the_online_osv_path(tmp_path: Path) -> None:
 
 
 def test_cooldown_upload_times_from_the_index_cached(tmp_path: Path) -> None:
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from mlwarden.deps.cooldown import upload_times_online, with_times
+    from tests.deps.osv_server import serve_json
 
     asked: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            asked.append(self.path)
-            body = json.dumps({"urls": [{"upload_time_iso_8601": "2026-06-18T16:12:49.000000Z"},
-                                        {"upload_time_iso_8601": "2026-06-17T10:00:00.000000Z"}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[int, object]:
+        asked.append(path)
+        return 200, {"urls": [{"upload_time_iso_8601": "2026-06-18T16:12:49.000000Z"},
+                              {"upload_time_iso_8601": "2026-06-17T10:00:00.000000Z"}]}
 
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        template = f"http://127.0.0.1:{server.server_address[1]}/pypi/{{name}}/{{version}}/json"
+    with serve_json(answer) as base:
+        template = f"{base}/pypi/{{name}}/{{version}}/json"
         (tmp_path / "requirements.txt").write_text("urllib3==2.5.0\n")
         manifests = parse_file(tmp_path / "requirements.txt", tmp_path)
         pins = manifests[0].pins
@@ -234,9 +221,6 @@ def test_cooldown_upload_times_from_the_index_cached(tmp_path: Path) -> None:
         assert times == {("urllib3", "2.5.0"): "2026-06-18T16:12:49.000000Z"}
         assert upload_times_online(pins, tmp_path / "cache", url_template=template) == times  # from the cache
         assert asked == ["/pypi/urllib3/2.5.0/json"]
-    finally:
-        server.shutdown()
-        server.server_close()
     now = dt.datetime(2026, 6, 20, tzinfo=dt.timezone.utc)
     assert [f.rule for f in check_cooldown(manifests, 7, Policy(), now=now, times=times).findings] == ["MW314"]
     assert with_times(pins, times)[0].uploaded == "2026-06-18T16:12:49.000000Z"
