@@ -10,7 +10,7 @@ import io
 import pickle
 import struct
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 PROTO = b"\x80"
@@ -210,6 +210,21 @@ PICKLE_PAYLOADS: dict[str, Callable[[Path], bytes]] = {
 
 
 # --- containers -------------------------------------------------------------------------------------------
+def zip_bytes(members: Iterable[tuple[str, bytes | str]] | Mapping[str, bytes | str], *,
+              method: int = zipfile.ZIP_STORED, comment: bytes = b"") -> bytes:
+    """A zip of (name, data) members in order; duplicate names are allowed (some samples need them)."""
+    import warnings
+
+    items = members.items() if isinstance(members, Mapping) else members
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", method) as zf:
+        warnings.simplefilter("ignore")  # zipfile warns on a duplicate name
+        for name, data in items:
+            zf.writestr(name, data)
+        zf.comment = comment
+    return buf.getvalue()
+
+
 def torch_like_zip(data_pkl: bytes, *, name: str = "archive/data.pkl", extra: dict[str, bytes] | None = None,
                    compress: bool = False) -> bytes:
     """A zip laid out like torch.save's (archive/data.pkl, archive/version, archive/data/0)."""

@@ -12,7 +12,6 @@ import io
 import json
 import struct
 import tarfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +20,7 @@ import pytest
 from tests.fuzz import seeds
 from tests.fuzz.mutate import tree_digest
 from tests.fuzz.targets import EVIL_PICKLE, run_cli
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+from tests.payloads import zip_bytes
 
 
 def _tar_with_bad_member() -> bytes:
@@ -50,18 +42,18 @@ def _model_files() -> dict[str, bytes]:
         "models/legacy-cut.pt": real["legacy.pt"][:40],
         "models/cut.joblib": real["clf.joblib"][: len(real["clf.joblib"]) // 3],
         "models/bad-header.npy": b"\x93NUMPY\x01\x00\x20\x00{'descr': '<i8', 'fortran_order': 1e999, }\n",
-        "models/bad-member.npz": _zip({"a.npy": b"\x93NUMPY\x01\x00\xff\xff" + b"x" * 16}),
+        "models/bad-member.npz": zip_bytes({"a.npy": b"\x93NUMPY\x01\x00\xff\xff" + b"x" * 16}),
         "models/lying.safetensors": struct.pack("<Q", 1 << 40) + b'{"w": {}}',
         "models/bad.gguf": b"GGUF" + struct.pack("<I", 3) + struct.pack("<QQ", 1 << 60, 1 << 60),
         "models/bad.h5": b"\x89HDF\r\n\x1a\n" + b"\x00" * 40,
-        "models/bad.keras": _zip({"config.json": b'{"class_name": ', "metadata.json": b"[]"}),
+        "models/bad.keras": zip_bytes({"config.json": b'{"class_name": ', "metadata.json": b"[]"}),
         "models/bad.tar": _tar_with_bad_member(),
         "models/bad.pkl.gz": gzip.compress(EVIL_PICKLE)[:20],
         "models/bad.7z": b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\xff" * 24,
         "models/bad.onnx": b"\x08\x07\x12\x07pytorch\x3a\xff\xff\xff\xff\x0f",
         "models/saved/saved_model.pb": b"\x08\x01\x12\xff\xff\xff\xff\x0f",
-        "models/bad.skops": _zip({"schema.json": b'{"__class__": 5, "content": ['}),
-        "models/bad.mar": _zip({"MAR-INF/MANIFEST.json": b'{"model": ['}),
+        "models/bad.skops": zip_bytes({"schema.json": b'{"__class__": 5, "content": ['}),
+        "models/bad.mar": zip_bytes({"MAR-INF/MANIFEST.json": b'{"model": ['}),
     }
 
 

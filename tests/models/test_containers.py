@@ -19,14 +19,7 @@ from mlwarden.models.formats import npy, tar
 from mlwarden.models.scanner import is_model_candidate, scan_model_file
 from tests import payloads
 from tests.conftest import at_least, rules, scan_bytes, worst
-
-
-def _zip(members: list[tuple[str, bytes]]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members:
-            zf.writestr(name, data)
-    return buf.getvalue()
+from tests.payloads import zip_bytes
 
 
 # --- sniffing cannot be steered -----------------------------------------------------------------------------
@@ -49,7 +42,7 @@ def test_pickle_behind_gguf_magic_is_still_a_pickle(tmp_path: Path, marker: Path
 
 def test_every_matching_format_is_listed(tmp_path: Path, marker: Path) -> None:
     path = tmp_path / "polyglot.bin"
-    path.write_bytes(payloads.os_system(marker) + _zip([("a.txt", b"hi")]))
+    path.write_bytes(payloads.os_system(marker) + zip_bytes([("a.txt", b"hi")]))
     result, _ = scan_model_file(path)
     assert {"zip", "pickle"} <= set(result.formats)
 
@@ -66,7 +59,7 @@ def test_v7_tar_header_without_ustar_is_tar() -> None:
 
 # --- zip: every reader's view --------------------------------------------------------------------------------
 def test_encrypted_member_cannot_be_verified(tmp_path: Path) -> None:
-    data = payloads.set_zip_flag_bits(_zip([("weights.bin", b"\x12\x34" * 50)]))
+    data = payloads.set_zip_flag_bits(zip_bytes([("weights.bin", b"\x12\x34" * 50)]))
     findings = scan_bytes(tmp_path, data, "model.pt")
     assert any(f.rule == "MW112" and f.severity >= Severity.HIGH and "encrypted" in f.message for f in findings)
 
@@ -81,7 +74,7 @@ def test_executable_in_a_model_archive_is_high(tmp_path: Path) -> None:
 
 
 def test_path_traversal_is_high(tmp_path: Path) -> None:
-    findings = scan_bytes(tmp_path, _zip([("../../etc/cron.d/x", b"hello")]), "model.keras")
+    findings = scan_bytes(tmp_path, zip_bytes([("../../etc/cron.d/x", b"hello")]), "model.keras")
     assert any(f.rule == "MW114" and f.severity == Severity.HIGH for f in findings)
 
 
@@ -99,13 +92,13 @@ def test_duplicate_names_are_reported_and_both_scanned(tmp_path: Path, marker: P
 
 
 def test_member_named_like_a_folder_is_read(tmp_path: Path, marker: Path) -> None:
-    findings = scan_bytes(tmp_path, _zip([("data.pkl/", payloads.os_system(marker))]), "model.zip")
+    findings = scan_bytes(tmp_path, zip_bytes([("data.pkl/", payloads.os_system(marker))]), "model.zip")
     assert "MW101" in rules(findings)
 
 
 def test_gap_before_the_directory_gives_two_views(tmp_path: Path, marker: Path) -> None:
     """zipfile shifts offsets by a gap before the end record; miniz does not: both views are scanned."""
-    inner = _zip([("archive/data.pkl", payloads.os_system(marker))])
+    inner = zip_bytes([("archive/data.pkl", payloads.os_system(marker))])
     data = b"\x00" * 100 + inner  # zipfile reads it (shifted); miniz's absolute offsets miss
     findings = scan_bytes(tmp_path, data, "model.npz")
     assert "MW101" in rules(findings)
@@ -117,8 +110,8 @@ def test_keras_archive_without_h5_weights_still_has_its_config_checked(tmp_path:
         {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "evil"}}]}}
     members = [("config.json", json.dumps(config).encode())]
     if weights:
-        members.append((weights, _zip([("x.npy", b"")])))
-    findings = scan_bytes(tmp_path, _zip(members), "model.keras")
+        members.append((weights, zip_bytes([("x.npy", b"")])))
+    findings = scan_bytes(tmp_path, zip_bytes(members), "model.keras")
     assert "MW109" in rules(findings)
 
 
@@ -227,7 +220,7 @@ def test_nesting_budget_is_a_finding(tmp_path: Path) -> None:
 
 def test_member_budget_is_a_finding(tmp_path: Path) -> None:
     path = tmp_path / "many.zip"
-    path.write_bytes(_zip([(f"m{i}.txt", b"x") for i in range(20)]))
+    path.write_bytes(zip_bytes([(f"m{i}.txt", b"x") for i in range(20)]))
     result, _ = scan_model_file(path, budgets=Budgets(max_members=5))
     assert any(f.rule == "MW107" for f in result.findings)
 
@@ -287,7 +280,7 @@ def _container_seeds() -> list[bytes]:
         lzma.compress(body, format=lzma.FORMAT_ALONE),
         bz2.compress(body) + bz2.compress(body),
         b"ZF" + hex(len(body)).encode().ljust(19) + zlib.compress(body),
-        _zip([("arr_0.npy", _npy_object(marker, "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"))]),
+        zip_bytes([("arr_0.npy", _npy_object(marker, "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"))]),
         payloads.set_zip_flag_bits(payloads.torch_like_zip(body)),
     ]
 

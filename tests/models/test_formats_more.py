@@ -5,11 +5,9 @@ before them (a distributed checkpoint's storage file under another name)."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 import pickle
 import struct
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,14 +15,7 @@ import pytest
 from mlwarden.findings import Severity
 from tests import payloads
 from tests.conftest import rules, scan_bytes, worst
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
+from tests.payloads import zip_bytes
 
 
 @pytest.mark.parametrize("member", ["handler.pyc", "handler.cpython-311-x86_64-linux-gnu.so"])
@@ -32,7 +23,7 @@ def test_mar_compiled_and_extension_modules_count_as_shipped_code(tmp_path: Path
     """TorchServe imports the handler from the model folder: handler.pyc without its source, or an extension
     module, runs as surely as handler.py."""
     manifest = json.dumps({"model": {"handler": "handler", "modelName": "m"}}).encode()
-    findings = scan_bytes(tmp_path, _zip({"MAR-INF/MANIFEST.json": manifest, member: b"\x00" * 16}), "m.mar")
+    findings = scan_bytes(tmp_path, zip_bytes({"MAR-INF/MANIFEST.json": manifest, member: b"\x00" * 16}), "m.mar")
     assert "MW135" in rules(findings)
 
 
@@ -53,16 +44,16 @@ def test_other_config_json_files_are_not_keras(tmp_path: Path) -> None:
 
 
 def test_keras_zip_config_is_reported_once(tmp_path: Path) -> None:
-    data = _zip({"config.json": json.dumps(_LAMBDA_CONFIG).encode(), "metadata.json": b"{}"})
+    data = zip_bytes({"config.json": json.dumps(_LAMBDA_CONFIG).encode(), "metadata.json": b"{}"})
     assert len(scan_bytes(tmp_path, data, "m.keras")) == 1
 
 
 def test_torch_module_wrapper_module_is_scanned_as_the_torch_file_it_is(tmp_path: Path, marker: Path) -> None:
-    torch_file = _zip({"archive/data.pkl": payloads.os_system(marker), "archive/version": b"3\n"})
+    torch_file = zip_bytes({"archive/data.pkl": payloads.os_system(marker), "archive/version": b"3\n"})
     config = {"module": "keras", "class_name": "Sequential", "config": {"layers": [
         {"module": "keras.layers", "class_name": "TorchModuleWrapper",
          "config": {"name": "w", "module": base64.b64encode(torch_file).decode()}}]}}
-    findings = scan_bytes(tmp_path, _zip({"config.json": json.dumps(config).encode(), "metadata.json": b"{}"}),
+    findings = scan_bytes(tmp_path, zip_bytes({"config.json": json.dumps(config).encode(), "metadata.json": b"{}"}),
                           "m.keras")
     assert {"MW109", "MW101"} <= rules(findings)
     assert worst(findings) == Severity.CRITICAL
@@ -87,7 +78,7 @@ def test_gguf_repeated_template_key_keeps_every_value(tmp_path: Path) -> None:
 def test_archives_before_a_zip_are_carved_and_scanned(tmp_path: Path, marker: Path) -> None:
     """Several torch.save archives back to back (a dcp storage file renamed by its .metadata): the payload in
     the first archive is found though the file's end record belongs to the last."""
-    evil = _zip({"archive/data.pkl": payloads.os_system(marker), "archive/version": b"3\n"})
-    benign = _zip({"archive/data.pkl": pickle.dumps({"a": 1}, protocol=2), "archive/version": b"3\n"})
+    evil = zip_bytes({"archive/data.pkl": payloads.os_system(marker), "archive/version": b"3\n"})
+    benign = zip_bytes({"archive/data.pkl": pickle.dumps({"a": 1}, protocol=2), "archive/version": b"3\n"})
     findings = scan_bytes(tmp_path, evil + benign, "weights.bin")
     assert "MW101" in rules(findings)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from tests.oracle.container_samples import tar_bytes, tar_header_pickle
 from tests.oracle.mutations import glob, sstr, ustr, vstr
+from tests.payloads import zip_bytes
 
 MARKER = "PAYLOAD_RAN"
 CMD = f"touch {MARKER}"
@@ -371,17 +372,6 @@ def _pandas_method(suffix: str) -> str:
 
 
 # --- containers built by hand ---------------------------------------------------------------------------------------
-def _zip(members: list[tuple[str, bytes]], *, method: int = zipfile.ZIP_STORED) -> bytes:
-    import warnings
-
-    buf = io.BytesIO()
-    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", method) as zf:
-        warnings.simplefilter("ignore")
-        for name, data in members:
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
 def _torch_members(data_pkl: bytes, archive: str = "archive") -> list[tuple[str, bytes]]:
     return [(f"{archive}/data.pkl", data_pkl), (f"{archive}/byteorder", b"little"), (f"{archive}/version", b"3\n")]
 
@@ -394,16 +384,16 @@ def cls_torch_zip(rng: random.Random) -> Attack:
     archive = rng.choice(("archive", "m", "a.b", "x" * 40, "модель"))
     method = zipfile.ZIP_DEFLATED if kind == "deflated" else zipfile.ZIP_STORED
     if kind == "dup_first":
-        data = _zip([(f"{archive}/data.pkl", evil), *_torch_members(benign, archive)], method=method)
+        data = zip_bytes([(f"{archive}/data.pkl", evil), *_torch_members(benign, archive)], method=method)
     elif kind == "dup_last":
-        data = _zip([*_torch_members(benign, archive), (f"{archive}/data.pkl", evil)], method=method)
+        data = zip_bytes([*_torch_members(benign, archive), (f"{archive}/data.pkl", evil)], method=method)
     elif kind == "two_archives":
-        data = _zip([*_torch_members(benign, "a"), *_torch_members(evil, "b")])
-        data = _zip([*_torch_members(evil, "a"), *_torch_members(benign, "b")]) if rng.random() < 0.5 else data
+        data = zip_bytes([*_torch_members(benign, "a"), *_torch_members(evil, "b")])
+        data = zip_bytes([*_torch_members(evil, "a"), *_torch_members(benign, "b")]) if rng.random() < 0.5 else data
     elif kind == "shadow_cd":
         # a second, complete zip appended: readers that search the end find the evil one, miniz too.
-        first = _zip(_torch_members(benign, archive))
-        second = _zip(_torch_members(evil, archive))
+        first = zip_bytes(_torch_members(benign, archive))
+        second = zip_bytes(_torch_members(evil, archive))
         data = first + second if rng.random() < 0.5 else second + first
     elif kind == "data_descriptor":
         buf = io.BytesIO()
@@ -420,7 +410,7 @@ def cls_torch_zip(rng: random.Random) -> Attack:
                     member.write(value)
         data = buf.getvalue()
     else:
-        data = _zip(_torch_members(evil, archive), method=method)
+        data = zip_bytes(_torch_members(evil, archive), method=method)
     if kind == "prepended":
         data = rng.choice((b"\x00" * 64, b"PK\x03\x04junk", benign)) + data
     elif kind == "appended":
@@ -493,7 +483,7 @@ def cls_numpy(rng: random.Random) -> Attack:
         members = [(member + "/", npy), ("z.npy", benign)]
     else:
         members = [("b.npy", benign), (member, npy)]
-    data = _zip(members, method=zipfile.ZIP_DEFLATED if kind == "npz_deflated" else zipfile.ZIP_STORED)
+    data = zip_bytes(members, method=zipfile.ZIP_DEFLATED if kind == "npz_deflated" else zipfile.ZIP_STORED)
     if kind == "npz_prepended":
         data = b"\x00" * 100 + data
     return Attack("numpy", "a.npz", data, "numpy", f"{kind}/{member}/v{version}/{header}/{note}")
@@ -559,7 +549,7 @@ def cls_compressed(rng: random.Random) -> Attack:
     method = rng.choice(("gzip", "bz2", "xz", "zstd", "zip", "tar", "tar.gz", "tar.bz2", "tar.xz"))
     ext = {"gzip": "gz", "zstd": "zst"}.get(method, method)
     if method == "zip":
-        data = _zip([(rng.choice(("frame.pkl", "a/b", "x")), evil)], method=rng.choice((0, 8, 12, 14)))
+        data = zip_bytes([(rng.choice(("frame.pkl", "a/b", "x")), evil)], method=rng.choice((0, 8, 12, 14)))
     elif method.startswith("tar"):
         fmt = rng.choice((tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT))
         raw = tar_bytes([("frame.pkl", evil)], fmt=fmt, v7=rng.random() < 0.3 and fmt == tarfile.USTAR_FORMAT)
@@ -584,7 +574,7 @@ def cls_polyglot(rng: random.Random) -> Attack:
         data += b"\x00" * max(0, length + 16 - len(data))
         return Attack("polyglot", rng.choice(("m.safetensors", "m.bin")), data, "pickle", f"{kind}/{note}")
     if kind == "zip_tail":
-        data = evil + _zip([("a.txt", b"hello"), ("archive/data.pkl", pickle.dumps({"w": 1}))])
+        data = evil + zip_bytes([("a.txt", b"hello"), ("archive/data.pkl", pickle.dumps({"w": 1}))])
         return Attack("polyglot", rng.choice(("m.pkl", "m.zip", "m.pt")), data,
                       rng.choice(("pickle", "pandas", "joblib")), f"{kind}/{note}")
     if kind == "tar_like":
@@ -594,12 +584,12 @@ def cls_polyglot(rng: random.Random) -> Attack:
         # numpy.load: not \x93NUMPY, not PK: pickle.load. A name saying .npy must not make us skip it.
         return Attack("polyglot", rng.choice(("a.npy", "a.npz")), evil, "numpy", f"{kind}/{note}")
     if kind == "zip_in_tar_in_gz":
-        inner = _zip([("frame.pkl", evil)])
+        inner = zip_bytes([("frame.pkl", evil)])
         raw = tar_bytes([("frame.pkl.zip", inner)], fmt=tarfile.PAX_FORMAT)
         outer = tar_bytes([("frame.pkl", evil)], fmt=tarfile.GNU_FORMAT)
         data = gzip.compress(outer if rng.random() < 0.5 else raw)
         return Attack("polyglot", "frame.pkl.tar.gz", data, "pandas", f"{kind}/{note}")
-    data = _zip([("frame.pkl", gzip.compress(evil))])
+    data = zip_bytes([("frame.pkl", gzip.compress(evil))])
     return Attack("polyglot", "frame.zip", data, "pandas", f"{kind}/{note}")
 
 

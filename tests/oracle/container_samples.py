@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests import payloads
+from tests.payloads import zip_bytes
 
 Sample = tuple[str, bytes, str]
 
@@ -34,18 +35,6 @@ def _p0_payload(marker: Path) -> bytes:
 
 
 # --- zip (torch: miniz; numpy/pandas: zipfile) ------------------------------------------------------------------
-def _zip(members: list[tuple[str, bytes]], *, method: int = zipfile.ZIP_STORED, comment: bytes = b"") -> bytes:
-    import warnings
-
-    buf = io.BytesIO()
-    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", method) as zf:
-        warnings.simplefilter("ignore")  # duplicate names are the point of some samples
-        for name, data in members:
-            zf.writestr(name, data)
-        zf.comment = comment
-    return buf.getvalue()
-
-
 def torch_plain(marker: Path) -> Sample:
     return "plain.pt", payloads.torch_like_zip(_payload(marker)), "torch"
 
@@ -66,13 +55,13 @@ def torch_fake_eocd_in_comment(marker: Path) -> Sample:
 
 
 def torch_duplicate_first_evil(marker: Path) -> Sample:
-    data = _zip([("archive/data.pkl", _payload(marker)), ("archive/data.pkl", pickle.dumps({"w": 1}, protocol=2)),
+    data = zip_bytes([("archive/data.pkl", _payload(marker)), ("archive/data.pkl", pickle.dumps({"w": 1}, protocol=2)),
                  ("archive/version", b"3\n")])
     return "dup_first.pt", data, "torch"
 
 
 def torch_duplicate_last_evil(marker: Path) -> Sample:
-    data = _zip([("archive/data.pkl", pickle.dumps({"w": 1}, protocol=2)), ("archive/data.pkl", _payload(marker)),
+    data = zip_bytes([("archive/data.pkl", pickle.dumps({"w": 1}, protocol=2)), ("archive/data.pkl", _payload(marker)),
                  ("archive/version", b"3\n")])
     return "dup_last.pt", data, "torch"
 
@@ -121,18 +110,18 @@ def npy_variant(kind: str, version: int = 1) -> Callable[[Path], Sample]:
 def npz_duplicate_last_evil(marker: Path) -> Sample:
     benign = _npy_object(marker, "{'descr': '<f8', 'fortran_order': False, 'shape': (0,), }")
     benign = benign[:benign.index(b"\n") + 1]
-    data = _zip([("arr_0.npy", benign), ("arr_0.npy", _npy_object(marker, _HEADERS["plain"]))])
+    data = zip_bytes([("arr_0.npy", benign), ("arr_0.npy", _npy_object(marker, _HEADERS["plain"]))])
     return "dup.npz", data, "numpy"
 
 
 def npz_folder_named_member(marker: Path) -> Sample:
-    data = _zip([("arr_0.npy/", _npy_object(marker, _HEADERS["plain"])), ("arr_1.npy", b"")])
+    data = zip_bytes([("arr_0.npy/", _npy_object(marker, _HEADERS["plain"])), ("arr_1.npy", b"")])
     return "folder.npz", data, "numpy"
 
 
 def npz_stored_size_mismatch(marker: Path) -> Sample:
     """A stored member whose compressed size covers more than its size: zipfile reads min(sizes)."""
-    raw = bytearray(_zip([("arr_0.npy", _npy_object(marker, _HEADERS["plain"]))]))
+    raw = bytearray(zip_bytes([("arr_0.npy", _npy_object(marker, _HEADERS["plain"]))]))
     pos = raw.find(b"PK\x01\x02")
     (csize,) = struct.unpack_from("<I", raw, pos + 20)
     struct.pack_into("<I", raw, pos + 20, csize + 7)
@@ -140,12 +129,12 @@ def npz_stored_size_mismatch(marker: Path) -> Sample:
 
 
 def npz_prepended(marker: Path) -> Sample:
-    return "prepended.npz", b"PK\x03\x04" + _zip([("arr_0.npy", _npy_object(marker, _HEADERS["plain"]))]), "numpy"
+    return "prepended.npz", b"PK\x03\x04" + zip_bytes([("arr_0.npy", _npy_object(marker, _HEADERS["plain"]))]), "numpy"
 
 
 def pickle_then_zip(marker: Path) -> Sample:
     """A pickle with a zip appended: pickle.load reads the front, zipfile the back."""
-    return "polyglot.pkl", _payload(marker) + _zip([("a.txt", b"hello")]), "pickle"
+    return "polyglot.pkl", _payload(marker) + zip_bytes([("a.txt", b"hello")]), "pickle"
 
 
 # --- pickles that look like other formats ----------------------------------------------------------------------
@@ -274,7 +263,7 @@ def xz_padding_then_stream(marker: Path) -> Sample:
 
 def npz_lzma_member(marker: Path) -> Sample:
     """zipfile reads LZMA-compressed members (method 14); a reader without it must fail closed."""
-    return "lzma.npz", _zip([("arr_0.npy", _npy_object(marker, _HEADERS["plain"]))], method=zipfile.ZIP_LZMA), \
+    return "lzma.npz", zip_bytes([("arr_0.npy", _npy_object(marker, _HEADERS["plain"]))], method=zipfile.ZIP_LZMA), \
         "numpy"
 
 
