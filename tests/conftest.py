@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,3 +52,14 @@ def at_least(findings: list[Finding], severity: Severity) -> list[Finding]:
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+@contextlib.contextmanager
+def chdir(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """contextlib.chdir, which Python 3.10 lacks."""
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)

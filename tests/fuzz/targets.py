@@ -16,7 +16,7 @@ import os
 import re
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 from mlwarden.config import Budgets
 from mlwarden.errors import MlwardenError
 from mlwarden.policy.model import Policy
+from tests.conftest import chdir
 from tests.fuzz import seeds
 from tests.fuzz.mutate import SECRET, time_limit, tree_digest
 from tests.payloads import os_system
@@ -226,16 +227,6 @@ MODELS = Target("models", "models", seeds.model_seeds, _model)
 
 
 # --- the CLI over a whole tree ---------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _cwd(folder: Path) -> Iterator[None]:
-    before = os.getcwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
 def run_cli(folder: Path, args: list[str]) -> tuple[int, str, str]:
     """``mlwarden ARGS`` in-process in ``folder``; checks the exit code, the absence of internal errors and of
     the planted credential; returns (code, stdout, stderr)."""
@@ -243,7 +234,7 @@ def run_cli(folder: Path, args: list[str]) -> tuple[int, str, str]:
 
     out, err = io.StringIO(), io.StringIO()
     # --debug: an internal error propagates with its traceback (it would be "internal error", exit 2, otherwise)
-    with _cwd(folder), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), time_limit(TIME_LIMIT):
+    with chdir(folder), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), time_limit(TIME_LIMIT):
         code = main(["--debug", *args])
     if code not in (0, 1, 2):
         raise AssertionError(f"exit code {code} from mlwarden {args[0]}")

@@ -9,7 +9,6 @@ dcp.save, onnx.save, skops.io.dump, keras save); loading is the harness's subpro
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -18,9 +17,11 @@ import random
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.conftest import chdir
 
 Writer = Callable[[Path], str]
 Sample = tuple[str, Writer, str]
@@ -632,7 +633,7 @@ def _write_keras(folder: Path, variant: str, ext: str) -> str:
 
     name = f"model{ext}"
     if variant in ("lambda-bytecode", "nested-lambda", "activation-lambda", "unzipped-lambda"):
-        with tempfile.TemporaryDirectory() as scratch, _chdir(scratch):
+        with tempfile.TemporaryDirectory() as scratch, chdir(scratch):
             # building the model traces the lambda once: unarmed, in a scratch folder
             model = _lambda_model(keras, variant)
             if variant == "unzipped-lambda":  # load_model also reads a folder (config.json + weights)
@@ -652,17 +653,6 @@ def _write_keras(folder: Path, variant: str, ext: str) -> str:
     model.save(folder / name)
     _rewrite_keras_config(folder / name, variant)
     return name
-
-
-@contextlib.contextmanager
-def _chdir(folder: str) -> Iterator[None]:
-    """contextlib.chdir, which Python 3.10 lacks."""
-    before = os.getcwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(before)
 
 
 # The marker payload of a Keras lambda. Building a model traces its lambdas in this process, so the payload
