@@ -118,33 +118,19 @@ def _fields(kind: str, options: dict[str, Any], root: Path) -> dict[str, Any]:
         value = options.get(param)
         if value is None or value == ():
             continue
-        if key == "expected_files":
-            table: dict[str, str] = {}
-            for item in value:
-                path, sep, digest = item.partition("=")
-                if not sep:
-                    raise click.BadParameter(f"{item!r}: expected PATH=sha256:HEX", param_hint="--expected-file")
-                table[path] = digest
-            value = table
-        elif isinstance(value, tuple):
-            value = list(value)
+        field = spec.fields[key]
+        if isinstance(value, tuple):
+            try:
+                value = field.from_flags(list(value)) if field.from_flags else list(value)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint=field.option(key)) from None
         fields[key] = value
-    if kind == "model" and "path" in fields and "sha256" not in fields:
-        fields["sha256"] = _approved_content(root, str(fields["path"]))
+    if spec.complete is not None:
+        try:
+            spec.complete(fields, root)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=f"[[{kind}]]") from None
     return fields
-
-
-def _approved_content(root: Path, path: str) -> str:
-    """A reviewed model file is approved as it is now: its sha256, read from the working tree."""
-    from mlwarden.hub.hashing import CHUNK, HashJob, hash_file
-    from mlwarden.policy.values import relative_path
-
-    if (problem := relative_path(path)) is not None:
-        raise click.BadParameter(problem, param_hint="--path")
-    hashed = hash_file(HashJob(root / path, "sha256"), bytearray(CHUNK))
-    if hashed.digest is None:
-        raise click.BadParameter(f"{path}: cannot hash it: {hashed.error}", param_hint="--path")
-    return "sha256:" + hashed.digest
 
 
 @allowlist.command(short_help="Remove entries by kind and name.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mlwarden.policy import values as v
@@ -23,6 +24,7 @@ class Field:
     many: bool = False  # a repeatable flag; a list in the file
     switch: bool = False  # a --key/--no-key flag
     choices: tuple[str, ...] = ()
+    from_flags: Callable[[list[str]], Any] | None = None  # the value of repeated flags, when not a plain list
 
     def option(self, key: str) -> str:
         return self.flag or "--" + key.replace("_", "-")
@@ -44,6 +46,8 @@ class Kind:
     label: Callable[[Fields], str]  # how the entry reads in messages
     conflict: Callable[[Fields], str | None] = _none  # a rule between fields, broken: what is wrong
     also_named: Callable[[Fields, str], bool] = field(default=lambda _f, _i: False)  # other names `remove` takes
+    # fills what `allowlist add` may leave out, from the repository (a model's sha256); raises ValueError
+    complete: Callable[[dict[str, Any], Path], None] | None = None
 
 
 def _exactly_one(kind: str, *keys: str, hint: str = "") -> Callable[[Fields], str | None]:
@@ -65,6 +69,31 @@ def _package_conflict(fields: Fields) -> str | None:
     if fields.get("action") == "deny" and "index" in fields:
         return "[[package]] 'index' only applies to allow entries"
     return None
+
+
+def _expected_files(items: list[str]) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for item in items:
+        path, sep, digest = item.partition("=")
+        if not sep:
+            raise ValueError(f"{item!r}: expected PATH=sha256:HEX")
+        table[path] = digest
+    return table
+
+
+def _approved_content(fields: dict[str, Any], root: Path) -> None:
+    """A reviewed model file is approved as it is now: its sha256, read from the working tree."""
+    if "path" not in fields or "sha256" in fields:
+        return
+    from mlwarden.hub.hashing import CHUNK, HashJob, hash_file
+
+    path = str(fields["path"])
+    if (problem := v.relative_path(path)) is not None:
+        raise ValueError(problem)
+    hashed = hash_file(HashJob(root / path, "sha256"), bytearray(CHUNK))
+    if hashed.digest is None:
+        raise ValueError(f"{path}: cannot hash it: {hashed.error}")
+    fields["sha256"] = "sha256:" + hashed.digest
 
 
 def _package_label(f: Fields) -> str:
@@ -108,7 +137,7 @@ TABLE: dict[str, Kind] = {kind.name: kind for kind in (
           "allow_formats": Field(v.str_list, help="allowed file format", flag="--allow-format", many=True),
           "trust_remote_code": Field(v.boolean, help="remote code allowed", switch=True),
           "expected_files": Field(v.expected_files, help="PATH=sha256:HEX expected file hash",
-                                  flag="--expected-file", many=True)},
+                                  flag="--expected-file", many=True, from_flags=_expected_files)},
          ident=lambda f: str(f.get("repo") or f.get("org") or ""), label=lambda f: str(f.get("repo") or f.get("org")),
          conflict=_exactly_one("hf", "repo", "org")),
     Kind("pickle", "pickle globals that are safe to import and call (your own classes)",
@@ -120,7 +149,8 @@ TABLE: dict[str, Kind] = {kind.name: kind for kind in (
          {"path": Field(v.relative_path, True, "the file's path in the repository"),
           "sha256": Field(v.matching(v.SHA256, "sha256:<64 hex digits>"), True,
                           "the approved content as sha256:HEX (default: the file as it is now)")},
-         ident=lambda f: str(f.get("path", "")), label=lambda f: f"{f['path']} (sha256 {str(f['sha256'])[:12]}…)"),
+         ident=lambda f: str(f.get("path", "")), label=lambda f: f"{f['path']} (sha256 {str(f['sha256'])[:12]}…)",
+         complete=_approved_content),
     Kind("exception", "a waiver: a rule on a path glob, or a vulnerability id",
          {"rule": Field(v.rule_id, help="rule id to waive, e.g. MW102"),
           "path": Field(v.glob, help="path glob the waiver applies to"),
