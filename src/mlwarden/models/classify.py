@@ -287,6 +287,12 @@ def default_safe_globals() -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
+def of_loading_script(dotted: str) -> bool:
+    """A name in ``__main__``: whatever the script that loads the file defines (or imported); the file itself
+    cannot bring that code."""
+    return dotted.startswith("__main__.")
+
+
 def dangerous_reason(dotted: str) -> str | None:
     """Why a dotted global is known to execute code, or None."""
     if dotted in SAFE_LOADERS or dotted in _SAFE_EXCEPTIONS:
@@ -384,7 +390,7 @@ def _classify_global(dotted: str, usage: Usage, location: Location, safe: frozen
             key=dotted,
             evidence=f"offset {usage.offset}",
         )
-    if usage.instantiated and dotted.startswith("__main__."):
+    if usage.instantiated and of_loading_script(dotted):
         # A class of the loading script itself (an object saved from a notebook or script). NEWOBJ only
         # instantiates a type and the pickle cannot bring the code: what runs is the loader's own class. Worth
         # a review, not a block; a call (REDUCE) of a __main__ name is still high above.

@@ -139,7 +139,7 @@ def check_skops(names: list[str], read: Callable[[str], bytes], *, named: bool =
     the file is named *.skops (it must then be one); otherwise only a schema of skops nodes makes it one."""
     import json  # lazily: the hook's start-up stays light
 
-    from mlwarden.models.classify import dangerous_reason
+    from mlwarden.models.classify import dangerous_reason, of_loading_script
 
     report = Report(formats=["skops"])
     if "schema.json" not in names:
@@ -163,7 +163,7 @@ def check_skops(names: list[str], read: Callable[[str], bytes], *, named: bool =
         library_data = loader in _DATA_KINDS and path.startswith(_DATA_MODULES)
         # An object of the loading script's own class (__main__.X, ObjectNode): as for a pickle's NEWOBJ of one,
         # the file cannot bring that code; a review, not a block (models/classify.py).
-        script_class = loader == "ObjectNode" and path.startswith("__main__.")
+        script_class = loader == "ObjectNode" and of_loading_script(path)
         severity = (Severity.CRITICAL if reason else Severity.LOW if library_data
                     else Severity.MEDIUM if script_class else Severity.HIGH)
         what = "function or type" if callable_kind else "object type"
